@@ -1,0 +1,386 @@
+//! Borrowed msgpack values: read in place from a complete buffer, arrays and
+//! maps walked lazily.
+
+use core::fmt;
+
+use super::error::DecodeError;
+use super::scan::value_len;
+use super::token::read_token;
+
+/// One msgpack value, borrowing its bytes. Non-negative integers are always
+/// [`Value::UInt`] and negative ones [`Value::Int`], whatever width they were
+/// sent with (Go's msgp writes 200 as `int 16`, Python as `uint 8`).
+///
+/// ```
+/// use fluent_proto::Value;
+/// let (value, used) = Value::read(b"\xd1\x00\xc8", 32)?;
+/// assert_eq!((value, used), (Value::UInt(200), 3));
+/// # Ok::<(), fluent_proto::DecodeError>(())
+/// ```
+#[derive(Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    /// `nil`
+    Nil,
+    /// `true` / `false`
+    Bool(bool),
+    /// A negative integer.
+    Int(i64),
+    /// A non-negative integer.
+    UInt(u64),
+    /// `float 32`
+    F32(f32),
+    /// `float 64`
+    F64(f64),
+    /// A UTF-8 string.
+    Str(&'a str),
+    /// A binary.
+    Bin(&'a [u8]),
+    /// An array, walked lazily.
+    Array(RawArray<'a>),
+    /// A map, walked lazily.
+    Map(RawMap<'a>),
+    /// An extension value (type, data); EventTime is type 0 with 8 bytes.
+    Ext(i8, &'a [u8]),
+}
+
+impl fmt::Debug for Value<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => f.write_str("nil"),
+            Value::Bool(b) => write!(f, "{b:?}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::UInt(u) => write!(f, "{u}"),
+            Value::F32(x) => write!(f, "{x:?}f32"),
+            Value::F64(x) => write!(f, "{x:?}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::Bin(b) => write!(f, "bin{b:02x?}"),
+            Value::Array(a) => {
+                let mut list = f.debug_list();
+                for item in a.iter() {
+                    match item {
+                        Ok(v) => list.entry(&v),
+                        Err(e) => list.entry(&e),
+                    };
+                }
+                list.finish()
+            }
+            Value::Map(m) => {
+                let mut map = f.debug_map();
+                for item in m.iter() {
+                    match item {
+                        Ok((k, v)) => map.entry(&k, &v),
+                        Err(e) => map.entry(&"<error>", &e),
+                    };
+                }
+                map.finish()
+            }
+            Value::Ext(t, d) => write!(f, "ext({t}, {d:02x?})"),
+        }
+    }
+}
+
+fn be_u64(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+}
+
+fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
+    core::str::from_utf8(bytes).map_err(|_| DecodeError::InvalidUtf8)
+}
+
+impl<'a> Value<'a> {
+    /// Reads the complete value at the start of `bytes`, returning it and the
+    /// number of bytes it spans. Nesting deeper than `max_depth` is refused.
+    ///
+    /// ```
+    /// use fluent_proto::Value;
+    /// let (v, n) = Value::read(b"\x92\x01\xa1x", 32)?;
+    /// assert_eq!(n, 4);
+    /// let Value::Array(items) = v else { panic!() };
+    /// assert_eq!(items.len(), 2);
+    /// assert_eq!(Value::read(b"\x92\x01", 32), Err(fluent_proto::DecodeError::Truncated));
+    /// # Ok::<(), fluent_proto::DecodeError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`DecodeError::Truncated`] when `bytes` ends inside the value, and any
+    /// other [`DecodeError`] for malformed bytes.
+    pub fn read(bytes: &'a [u8], max_depth: usize) -> Result<(Value<'a>, usize), DecodeError> {
+        let token = read_token(bytes)?.ok_or(DecodeError::Truncated)?;
+        let marker = bytes.first().copied().ok_or(DecodeError::Truncated)?;
+        let header = bytes.get(..token.header).ok_or(DecodeError::Truncated)?;
+        let after_marker = header.get(1..).unwrap_or(&[]);
+        if token.children > 0 || matches!(marker, 0x80 | 0x90 | 0xdc..=0xdf) {
+            let total = value_len(bytes, max_depth)?;
+            let body = bytes.get(token.header..total).ok_or(DecodeError::Truncated)?;
+            let depth = max_depth.saturating_sub(1);
+            let value = if matches!(marker, 0x80..=0x8f | 0xde | 0xdf) {
+                Value::Map(RawMap { bytes: body, len: token.children / 2, max_depth: depth })
+            } else {
+                Value::Array(RawArray { bytes: body, len: token.children, max_depth: depth })
+            };
+            return Ok((value, total));
+        }
+        let payload_len = usize::try_from(token.payload).map_err(|_| DecodeError::Truncated)?;
+        let total = token.header.checked_add(payload_len).ok_or(DecodeError::Truncated)?;
+        let payload = bytes.get(token.header..total).ok_or(DecodeError::Truncated)?;
+        let value = match marker {
+            0x00..=0x7f => Value::UInt(u64::from(marker)),
+            0xe0..=0xff => Value::Int(i64::from(marker as i8)),
+            0xc0 => Value::Nil,
+            0xc2 => Value::Bool(false),
+            0xc3 => Value::Bool(true),
+            0xa0..=0xbf | 0xd9..=0xdb => Value::Str(utf8(payload)?),
+            0xc4..=0xc6 => Value::Bin(payload),
+            0xc7..=0xc9 => {
+                let ty = after_marker.last().copied().ok_or(DecodeError::Truncated)?;
+                Value::Ext(ty as i8, payload)
+            }
+            0xd4..=0xd8 => {
+                let ty = after_marker.first().copied().ok_or(DecodeError::Truncated)?;
+                Value::Ext(ty as i8, payload)
+            }
+            0xca => {
+                let b: [u8; 4] = after_marker.try_into().map_err(|_| DecodeError::Truncated)?;
+                Value::F32(f32::from_be_bytes(b))
+            }
+            0xcb => {
+                let b: [u8; 8] = after_marker.try_into().map_err(|_| DecodeError::Truncated)?;
+                Value::F64(f64::from_be_bytes(b))
+            }
+            0xcc..=0xcf => Value::UInt(be_u64(after_marker)),
+            0xd0..=0xd3 => {
+                let width = after_marker.len();
+                let raw = be_u64(after_marker);
+                // Sign-extend from `width` bytes.
+                let shift = 64u32.saturating_sub((width as u32).saturating_mul(8));
+                let v = ((raw << shift) as i64) >> shift;
+                if v >= 0 { Value::UInt(v as u64) } else { Value::Int(v) }
+            }
+            _ => return Err(DecodeError::InvalidMarker(marker)),
+        };
+        Ok((value, total))
+    }
+
+    /// The string, if this is one.
+    ///
+    /// ```
+    /// assert_eq!(fluent_proto::Value::Str("x").as_str(), Some("x"));
+    /// ```
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The map, if this is one.
+    ///
+    /// ```
+    /// let (v, _) = fluent_proto::Value::read(b"\x80", 8)?;
+    /// assert!(v.as_map().is_some());
+    /// # Ok::<(), fluent_proto::DecodeError>(())
+    /// ```
+    pub fn as_map(&self) -> Option<RawMap<'a>> {
+        match self {
+            Value::Map(m) => Some(*m),
+            _ => None,
+        }
+    }
+}
+
+/// The elements of a msgpack array, still encoded.
+///
+/// ```
+/// let (v, _) = fluent_proto::Value::read(b"\x92\x01\x02", 8)?;
+/// let fluent_proto::Value::Array(a) = v else { unreachable!() };
+/// let items: Result<Vec<_>, _> = a.iter().collect();
+/// assert_eq!(items?, [fluent_proto::Value::UInt(1), fluent_proto::Value::UInt(2)]);
+/// # Ok::<(), fluent_proto::DecodeError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawArray<'a> {
+    bytes: &'a [u8],
+    len: u64,
+    max_depth: usize,
+}
+
+impl<'a> RawArray<'a> {
+    /// Number of elements.
+    ///
+    /// ```
+    /// let (v, _) = fluent_proto::Value::read(b"\x90", 8)?;
+    /// let fluent_proto::Value::Array(a) = v else { unreachable!() };
+    /// assert_eq!(a.len(), 0);
+    /// # Ok::<(), fluent_proto::DecodeError>(())
+    /// ```
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when the array has no elements.
+    ///
+    /// ```
+    /// let (v, _) = fluent_proto::Value::read(b"\x90", 8)?;
+    /// let fluent_proto::Value::Array(a) = v else { unreachable!() };
+    /// assert!(a.is_empty());
+    /// # Ok::<(), fluent_proto::DecodeError>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The encoded elements, back to back.
+    ///
+    /// ```
+    /// let (v, _) = fluent_proto::Value::read(b"\x91\x07", 8)?;
+    /// let fluent_proto::Value::Array(a) = v else { unreachable!() };
+    /// assert_eq!(a.as_bytes(), &[7]);
+    /// # Ok::<(), fluent_proto::DecodeError>(())
+    /// ```
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The elements, decoded one by one.
+    ///
+    /// ```
+    /// let (v, _) = fluent_proto::Value::read(b"\x91\x07", 8)?;
+    /// let fluent_proto::Value::Array(a) = v else { unreachable!() };
+    /// assert_eq!(a.iter().count(), 1);
+    /// # Ok::<(), fluent_proto::DecodeError>(())
+    /// ```
+    pub fn iter(&self) -> ArrayIter<'a> {
+        ArrayIter { rest: self.bytes, left: self.len, max_depth: self.max_depth }
+    }
+}
+
+/// Iterator over a [`RawArray`]; stops after the first error.
+#[derive(Debug, Clone)]
+pub struct ArrayIter<'a> {
+    rest: &'a [u8],
+    left: u64,
+    max_depth: usize,
+}
+
+impl<'a> Iterator for ArrayIter<'a> {
+    type Item = Result<Value<'a>, DecodeError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.left == 0 {
+            return None;
+        }
+        self.left -= 1;
+        match Value::read(self.rest, self.max_depth) {
+            Ok((v, n)) => {
+                self.rest = self.rest.get(n..).unwrap_or(&[]);
+                Some(Ok(v))
+            }
+            Err(e) => {
+                self.left = 0;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+/// The pairs of a msgpack map, still encoded.
+///
+/// ```
+/// let (v, _) = fluent_proto::Value::read(b"\x81\xa1k\x01", 8)?;
+/// let map = v.as_map().unwrap();
+/// assert_eq!(map.get("k")?, Some(fluent_proto::Value::UInt(1)));
+/// # Ok::<(), fluent_proto::DecodeError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawMap<'a> {
+    bytes: &'a [u8],
+    len: u64,
+    max_depth: usize,
+}
+
+impl<'a> RawMap<'a> {
+    /// Number of key/value pairs.
+    ///
+    /// ```
+    /// let (v, _) = fluent_proto::Value::read(b"\x80", 8)?;
+    /// assert_eq!(v.as_map().unwrap().len(), 0);
+    /// # Ok::<(), fluent_proto::DecodeError>(())
+    /// ```
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// True when the map has no pairs.
+    ///
+    /// ```
+    /// let (v, _) = fluent_proto::Value::read(b"\x80", 8)?;
+    /// assert!(v.as_map().unwrap().is_empty());
+    /// # Ok::<(), fluent_proto::DecodeError>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The encoded pairs, back to back (without the map header).
+    ///
+    /// ```
+    /// let (v, _) = fluent_proto::Value::read(b"\x81\x01\x02", 8)?;
+    /// assert_eq!(v.as_map().unwrap().as_bytes(), &[1, 2]);
+    /// # Ok::<(), fluent_proto::DecodeError>(())
+    /// ```
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+
+    /// The pairs, decoded one by one.
+    ///
+    /// ```
+    /// let (v, _) = fluent_proto::Value::read(b"\x81\xa1k\xc3", 8)?;
+    /// let pairs: Result<Vec<_>, _> = v.as_map().unwrap().iter().collect();
+    /// assert_eq!(pairs?, [(fluent_proto::Value::Str("k"), fluent_proto::Value::Bool(true))]);
+    /// # Ok::<(), fluent_proto::DecodeError>(())
+    /// ```
+    pub fn iter(&self) -> MapIter<'a> {
+        MapIter { items: ArrayIter { rest: self.bytes, left: self.len.saturating_mul(2), max_depth: self.max_depth } }
+    }
+
+    /// The value of the first pair whose key is the string `key`.
+    ///
+    /// ```
+    /// let (v, _) = fluent_proto::Value::read(b"\x81\xa1k\x01", 8)?;
+    /// assert_eq!(v.as_map().unwrap().get("nope")?, None);
+    /// # Ok::<(), fluent_proto::DecodeError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// When the map's bytes are malformed before the key is found.
+    pub fn get(&self, key: &str) -> Result<Option<Value<'a>>, DecodeError> {
+        for pair in self.iter() {
+            let (k, v) = pair?;
+            if k == Value::Str(key) {
+                return Ok(Some(v));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// Iterator over a [`RawMap`]; stops after the first error.
+#[derive(Debug, Clone)]
+pub struct MapIter<'a> {
+    items: ArrayIter<'a>,
+}
+
+impl<'a> Iterator for MapIter<'a> {
+    type Item = Result<(Value<'a>, Value<'a>), DecodeError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let key = match self.items.next()? {
+            Ok(k) => k,
+            Err(e) => return Some(Err(e)),
+        };
+        match self.items.next() {
+            Some(Ok(v)) => Some(Ok((key, v))),
+            Some(Err(e)) => Some(Err(e)),
+            None => Some(Err(DecodeError::Truncated)),
+        }
+    }
+}
