@@ -170,3 +170,41 @@ fn gzip_members_concatenated_and_bombs_capped() {
     assert_eq!(gzip::decompress(b"\x1f\x8b", 100), Err(gzip::GzipError::Truncated));
     assert_eq!(gzip::decompress(b"hello world", 100), Err(gzip::GzipError::BadHeader));
 }
+
+/// Depth of the deepest value a recursive walker reaches before an error.
+fn walk_depth(value: Value<'_>) -> Result<usize, DecodeError> {
+    match value {
+        Value::Array(items) => {
+            let mut deepest = 0;
+            for item in items.iter() {
+                deepest = deepest.max(walk_depth(item?)?);
+            }
+            Ok(deepest + 1)
+        }
+        Value::Map(map) => {
+            let mut deepest = 0;
+            for pair in map.iter() {
+                let (_, v) = pair?;
+                deepest = deepest.max(walk_depth(v)?);
+            }
+            Ok(deepest + 1)
+        }
+        _ => Ok(0),
+    }
+}
+
+#[test]
+fn nesting_inside_packed_entries_is_bounded_while_walking() {
+    // [1, {"deep": [[[[...]]]]}] with 1,000 levels, as packed entries (the
+    // frame scanner never looks inside a bin, so the budget must hold here).
+    let mut entry = b"\x92\x01\x81\xa4deep".to_vec();
+    entry.extend(std::iter::repeat_n(0x91, 1000));
+    entry.push(0xc0);
+    let event = fluent_proto::Events::packed(&entry, 30).next().unwrap().unwrap();
+    let err = walk_depth(Value::Map(event.record)).unwrap_err();
+    assert_eq!(err, DecodeError::TooDeep { limit: 0 });
+    // A shallow record walks fine with the same budget.
+    let ok = b"\x92\x01\x81\xa4deep\x91\x91\xc0";
+    let event = fluent_proto::Events::packed(ok, 30).next().unwrap().unwrap();
+    assert_eq!(walk_depth(Value::Map(event.record)), Ok(3));
+}

@@ -3,7 +3,6 @@
 
 use super::error::DecodeError;
 use super::event::{Event, time_from_value};
-use super::scan::value_len;
 use super::value::{ArrayIter, RawArray, RawMap, Value};
 use crate::frame::EntriesFormat;
 use crate::options::Compression;
@@ -298,11 +297,11 @@ impl<'a> Iterator for Events<'a> {
                 if rest.is_empty() {
                     return None;
                 }
-                match value_len(rest, self.max_depth) {
-                    Ok(n) => {
-                        let (one, tail) = rest.split_at(n.min(rest.len()));
-                        *rest = tail;
-                        Some(Event::read(one, self.max_depth))
+                // One pass finds the entry's end and decodes it.
+                match Value::read(rest, self.max_depth) {
+                    Ok((value, n)) => {
+                        *rest = rest.get(n..).unwrap_or(&[]);
+                        Some(Event::from_value(value))
                     }
                     Err(e) => {
                         *rest = &[];

@@ -108,9 +108,27 @@ impl Scanner {
 }
 
 /// The length of the complete msgpack value at the start of `bytes`.
+///
+/// A single counter of values still to read is enough here: nesting is
+/// bounded where values are *entered* (each level of [`Value`](super::Value)
+/// hands its children a smaller depth budget, and a container at budget 0 is
+/// refused), so skipping needs no stack. `max_depth == 0` refuses containers.
 pub(crate) fn value_len(bytes: &[u8], max_depth: usize) -> Result<usize, DecodeError> {
-    match Scanner::new(usize::MAX, max_depth).scan(bytes)? {
-        Scan::Complete(n) => Ok(n),
-        Scan::Incomplete => Err(DecodeError::Truncated),
+    let mut pos = 0usize;
+    let mut pending = 1u64;
+    while pending > 0 {
+        let rest = bytes.get(pos..).unwrap_or(&[]);
+        let token = read_token(rest)?.ok_or(DecodeError::Truncated)?;
+        if token.children > 0 && max_depth == 0 {
+            return Err(DecodeError::TooDeep { limit: 0 });
+        }
+        let len = (token.header as u64).saturating_add(token.payload);
+        if len > rest.len() as u64 {
+            return Err(DecodeError::Truncated);
+        }
+        // `len <= rest.len()`, so both fit in usize and `pos + len <= bytes.len()`.
+        pos += len as usize;
+        pending = (pending - 1).saturating_add(token.children);
     }
+    Ok(pos)
 }

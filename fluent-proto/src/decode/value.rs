@@ -5,7 +5,6 @@ use core::fmt;
 
 use super::error::DecodeError;
 use super::scan::value_len;
-use super::token::read_token;
 
 /// One msgpack value, borrowing its bytes. Non-negative integers are always
 /// [`Value::UInt`] and negative ones [`Value::Int`], whatever width they were
@@ -79,8 +78,62 @@ impl fmt::Debug for Value<'_> {
     }
 }
 
-fn be_u64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b))
+/// The first `N` bytes as an array.
+#[inline]
+fn array<const N: usize>(bytes: &[u8]) -> Result<[u8; N], DecodeError> {
+    bytes.get(..N).and_then(|b| b.try_into().ok()).ok_or(DecodeError::Truncated)
+}
+
+/// A big-endian length of `N` bytes (1, 2 or 4).
+#[inline]
+fn be<const N: usize>(bytes: &[u8]) -> Result<usize, DecodeError> {
+    let raw = array::<N>(bytes)?;
+    let n = raw.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+    usize::try_from(n).map_err(|_| DecodeError::Truncated)
+}
+
+/// A negative integer stays `Int`; a non-negative one becomes `UInt`.
+#[inline]
+fn int(v: i64) -> Value<'static> {
+    if v >= 0 { Value::UInt(v as u64) } else { Value::Int(v) }
+}
+
+/// A str/bin/ext value whose payload of `len` bytes starts at `data`; the
+/// whole value spans `header + len` bytes.
+#[inline]
+fn sized<'a>(
+    data: Option<&'a [u8]>,
+    header: usize,
+    len: usize,
+    make: impl FnOnce(&'a [u8]) -> Result<Value<'a>, DecodeError>,
+) -> Result<(Value<'a>, usize), DecodeError> {
+    let payload = data.and_then(|d| d.get(..len)).ok_or(DecodeError::Truncated)?;
+    let total = header.checked_add(len).ok_or(DecodeError::Truncated)?;
+    Ok((make(payload)?, total))
+}
+
+/// An array or map whose header is `header` bytes long and announces `count`
+/// elements (pairs for maps).
+#[inline]
+fn container(
+    bytes: &[u8],
+    header: usize,
+    count: u64,
+    is_map: bool,
+    max_depth: usize,
+) -> Result<(Value<'_>, usize), DecodeError> {
+    if max_depth == 0 {
+        return Err(DecodeError::TooDeep { limit: 0 });
+    }
+    let total = value_len(bytes, max_depth)?;
+    let body = bytes.get(header..total).ok_or(DecodeError::Truncated)?;
+    let depth = max_depth - 1;
+    let value = if is_map {
+        Value::Map(RawMap { bytes: body, len: count, max_depth: depth })
+    } else {
+        Value::Array(RawArray { bytes: body, len: count, max_depth: depth })
+    };
+    Ok((value, total))
 }
 
 fn utf8(bytes: &[u8]) -> Result<&str, DecodeError> {
@@ -105,60 +158,61 @@ impl<'a> Value<'a> {
     /// [`DecodeError::Truncated`] when `bytes` ends inside the value, and any
     /// other [`DecodeError`] for malformed bytes.
     pub fn read(bytes: &'a [u8], max_depth: usize) -> Result<(Value<'a>, usize), DecodeError> {
-        let token = read_token(bytes)?.ok_or(DecodeError::Truncated)?;
-        let marker = bytes.first().copied().ok_or(DecodeError::Truncated)?;
-        let header = bytes.get(..token.header).ok_or(DecodeError::Truncated)?;
-        let after_marker = header.get(1..).unwrap_or(&[]);
-        if token.children > 0 || matches!(marker, 0x80 | 0x90 | 0xdc..=0xdf) {
-            let total = value_len(bytes, max_depth)?;
-            let body = bytes.get(token.header..total).ok_or(DecodeError::Truncated)?;
-            let depth = max_depth.saturating_sub(1);
-            let value = if matches!(marker, 0x80..=0x8f | 0xde | 0xdf) {
-                Value::Map(RawMap { bytes: body, len: token.children / 2, max_depth: depth })
-            } else {
-                Value::Array(RawArray { bytes: body, len: token.children, max_depth: depth })
-            };
-            return Ok((value, total));
-        }
-        let payload_len = usize::try_from(token.payload).map_err(|_| DecodeError::Truncated)?;
-        let total = token.header.checked_add(payload_len).ok_or(DecodeError::Truncated)?;
-        let payload = bytes.get(token.header..total).ok_or(DecodeError::Truncated)?;
+        let (&marker, rest) = bytes.split_first().ok_or(DecodeError::Truncated)?;
         let value = match marker {
-            0x00..=0x7f => Value::UInt(u64::from(marker)),
-            0xe0..=0xff => Value::Int(i64::from(marker as i8)),
-            0xc0 => Value::Nil,
-            0xc2 => Value::Bool(false),
-            0xc3 => Value::Bool(true),
-            0xa0..=0xbf | 0xd9..=0xdb => Value::Str(utf8(payload)?),
-            0xc4..=0xc6 => Value::Bin(payload),
+            0x00..=0x7f => return Ok((Value::UInt(u64::from(marker)), 1)),
+            0xe0..=0xff => return Ok((Value::Int(i64::from(marker as i8)), 1)),
+            0xa0..=0xbf => return sized(Some(rest), 1, usize::from(marker & 0x1f), |p| Ok(Value::Str(utf8(p)?))),
+            0x80..=0x8f => return container(bytes, 1, u64::from(marker & 0x0f), true, max_depth),
+            0x90..=0x9f => return container(bytes, 1, u64::from(marker & 0x0f), false, max_depth),
+            0xc0 => return Ok((Value::Nil, 1)),
+            0xc2 => return Ok((Value::Bool(false), 1)),
+            0xc3 => return Ok((Value::Bool(true), 1)),
+            0xc1 => return Err(DecodeError::InvalidMarker(marker)),
+            0xd9 => return sized(rest.get(1..), 2, be::<1>(rest)?, |p| Ok(Value::Str(utf8(p)?))),
+            0xda => return sized(rest.get(2..), 3, be::<2>(rest)?, |p| Ok(Value::Str(utf8(p)?))),
+            0xdb => return sized(rest.get(4..), 5, be::<4>(rest)?, |p| Ok(Value::Str(utf8(p)?))),
+            0xc4 => return sized(rest.get(1..), 2, be::<1>(rest)?, |p| Ok(Value::Bin(p))),
+            0xc5 => return sized(rest.get(2..), 3, be::<2>(rest)?, |p| Ok(Value::Bin(p))),
+            0xc6 => return sized(rest.get(4..), 5, be::<4>(rest)?, |p| Ok(Value::Bin(p))),
             0xc7..=0xc9 => {
-                let ty = after_marker.last().copied().ok_or(DecodeError::Truncated)?;
-                Value::Ext(ty as i8, payload)
+                let width = 1usize << (marker - 0xc7);
+                let len = match marker {
+                    0xc7 => be::<1>(rest)?,
+                    0xc8 => be::<2>(rest)?,
+                    _ => be::<4>(rest)?,
+                };
+                let ty = *rest.get(width).ok_or(DecodeError::Truncated)? as i8;
+                return sized(rest.get(width + 1..), 2 + width, len, |p| Ok(Value::Ext(ty, p)));
             }
             0xd4..=0xd8 => {
-                let ty = after_marker.first().copied().ok_or(DecodeError::Truncated)?;
-                Value::Ext(ty as i8, payload)
+                let len = 1usize << (marker - 0xd4);
+                let (&ty, tail) = rest.split_first().ok_or(DecodeError::Truncated)?;
+                return sized(Some(tail), 2, len, |p| Ok(Value::Ext(ty as i8, p)));
             }
-            0xca => {
-                let b: [u8; 4] = after_marker.try_into().map_err(|_| DecodeError::Truncated)?;
-                Value::F32(f32::from_be_bytes(b))
-            }
-            0xcb => {
-                let b: [u8; 8] = after_marker.try_into().map_err(|_| DecodeError::Truncated)?;
-                Value::F64(f64::from_be_bytes(b))
-            }
-            0xcc..=0xcf => Value::UInt(be_u64(after_marker)),
-            0xd0..=0xd3 => {
-                let width = after_marker.len();
-                let raw = be_u64(after_marker);
-                // Sign-extend from `width` bytes.
-                let shift = 64u32.saturating_sub((width as u32).saturating_mul(8));
-                let v = ((raw << shift) as i64) >> shift;
-                if v >= 0 { Value::UInt(v as u64) } else { Value::Int(v) }
-            }
-            _ => return Err(DecodeError::InvalidMarker(marker)),
+            0xca => Value::F32(f32::from_be_bytes(array(rest)?)),
+            0xcb => Value::F64(f64::from_be_bytes(array(rest)?)),
+            0xcc => Value::UInt(u64::from(u8::from_be_bytes(array(rest)?))),
+            0xcd => Value::UInt(u64::from(u16::from_be_bytes(array(rest)?))),
+            0xce => Value::UInt(u64::from(u32::from_be_bytes(array(rest)?))),
+            0xcf => Value::UInt(u64::from_be_bytes(array(rest)?)),
+            0xd0 => int(i64::from(i8::from_be_bytes(array(rest)?))),
+            0xd1 => int(i64::from(i16::from_be_bytes(array(rest)?))),
+            0xd2 => int(i64::from(i32::from_be_bytes(array(rest)?))),
+            0xd3 => int(i64::from_be_bytes(array(rest)?)),
+            0xdc => return container(bytes, 3, be::<2>(rest)? as u64, false, max_depth),
+            0xdd => return container(bytes, 5, be::<4>(rest)? as u64, false, max_depth),
+            0xde => return container(bytes, 3, be::<2>(rest)? as u64, true, max_depth),
+            0xdf => return container(bytes, 5, be::<4>(rest)? as u64, true, max_depth),
         };
-        Ok((value, total))
+        // Fixed-width numbers: marker plus the bytes of the type.
+        let width = match marker {
+            0xcc | 0xd0 => 2,
+            0xcd | 0xd1 => 3,
+            0xca | 0xce | 0xd2 => 5,
+            _ => 9,
+        };
+        Ok((value, width))
     }
 
     /// The string, if this is one.
