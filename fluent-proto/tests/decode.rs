@@ -208,3 +208,23 @@ fn nesting_inside_packed_entries_is_bounded_while_walking() {
     let event = fluent_proto::Events::packed(ok, 30).next().unwrap().unwrap();
     assert_eq!(walk_depth(Value::Map(event.record)), Ok(3));
 }
+
+#[test]
+fn str_wrapped_entries_may_hold_any_bytes() {
+    // Fluentd's out_forward wraps binary entries in str: 0xce is not UTF-8.
+    let mut entries = Vec::new();
+    fluent_proto::encode_entry(
+        &mut entries,
+        Timestamp::Seconds(0xdeadbeef),
+        &std::collections::BTreeMap::from([("a", 1)]),
+    )
+    .unwrap();
+    assert!(std::str::from_utf8(&entries).is_err());
+    let mut frame = Vec::new();
+    fluent_proto::encode_packed_forward(&mut frame, "t", &entries, fluent_proto::EntriesFormat::Str, None).unwrap();
+    let r = request(&frame);
+    assert_eq!(r.packed_entries(), Some((&entries[..], fluent_proto::EntriesFormat::Str)));
+    assert_eq!(r.events().next().unwrap().unwrap().time, Timestamp::Seconds(0xdeadbeef));
+    // Truncated str header in that position is an error, not a panic.
+    assert_eq!(Request::parse(b"\x92\xa1t\xda\x00", 8).unwrap_err(), DecodeError::Truncated);
+}

@@ -82,10 +82,9 @@ proptest! {
         for (t, r) in &events {
             encode_entry(&mut entries, *t, r).unwrap();
         }
+        // str-wrapped entries carry binary msgpack (Fluentd's out_forward), never
+        // validated as UTF-8.
         let format = if str_entries { EntriesFormat::Str } else { EntriesFormat::Bin };
-        // str entries are only valid when the entries happen to be UTF-8;
-        // real senders use str only for old receivers. Use bin otherwise.
-        let format = if std::str::from_utf8(&entries).is_ok() { format } else { EntriesFormat::Bin };
         encode_packed_forward(&mut wire, &tag, &entries, format, Some(&options)).unwrap();
         fluent_proto::encode_compressed_packed_forward(&mut wire, &tag, &entries, &options, 6).unwrap();
 

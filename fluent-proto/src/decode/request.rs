@@ -76,11 +76,14 @@ impl<'a> Request<'a> {
             Value::Str(s) => s,
             _ => return Err(DecodeError::TagNotString),
         };
+        if let Some(entries) = it.next_if_raw_str() {
+            let body = Body::Packed(entries?, EntriesFormat::Str);
+            return finish(tag, body, 2, arity, it, max_depth);
+        }
         let second = next(&mut it)?;
         let (body, options_at) = match second {
             Value::Array(entries) => (Body::Forward(entries), 2),
             Value::Bin(b) => (Body::Packed(b, EntriesFormat::Bin), 2),
-            Value::Str(s) => (Body::Packed(s.as_bytes(), EntriesFormat::Str), 2),
             time @ (Value::Ext(..) | Value::UInt(_) | Value::Nil | Value::F64(_) | Value::F32(_)) => {
                 let time = time_from_value(time)?;
                 let record = match next(&mut it)? {
@@ -91,18 +94,7 @@ impl<'a> Request<'a> {
             }
             _ => return Err(DecodeError::BadEntries),
         };
-        if arity != options_at && arity != options_at + 1 {
-            return Err(DecodeError::BadArity(u32::try_from(arity).unwrap_or(u32::MAX)));
-        }
-        let options = match it.next() {
-            None => RequestOptions::default(),
-            Some(v) => parse_options(v?)?,
-        };
-        let body = match (body, options.compressed) {
-            (Body::Packed(bytes, _), Some(Compression::Gzip)) => Body::Compressed(bytes),
-            (body, _) => body,
-        };
-        Ok(Request { tag, body, options, max_depth: max_depth.saturating_sub(2) })
+        finish(tag, body, options_at, arity, it, max_depth)
     }
 
     /// The tag.
@@ -229,6 +221,29 @@ impl<'a> Request<'a> {
     pub fn event_depth(&self) -> usize {
         self.max_depth
     }
+}
+
+/// Checks the arity, reads the options, and builds the request.
+fn finish<'a>(
+    tag: &'a str,
+    body: Body<'a>,
+    options_at: u64,
+    arity: u64,
+    mut it: ArrayIter<'a>,
+    max_depth: usize,
+) -> Result<Request<'a>, DecodeError> {
+    if arity != options_at && arity != options_at + 1 {
+        return Err(DecodeError::BadArity(u32::try_from(arity).unwrap_or(u32::MAX)));
+    }
+    let options = match it.next() {
+        None => RequestOptions::default(),
+        Some(v) => parse_options(v?)?,
+    };
+    let body = match (body, options.compressed) {
+        (Body::Packed(bytes, _), Some(Compression::Gzip)) => Body::Compressed(bytes),
+        (body, _) => body,
+    };
+    Ok(Request { tag, body, options, max_depth: max_depth.saturating_sub(2) })
 }
 
 fn next<'a>(it: &mut ArrayIter<'a>) -> Result<Value<'a>, DecodeError> {

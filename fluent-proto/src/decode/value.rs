@@ -316,6 +316,53 @@ pub struct ArrayIter<'a> {
     max_depth: usize,
 }
 
+impl<'a> ArrayIter<'a> {
+    /// The next element's raw payload if it is a msgpack str, without UTF-8
+    /// validation: PackedForward entries wrapped in str (Fluentd's
+    /// `out_forward`) hold binary msgpack, not text.
+    pub(crate) fn next_if_raw_str(&mut self) -> Option<Result<&'a [u8], DecodeError>> {
+        let (&marker, rest) = self.rest.split_first()?;
+        if self.left == 0 {
+            return None;
+        }
+        let (data, header, len): (Option<&[u8]>, usize, usize) = match marker {
+            0xa0..=0xbf => (Some(rest), 1, usize::from(marker & 0x1f)),
+            0xd9 => (
+                rest.get(1..),
+                2,
+                match be::<1>(rest) {
+                    Ok(n) => n,
+                    Err(e) => return Some(Err(e)),
+                },
+            ),
+            0xda => (
+                rest.get(2..),
+                3,
+                match be::<2>(rest) {
+                    Ok(n) => n,
+                    Err(e) => return Some(Err(e)),
+                },
+            ),
+            0xdb => (
+                rest.get(4..),
+                5,
+                match be::<4>(rest) {
+                    Ok(n) => n,
+                    Err(e) => return Some(Err(e)),
+                },
+            ),
+            _ => return None,
+        };
+        self.left -= 1;
+        let Some(payload) = data.and_then(|d| d.get(..len)) else {
+            self.left = 0;
+            return Some(Err(DecodeError::Truncated));
+        };
+        self.rest = self.rest.get(header.saturating_add(len)..).unwrap_or(&[]);
+        Some(Ok(payload))
+    }
+}
+
 impl<'a> Iterator for ArrayIter<'a> {
     type Item = Result<Value<'a>, DecodeError>;
     fn next(&mut self) -> Option<Self::Item> {
