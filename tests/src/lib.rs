@@ -1,0 +1,295 @@
+//! Shared helpers for the interop tests: a record value type that can be
+//! written as a Rust record, a Python literal and a Go literal; a canonical
+//! JSON form that both sides of a comparison produce; and peer-process
+//! helpers that fail with a clear message when a peer is missing.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use fluent_proto::{EventTime, Value};
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde_json::json;
+
+/// A record value: every msgpack type a record can hold.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Val {
+    /// nil
+    Nil,
+    /// boolean
+    Bool(bool),
+    /// integer
+    Int(i64),
+    /// unsigned integer past i64
+    UInt(u64),
+    /// float 32 (Go only: Python has no f32)
+    F32(f32),
+    /// float 64
+    F64(f64),
+    /// string
+    Str(String),
+    /// binary
+    Bin(Vec<u8>),
+    /// array
+    Array(Vec<Val>),
+    /// map with string keys, in order
+    Map(Vec<(String, Val)>),
+    /// an EventTime value inside a record (ext type 0)
+    Time(EventTime),
+}
+
+impl serde::Serialize for Val {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Val::Nil => s.serialize_unit(),
+            Val::Bool(b) => s.serialize_bool(*b),
+            Val::Int(i) => s.serialize_i64(*i),
+            Val::UInt(u) => s.serialize_u64(*u),
+            Val::F32(f) => s.serialize_f32(*f),
+            Val::F64(f) => s.serialize_f64(*f),
+            Val::Str(t) => s.serialize_str(t),
+            Val::Bin(b) => s.serialize_bytes(b),
+            Val::Array(items) => {
+                let mut seq = s.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Val::Map(pairs) => {
+                let mut map = s.serialize_map(Some(pairs.len()))?;
+                for (k, v) in pairs {
+                    map.serialize_entry(k, v)?;
+                }
+                map.end()
+            }
+            Val::Time(t) => t.serialize(s),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Val {
+    /// The value as a Python expression (evaluated with `ExtType` in scope).
+    pub fn to_python(&self) -> String {
+        match self {
+            Val::Nil => "None".into(),
+            Val::Bool(b) => if *b { "True" } else { "False" }.into(),
+            Val::Int(i) => i.to_string(),
+            Val::UInt(u) => u.to_string(),
+            Val::F32(f) => format!("{f:?}"),
+            Val::F64(f) => format!("{f:?}"),
+            Val::Str(s) => serde_json::to_string(s).expect("json string"),
+            Val::Bin(b) => format!("bytes.fromhex('{}')", hex(b)),
+            Val::Array(items) => format!("[{}]", items.iter().map(Val::to_python).collect::<Vec<_>>().join(", ")),
+            Val::Map(pairs) => format!(
+                "{{{}}}",
+                pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", serde_json::to_string(k).expect("key"), v.to_python()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Val::Time(t) => format!("ExtType(0, bytes.fromhex('{}'))", hex(&t.to_payload())),
+        }
+    }
+
+    /// The value as a Go expression of type `interface{}` (non-negative
+    /// integers as unsigned types: msgp writes signed ones with signed markers).
+    pub fn to_go(&self) -> String {
+        match self {
+            Val::Nil => "nil".into(),
+            Val::Bool(b) => b.to_string(),
+            Val::Int(i) if *i >= 0 => format!("uint64({i})"),
+            Val::Int(i) => format!("int64({i})"),
+            Val::UInt(u) => format!("uint64({u})"),
+            Val::F32(f) => format!("float32({f:e})"),
+            Val::F64(f) => format!("float64({f:e})"),
+            Val::Str(s) => serde_json::to_string(s).expect("json string"),
+            Val::Bin(b) => {
+                format!("[]byte{{{}}}", b.iter().map(|x| format!("0x{x:02x}")).collect::<Vec<_>>().join(", "))
+            }
+            Val::Array(items) => {
+                format!("[]interface{{}}{{{}}}", items.iter().map(Val::to_go).collect::<Vec<_>>().join(", "))
+            }
+            Val::Map(pairs) => format!(
+                "map[string]interface{{}}{{{}}}",
+                pairs
+                    .iter()
+                    .map(|(k, v)| format!("{}: {}", serde_json::to_string(k).expect("key"), v.to_go()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            Val::Time(t) => format!("eventTime(time.Unix({}, {}))", t.seconds(), t.nanoseconds()),
+        }
+    }
+
+    /// The canonical JSON form (see `py/canonical.py`, which must agree).
+    pub fn canonical(&self) -> serde_json::Value {
+        match self {
+            Val::Nil => json!(null),
+            Val::Bool(b) => json!(b),
+            Val::Int(i) => json!(i),
+            Val::UInt(u) => json!(u),
+            Val::F32(f) => json!(f64::from(*f)),
+            Val::F64(f) => json!(f),
+            Val::Str(s) => json!(s),
+            Val::Bin(b) => json!({ "$bin": hex(b) }),
+            Val::Array(items) => json!(items.iter().map(Val::canonical).collect::<Vec<_>>()),
+            Val::Map(pairs) => json!(pairs.iter().map(|(k, v)| json!([k, v.canonical()])).collect::<Vec<_>>()),
+            Val::Time(t) => json!({ "$ext": [0, hex(&t.to_payload())] }),
+        }
+    }
+}
+
+/// The canonical JSON form of a decoded value.
+pub fn canonical(value: Value<'_>) -> serde_json::Value {
+    match value {
+        Value::Nil => json!(null),
+        Value::Bool(b) => json!(b),
+        Value::Int(i) => json!(i),
+        Value::UInt(u) => json!(u),
+        Value::F32(f) => json!(f64::from(f)),
+        Value::F64(f) => json!(f),
+        Value::Str(s) => json!(s),
+        Value::Bin(b) => json!({ "$bin": hex(b) }),
+        Value::Array(a) => json!(a.iter().map(|v| canonical(v.expect("element"))).collect::<Vec<_>>()),
+        Value::Map(m) => json!(
+            m.iter()
+                .map(|p| {
+                    let (k, v) = p.expect("pair");
+                    json!([canonical(k), canonical(v)])
+                })
+                .collect::<Vec<_>>()
+        ),
+        Value::Ext(t, d) => json!({ "$ext": [t, hex(d)] }),
+    }
+}
+
+/// The canonical JSON form of an event time.
+pub fn canonical_time(time: fluent_proto::Timestamp) -> serde_json::Value {
+    match time {
+        fluent_proto::Timestamp::Seconds(s) => json!(s),
+        fluent_proto::Timestamp::Event(t) => json!({ "$time": [t.seconds(), t.nanoseconds()] }),
+    }
+}
+
+/// Records that together hold every msgpack type and width a record can hold.
+pub fn coverage_records() -> Vec<Vec<(String, Val)>> {
+    let s = |t: &str| Val::Str(t.to_owned());
+    let kv = |k: &str, v: Val| (k.to_owned(), v);
+    vec![
+        vec![kv("bar", s("baz"))],
+        vec![kv("nil", Val::Nil), kv("t", Val::Bool(true)), kv("f", Val::Bool(false))],
+        vec![
+            kv("fix", Val::Int(127)),
+            kv("u8", Val::Int(255)),
+            kv("u16", Val::Int(65535)),
+            kv("u32", Val::Int(4294967295)),
+            kv("u64", Val::UInt(u64::MAX)),
+            kv("nfix", Val::Int(-32)),
+            kv("i8", Val::Int(-128)),
+            kv("i16", Val::Int(-32768)),
+            kv("i32", Val::Int(-2147483648)),
+            kv("i64", Val::Int(i64::MIN)),
+        ],
+        vec![kv("zero", Val::F64(0.0)), kv("pi", Val::F64(std::f64::consts::PI)), kv("big", Val::F64(-1.5e300))],
+        vec![
+            kv("fixstr", s("héllo ✓")),
+            kv("str8", Val::Str("a".repeat(200))),
+            kv("str16", Val::Str("b".repeat(60_000))),
+            kv("str32", Val::Str("c".repeat(70_000))),
+            kv("empty", s("")),
+            kv("quotes", s("\"'\\\n\t\u{1}")),
+        ],
+        vec![
+            kv("bin8", Val::Bin((0..=255).collect())),
+            kv("bin16", Val::Bin(vec![7; 300])),
+            kv("bin32", Val::Bin(vec![9; 70_000])),
+            kv("bin0", Val::Bin(vec![])),
+        ],
+        vec![
+            kv("arr", Val::Array(vec![Val::Int(1), s("two"), Val::Nil, Val::Array(vec![])])),
+            kv("arr16", Val::Array((0..20).map(Val::Int).collect())),
+            kv("map", Val::Map(vec![kv("inner", Val::Map(vec![kv("deep", Val::Int(-1))]))])),
+            kv("map16", Val::Map((0..20).map(|i| (format!("k{i}"), Val::Int(i))).collect())),
+        ],
+        vec![kv("at", Val::Time(EventTime::new(1490061367, 861646890)))],
+        vec![],
+    ]
+}
+
+/// The Python interpreter the tests run (`PYTHON`, else `python3`).
+pub fn python() -> String {
+    std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_owned())
+}
+
+/// This package's `py/` directory.
+pub fn py_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("py")
+}
+
+/// Fails with a clear message when a Python module the tests need is missing.
+pub fn require_python_modules(modules: &[&str]) {
+    let probe = modules.iter().map(|m| format!("import {m}")).collect::<Vec<_>>().join("; ");
+    let ok = Command::new(python()).args(["-c", &probe]).status().map(|s| s.success()).unwrap_or(false);
+    assert!(
+        ok,
+        "interop test needs the Python modules {modules:?}; run `ci/test.sh` (it installs them) \
+         or `pip install fluent-logger msgpack`"
+    );
+}
+
+/// Runs a command to completion, asserting success, returning stdout.
+pub fn run(command: &mut Command) -> Vec<u8> {
+    let output = command.output().unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{command:?} failed: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output.stdout
+}
+
+/// Runs `spawn(port)` against a loopback listener and returns every byte the
+/// peer sent, over however many connections, concatenated in order.
+pub fn capture(spawn: impl FnOnce(u16) -> Child) -> Vec<u8> {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    listener.set_nonblocking(true).expect("nonblocking");
+    let mut child = spawn(port);
+    let mut captured = Vec::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    loop {
+        match listener.accept() {
+            Ok((mut stream, _)) => {
+                stream.set_nonblocking(false).expect("blocking");
+                stream.read_to_end(&mut captured).expect("read");
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if let Some(status) = child.try_wait().expect("wait") {
+                    assert!(status.success(), "peer exited with {status}");
+                    // One last accept for a connection made just before exit.
+                    if let Ok((mut stream, _)) = listener.accept() {
+                        stream.set_nonblocking(false).expect("blocking");
+                        stream.read_to_end(&mut captured).expect("read");
+                    }
+                    return captured;
+                }
+                assert!(std::time::Instant::now() < deadline, "peer did not finish in time");
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            Err(e) => panic!("accept: {e}"),
+        }
+    }
+}
+
+/// Spawns a process with piped stdin/stderr inherited.
+pub fn spawn(command: &mut Command) -> Child {
+    command.stdin(Stdio::null()).spawn().unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"))
+}
