@@ -31,9 +31,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let base = EventTime::now()?;
     let record = |i: usize| Access {
         host: "web-1",
-        status: if i % 50 == 0 { 500 } else { 200 },
+        status: if i.is_multiple_of(50) { 500 } else { 200 },
         latency_ms: (i % 97) as f64 * 0.25,
-        cached: i % 3 == 0,
+        cached: i.is_multiple_of(3),
         path: format!("/orders/{i}"),
     };
     let time = |i: usize| Timestamp::Event(EventTime::new(base.seconds(), (i as u32 * 9_973) % 1_000_000_000));
