@@ -66,6 +66,27 @@ pub extern "C" fn fluent_check_round_trip(seed: u8) -> isize {
     }
 }
 
+static RING: fluent_queue::Ring<1024, 16> = fluent_queue::Ring::new(fluent_queue::Mode::Overwrite);
+
+/// Encodes telemetry straight into a static fluent-queue ring (reserve,
+/// serialize in place, commit), then drains it; returns the bytes drained.
+#[unsafe(no_mangle)]
+pub extern "C" fn fluent_check_queue() -> isize {
+    let Some((mut producer, mut consumer)) = RING.try_split() else { return -1 };
+    for seq in 0..40u32 {
+        let Ok(mut grant) = producer.reserve(64) else { return -1 };
+        let mut sink = SliceSink::new(grant.as_mut_slice());
+        let record = Telemetry { sensor: "t0", celsius: 20.0, seq, ok: true };
+        let Ok(n) = encode_entry(&mut sink, Timestamp::Seconds(u64::from(seq)), &record) else { return -1 };
+        grant.commit(n);
+    }
+    let Some(batch) = consumer.read() else { return -1 };
+    let (a, b) = batch.as_slices();
+    let total = (a.len() + b.len()) as isize;
+    batch.release();
+    total
+}
+
 /// Computes a handshake digest; returns its first byte.
 #[unsafe(no_mangle)]
 pub extern "C" fn fluent_check_handshake() -> u8 {

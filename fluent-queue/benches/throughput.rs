@@ -1,0 +1,396 @@
+//! fluent-queue side by side with the queues a user would pick instead, in
+//! one run, printed as Markdown tables with ratios.
+//!
+//! Run: `cargo bench -p fluent-queue --bench throughput`
+//!
+//! 1. Cross-thread throughput, 64- and 256-byte frames, block mode (the
+//!    producer spins while full): vs rtrb (a byte ring moving the same bytes
+//!    through its chunk API), crossbeam `ArrayQueue<[u8; N]>` and heapless
+//!    `spsc::Queue<[u8; N]>`. Median of 5 runs.
+//! 2. Overwrite mode under a slow consumer vs `ArrayQueue::force_push`:
+//!    producer throughput, and push latency p50/p99/p99.9 while the consumer
+//!    works and while it stalls (sleeps).
+//! 3. Single-threaded push + pop per frame.
+#![allow(missing_docs)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_queue::ArrayQueue;
+use fluent_queue::{HeapRing, Mode};
+
+const RING_BYTES: usize = 64 * 1024;
+const RUNS: usize = 5;
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    xs[xs.len() / 2]
+}
+
+/// Runs `producer` and `consumer` on two threads; returns frames/s.
+fn cross_thread(frames: u64, producer: impl FnOnce() + Send + 'static, consumer: impl FnOnce() -> u64) -> f64 {
+    let start = Instant::now();
+    let handle = thread::spawn(producer);
+    let checksum = consumer();
+    handle.join().unwrap();
+    black_box(checksum);
+    frames as f64 / start.elapsed().as_secs_f64()
+}
+
+fn ours<const N: usize>(frames: u64) -> f64 {
+    let (mut p, mut c) = HeapRing::new(Mode::Block, RING_BYTES, RING_BYTES / N);
+    cross_thread(
+        frames,
+        move || {
+            let frame = [7u8; N];
+            for _ in 0..frames {
+                while p.push(&frame).is_err() {
+                    std::hint::spin_loop();
+                }
+            }
+        },
+        move || {
+            let mut got = 0u64;
+            let mut sum = 0u64;
+            while got < frames {
+                if let Some(batch) = c.read() {
+                    let (a, b) = batch.as_slices();
+                    sum += u64::from(a[0]) + b.len() as u64;
+                    got += batch.frames() as u64;
+                    batch.release();
+                } else {
+                    std::hint::spin_loop();
+                }
+            }
+            sum
+        },
+    )
+}
+
+fn rtrb<const N: usize>(frames: u64) -> f64 {
+    let (mut p, mut c) = rtrb::RingBuffer::<u8>::new(RING_BYTES);
+    cross_thread(
+        frames,
+        move || {
+            let frame = [7u8; N];
+            for _ in 0..frames {
+                loop {
+                    if let Ok(mut chunk) = p.write_chunk(N) {
+                        let (a, b) = chunk.as_mut_slices();
+                        a.copy_from_slice(&frame[..a.len()]);
+                        b.copy_from_slice(&frame[a.len()..]);
+                        chunk.commit_all();
+                        break;
+                    }
+                    std::hint::spin_loop();
+                }
+            }
+        },
+        move || {
+            let total = frames * N as u64;
+            let mut got = 0u64;
+            let mut sum = 0u64;
+            while got < total {
+                let n = c.slots();
+                if n == 0 {
+                    std::hint::spin_loop();
+                    continue;
+                }
+                let chunk = c.read_chunk(n).unwrap();
+                let (a, b) = chunk.as_slices();
+                sum += u64::from(a[0]) + b.len() as u64;
+                got += n as u64;
+                chunk.commit_all();
+            }
+            sum
+        },
+    )
+}
+
+fn array_queue<const N: usize>(frames: u64) -> f64 {
+    let q = Arc::new(ArrayQueue::<[u8; N]>::new(RING_BYTES / N));
+    let qp = q.clone();
+    cross_thread(
+        frames,
+        move || {
+            for _ in 0..frames {
+                let mut frame = [7u8; N];
+                while let Err(back) = qp.push(frame) {
+                    frame = back;
+                    std::hint::spin_loop();
+                }
+            }
+        },
+        move || {
+            let mut got = 0u64;
+            let mut sum = 0u64;
+            while got < frames {
+                match q.pop() {
+                    Some(f) => {
+                        sum += u64::from(f[0]);
+                        got += 1;
+                    }
+                    None => std::hint::spin_loop(),
+                }
+            }
+            sum
+        },
+    )
+}
+
+fn heapless_spsc<const N: usize, const SLOTS: usize>(frames: u64) -> f64 {
+    let queue: &'static mut heapless::spsc::Queue<[u8; N], SLOTS> = Box::leak(Box::new(heapless::spsc::Queue::new()));
+    let (mut p, mut c) = queue.split();
+    cross_thread(
+        frames,
+        move || {
+            for _ in 0..frames {
+                let mut frame = [7u8; N];
+                while let Err(back) = p.enqueue(frame) {
+                    frame = back;
+                    std::hint::spin_loop();
+                }
+            }
+        },
+        move || {
+            let mut got = 0u64;
+            let mut sum = 0u64;
+            while got < frames {
+                match c.dequeue() {
+                    Some(f) => {
+                        sum += u64::from(f[0]);
+                        got += 1;
+                    }
+                    None => std::hint::spin_loop(),
+                }
+            }
+            sum
+        },
+    )
+}
+
+fn throughput_table() {
+    for (size, frames) in [(64usize, 4_000_000u64), (256, 1_000_000)] {
+        let mut rows: Vec<(&str, f64)> = Vec::new();
+        let bench = |f: &dyn Fn() -> f64| median((0..RUNS).map(|_| f()).collect());
+        if size == 64 {
+            rows.push(("fluent-queue Ring (block mode, batch read)", bench(&|| ours::<64>(frames))));
+            rows.push(("rtrb 0.3 byte ring, chunk API", bench(&|| rtrb::<64>(frames))));
+            rows.push(("crossbeam ArrayQueue<[u8; 64]>", bench(&|| array_queue::<64>(frames))));
+            rows.push(("heapless spsc::Queue<[u8; 64], 1024>", bench(&|| heapless_spsc::<64, 1024>(frames))));
+        } else {
+            rows.push(("fluent-queue Ring (block mode, batch read)", bench(&|| ours::<256>(frames))));
+            rows.push(("rtrb 0.3 byte ring, chunk API", bench(&|| rtrb::<256>(frames))));
+            rows.push(("crossbeam ArrayQueue<[u8; 256]>", bench(&|| array_queue::<256>(frames))));
+            rows.push(("heapless spsc::Queue<[u8; 256], 256>", bench(&|| heapless_spsc::<256, 256>(frames))));
+        }
+        let ours = rows[0].1;
+        println!("\n| cross-thread, {size}-byte frames, 64 KiB | frames/s | MB/s | fluent-queue / this |");
+        println!("|---|---:|---:|---:|");
+        for (name, rate) in &rows {
+            println!("| {name} | {:.2} M | {:.0} | {:.2}x |", rate / 1e6, rate * size as f64 / 1e6, ours / rate);
+        }
+    }
+}
+
+/// Percentiles of push latencies in ns.
+fn percentiles(mut ns: Vec<u32>) -> (u32, u32, u32) {
+    ns.sort_unstable();
+    let at = |q: f64| ns[((ns.len() as f64 * q) as usize).min(ns.len() - 1)];
+    (at(0.50), at(0.99), at(0.999))
+}
+
+/// Producer pushes `frames` 64-byte frames as fast as it can; the consumer
+/// pops one frame per ~2 µs of busy work, and stalls (sleeps) for the second
+/// half of the run. Returns (push rate, latencies consumer working,
+/// latencies consumer stalled).
+fn overwrite_run(
+    frames: usize,
+    timed: bool,
+    mut push: impl FnMut(),
+    pop: impl FnMut() -> bool + Send + 'static,
+) -> (f64, Vec<u32>, Vec<u32>) {
+    let stall = Arc::new(AtomicBool::new(false));
+    let stop = Arc::new(AtomicBool::new(false));
+    let (stall_c, stop_c) = (stall.clone(), stop.clone());
+    let mut pop = pop;
+    let consumer = thread::spawn(move || {
+        while !stop_c.load(Ordering::Relaxed) {
+            if stall_c.load(Ordering::Relaxed) {
+                thread::sleep(Duration::from_millis(1));
+                continue;
+            }
+            pop();
+            let until = Instant::now() + Duration::from_micros(2);
+            while Instant::now() < until {
+                std::hint::spin_loop();
+            }
+        }
+    });
+    let mut working = Vec::with_capacity(if timed { frames / 2 } else { 0 });
+    let mut stalled = Vec::with_capacity(if timed { frames / 2 } else { 0 });
+    let start = Instant::now();
+    for i in 0..frames {
+        if i == frames / 2 {
+            stall.store(true, Ordering::Relaxed);
+        }
+        if timed {
+            let t = Instant::now();
+            push();
+            let ns = t.elapsed().as_nanos() as u32;
+            if i < frames / 2 { working.push(ns) } else { stalled.push(ns) }
+        } else {
+            push();
+        }
+    }
+    let rate = frames as f64 / start.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    consumer.join().unwrap();
+    (rate, working, stalled)
+}
+
+fn overwrite_table() {
+    const FRAMES: usize = 2_000_000;
+    let frame = [7u8; 64];
+    // Throughput runs push untimed; one latency run times every push.
+    let ours_run = |timed: bool| {
+        let (mut p, mut c) = HeapRing::new(Mode::Overwrite, RING_BYTES, RING_BYTES / 64);
+        let mut out = [0u8; 64];
+        overwrite_run(FRAMES, timed, || _ = black_box(p.push(&frame)), move || c.pop(&mut out).is_ok())
+    };
+    let theirs_run = |timed: bool| {
+        let q = Arc::new(ArrayQueue::<[u8; 64]>::new(RING_BYTES / 64));
+        let qc = q.clone();
+        overwrite_run(FRAMES, timed, || _ = black_box(q.force_push(frame)), move || qc.pop().is_some())
+    };
+    let mut rows = Vec::new();
+    let rate = median((0..RUNS).map(|_| ours_run(false).0).collect());
+    let (_, working, stalled) = ours_run(true);
+    rows.push(("fluent-queue Ring, Mode::Overwrite", rate, percentiles(working), percentiles(stalled)));
+    let rate = median((0..RUNS).map(|_| theirs_run(false).0).collect());
+    let (_, working, stalled) = theirs_run(true);
+    rows.push(("crossbeam ArrayQueue::force_push", rate, percentiles(working), percentiles(stalled)));
+
+    let ours = rows[0].1;
+    println!(
+        "\n| overwrite, 64-byte frames, slow then stalled consumer | pushes/s | fluent-queue / this | push p50 / p99 / p99.9 ns, consumer working | push p50 / p99 / p99.9 ns, consumer stalled |"
+    );
+    println!("|---|---:|---:|---:|---:|");
+    for (name, rate, w, s) in &rows {
+        println!(
+            "| {name} | {:.2} M | {:.2}x | {} / {} / {} | {} / {} / {} |",
+            rate / 1e6,
+            ours / rate,
+            w.0,
+            w.1,
+            w.2,
+            s.0,
+            s.1,
+            s.2
+        );
+    }
+    println!("(latencies include one `Instant::now()` pair, about 20-40 ns on this machine)");
+}
+
+fn single_thread_table() {
+    const OPS: u64 = 10_000_000;
+    let frame = [7u8; 64];
+    let mut rows = Vec::new();
+    let time = |f: &mut dyn FnMut()| {
+        median(
+            (0..RUNS)
+                .map(|_| {
+                    let t = Instant::now();
+                    f();
+                    t.elapsed().as_nanos() as f64 / OPS as f64
+                })
+                .collect(),
+        )
+    };
+
+    let (mut p, mut c) = HeapRing::new(Mode::Block, RING_BYTES, 1024);
+    let mut out = [0u8; 64];
+    rows.push((
+        "fluent-queue push + pop (copy out)",
+        time(&mut || {
+            for _ in 0..OPS {
+                p.push(black_box(&frame)).unwrap();
+                black_box(c.pop(&mut out).unwrap());
+            }
+        }),
+    ));
+    let (mut p, mut c) = HeapRing::new(Mode::Overwrite, RING_BYTES, 1024);
+    rows.push((
+        "fluent-queue push + pop, Mode::Overwrite",
+        time(&mut || {
+            for _ in 0..OPS {
+                p.push(black_box(&frame)).unwrap();
+                black_box(c.pop(&mut out).unwrap());
+            }
+        }),
+    ));
+    let (mut rp, mut rc) = rtrb::RingBuffer::<u8>::new(RING_BYTES);
+    rows.push((
+        "rtrb write_chunk + read_chunk",
+        time(&mut || {
+            for _ in 0..OPS {
+                let mut chunk = rp.write_chunk(64).unwrap();
+                let (a, b) = chunk.as_mut_slices();
+                a.copy_from_slice(&frame[..a.len()]);
+                b.copy_from_slice(&frame[a.len()..]);
+                chunk.commit_all();
+                let chunk = rc.read_chunk(64).unwrap();
+                let (a, b) = chunk.as_slices();
+                out[..a.len()].copy_from_slice(a);
+                out[a.len()..].copy_from_slice(b);
+                chunk.commit_all();
+                black_box(&out);
+            }
+        }),
+    ));
+    let q = ArrayQueue::<[u8; 64]>::new(1024);
+    rows.push((
+        "crossbeam ArrayQueue push + pop",
+        time(&mut || {
+            for _ in 0..OPS {
+                q.push(black_box(frame)).unwrap();
+                black_box(q.pop().unwrap());
+            }
+        }),
+    ));
+    let mut hq: heapless::spsc::Queue<[u8; 64], 1024> = heapless::spsc::Queue::new();
+    let (mut hp, mut hc) = hq.split();
+    rows.push((
+        "heapless spsc enqueue + dequeue",
+        time(&mut || {
+            for _ in 0..OPS {
+                hp.enqueue(black_box(frame)).unwrap();
+                black_box(hc.dequeue().unwrap());
+            }
+        }),
+    ));
+    let ours = rows[0].1;
+    println!("\n| single thread, 64-byte frame | ns per push + pop | this / fluent-queue |");
+    println!("|---|---:|---:|");
+    for (name, ns) in &rows {
+        println!("| {name} | {ns:.1} | {:.2}x |", ns / ours);
+    }
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a name filter selects a table.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-')).unwrap_or_default();
+    println!("fluent-queue benchmarks ({} cores available)", thread::available_parallelism().map_or(0, |n| n.get()));
+    if "throughput".contains(&filter) || filter.is_empty() {
+        throughput_table();
+    }
+    if "overwrite".contains(&filter) || filter.is_empty() {
+        overwrite_table();
+    }
+    if "single".contains(&filter) || filter.is_empty() {
+        single_thread_table();
+    }
+}

@@ -1,0 +1,401 @@
+//! The consumer half: borrow every committed frame in place, then release.
+
+use core::cell::Cell;
+use core::marker::PhantomData;
+use core::ops::Deref;
+
+use crate::counters::Counters;
+use crate::error::PopError;
+use crate::ring::{Mode, Parts, Slot, Storage};
+use crate::sync::{Ordering, copy_out};
+
+/// The consuming half of a ring. `Send`, not `Sync`: one thread consumes.
+///
+/// ```
+/// use fluent_queue::{HeapRing, Mode};
+/// let (mut producer, mut consumer) = HeapRing::new(Mode::Block, 64, 8);
+/// producer.push(b"one")?;
+/// producer.push(b"two")?;
+/// let batch = consumer.read().expect("two frames");
+/// let (first, second) = batch.as_slices();
+/// assert_eq!((first, second), (&b"onetwo"[..], &b""[..])); // one contiguous run
+/// batch.release();
+/// # Ok::<(), fluent_queue::PushError<'static>>(())
+/// ```
+pub struct Consumer<R> {
+    ring: R,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+impl<R> core::fmt::Debug for Consumer<R> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Consumer").finish_non_exhaustive()
+    }
+}
+
+impl<R: Deref> Consumer<R>
+where
+    R::Target: Storage,
+{
+    pub(crate) fn new(ring: R) -> Self {
+        Consumer { ring, _not_sync: PhantomData }
+    }
+
+    fn parts(&self) -> Parts<'_> {
+        crate::ring::private::Sealed::parts(&*self.ring)
+    }
+
+    /// The counters.
+    ///
+    /// ```
+    /// let (_p, c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 8, 2);
+    /// assert_eq!(c.counters().consumed, 0);
+    /// ```
+    pub fn counters(&self) -> Counters {
+        self.parts().shared.counters()
+    }
+
+    /// Takes the oldest frames out of the producer's reach: in overwrite mode
+    /// sets the lock bit on `head` (retrying while the producer evicts);
+    /// returns the oldest frame's sequence number.
+    fn lock(&self) -> u64 {
+        let head = &self.parts().shared.head;
+        if self.parts().shared.mode == Mode::Block {
+            // Only we write `head` in block mode.
+            return head.load(Ordering::Relaxed) >> 1;
+        }
+        loop {
+            let word = head.load(Ordering::Relaxed);
+            debug_assert_eq!(word & 1, 0, "the consumer is the only one to lock");
+            // Acquire pairs with the producer's eviction CAS (AcqRel): a frame
+            // evicted before we lock is never read. On failure the producer
+            // just evicted; read the new head and try again.
+            if head.compare_exchange_weak(word, word | 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
+                return word >> 1;
+            }
+        }
+    }
+
+    /// Releases the lock, making `new_head` the oldest frame.
+    fn unlock(&self, new_head: u64) {
+        // Release pairs with the producer's Acquire loads of `head`: our reads
+        // of released frames happen before the producer reuses their bytes.
+        self.parts().shared.head.store(new_head << 1, Ordering::Release);
+    }
+
+    fn slot(&self, seq: u64) -> Slot {
+        let slots = self.parts().slots;
+        let cell = &slots[(seq % slots.len() as u64) as usize];
+        // SAFETY: `seq` is in [head, tail): its slot was written before `tail`
+        // was published (Release/Acquire) and is not written again while the
+        // frame is queued.
+        cell.with(|p| unsafe { *p })
+    }
+
+    /// Borrows every committed frame, oldest first, or `None` when empty. The
+    /// frames stay queued until [`ReadGrant::release`]; in overwrite mode the
+    /// producer cannot evict them meanwhile (it drops new frames instead, see
+    /// the crate docs), so keep the borrow short: copy out, then release.
+    ///
+    /// ```
+    /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 64, 8);
+    /// assert!(c.read().is_none());
+    /// p.push(b"a")?;
+    /// assert_eq!(c.read().map(|g| g.frames()), Some(1));
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    pub fn read(&mut self) -> Option<ReadGrant<'_, R>> {
+        let head = self.lock();
+        // Acquire pairs with the producer's Release store in `commit`.
+        let tail = self.parts().shared.tail.load(Ordering::Acquire);
+        if head == tail {
+            self.unlock(head);
+            return None;
+        }
+        let runs = self.runs(head, tail);
+        Some(ReadGrant { consumer: self, head, tail, runs, done: false })
+    }
+
+    /// Copies the oldest frame into `out` and releases it; returns its length.
+    ///
+    /// ```
+    /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 64, 8);
+    /// p.push(b"abc")?;
+    /// let mut small = [0u8; 2];
+    /// assert!(c.pop(&mut small).is_err()); // stays queued
+    /// let mut out = [0u8; 8];
+    /// assert_eq!(c.pop(&mut out), Ok(3));
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`PopError::Empty`], or [`PopError::BufferTooSmall`] (the frame stays).
+    pub fn pop(&mut self, out: &mut [u8]) -> Result<usize, PopError> {
+        let grant = self.read().ok_or(PopError::Empty)?;
+        let len = grant.frame_len(0);
+        if len > out.len() {
+            return Err(PopError::BufferTooSmall { needed: len });
+        }
+        grant.copy_frame(0, &mut out[..len]);
+        grant.release_frames(1);
+        Ok(len)
+    }
+
+    /// Passes the oldest frame to `f` in place and releases it.
+    ///
+    /// ```
+    /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 64, 8);
+    /// p.push(b"abc")?;
+    /// assert_eq!(c.pop_with(|frame| frame.len()), Some(3));
+    /// assert_eq!(c.pop_with(|frame| frame.len()), None);
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    #[cfg(not(loom))]
+    pub fn pop_with<T>(&mut self, f: impl FnOnce(&[u8]) -> T) -> Option<T> {
+        let grant = self.read()?;
+        let value = f(grant.frame(0));
+        grant.release_frames(1);
+        Some(value)
+    }
+}
+
+impl<R: Deref> Consumer<R>
+where
+    R::Target: Storage,
+{
+    /// The first frame in `(head, tail)` that starts below `head`'s offset
+    /// (i.e. after the data wrapped to offset 0), or `tail` if none. Offsets
+    /// grow along the first run and restart below its start in the second,
+    /// so this is a binary search: O(log frames), not a walk.
+    fn wrap_point(&self, head: u64, tail: u64) -> u64 {
+        let start = self.slot(head).offset;
+        // Common case, O(1): the newest frame starts after the oldest.
+        if self.slot(tail - 1).offset >= start {
+            return tail;
+        }
+        let (mut lo, mut hi) = (head + 1, tail);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.slot(mid).offset < start {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    }
+
+    /// The byte runs of frames `[from, to)` (non-empty): the first run
+    /// `start..end`, and the second `0..second_end` (empty unless wrapped).
+    fn runs(&self, from: u64, to: u64) -> Runs {
+        let wrap = self.wrap_point(from, to);
+        let end_of = |seq: u64| {
+            let s = self.slot(seq);
+            (s.offset + s.len) as usize
+        };
+        Runs {
+            start: self.slot(from).offset as usize,
+            end: end_of(wrap - 1),
+            second_end: if wrap < to { end_of(to - 1) } else { 0 },
+        }
+    }
+}
+
+/// Where a batch of frames lies in the byte array.
+#[derive(Debug, Clone, Copy)]
+struct Runs {
+    start: usize,
+    end: usize,
+    second_end: usize,
+}
+
+impl Runs {
+    fn bytes(&self) -> u64 {
+        (self.end - self.start + self.second_end) as u64
+    }
+}
+
+/// Committed frames borrowed in place. Dropping it releases nothing.
+pub struct ReadGrant<'c, R: Deref>
+where
+    R::Target: Storage,
+{
+    consumer: &'c mut Consumer<R>,
+    head: u64,
+    tail: u64,
+    runs: Runs,
+    done: bool,
+}
+
+impl<R: Deref> core::fmt::Debug for ReadGrant<'_, R>
+where
+    R::Target: Storage,
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ReadGrant").field("head", &self.head).field("tail", &self.tail).finish()
+    }
+}
+
+impl<R: Deref> ReadGrant<'_, R>
+where
+    R::Target: Storage,
+{
+    /// How many frames are borrowed.
+    ///
+    /// ```
+    /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 64, 8);
+    /// p.push(b"a")?; p.push(b"b")?;
+    /// assert_eq!(c.read().unwrap().frames(), 2);
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    pub fn frames(&self) -> usize {
+        (self.tail - self.head) as usize
+    }
+
+    /// The length of frame `index` (0 is the oldest).
+    ///
+    /// # Panics
+    /// When `index >= self.frames()`.
+    ///
+    /// ```
+    /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 64, 8);
+    /// p.push(b"abc")?;
+    /// assert_eq!(c.read().unwrap().frame_len(0), 3);
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    pub fn frame_len(&self, index: usize) -> usize {
+        assert!(index < self.frames(), "frame index out of range");
+        self.consumer.slot(self.head + index as u64).len as usize
+    }
+
+    /// Copies frame `index` into `out` (which must be exactly its length).
+    ///
+    /// # Panics
+    /// When `index` is out of range or `out.len() != self.frame_len(index)`.
+    ///
+    /// ```
+    /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 64, 8);
+    /// p.push(b"abc")?;
+    /// let g = c.read().unwrap();
+    /// let mut out = [0u8; 3];
+    /// g.copy_frame(0, &mut out);
+    /// assert_eq!(&out, b"abc");
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    pub fn copy_frame(&self, index: usize, out: &mut [u8]) {
+        assert!(index < self.frames(), "frame index out of range");
+        let slot = self.consumer.slot(self.head + index as u64);
+        assert_eq!(out.len(), slot.len as usize, "output length must equal the frame's");
+        // SAFETY: the frame is queued and locked (or, in block mode, only we
+        // release it): the producer does not write its bytes meanwhile.
+        unsafe { copy_out(self.consumer.parts().bytes, slot.offset as usize, out) }
+    }
+
+    /// Frame `index`, in place.
+    ///
+    /// # Panics
+    /// When `index >= self.frames()`.
+    ///
+    /// ```
+    /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 64, 8);
+    /// p.push(b"abc")?;
+    /// assert_eq!(c.read().unwrap().frame(0), b"abc");
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    #[cfg(not(loom))]
+    pub fn frame(&self, index: usize) -> &[u8] {
+        assert!(index < self.frames(), "frame index out of range");
+        let slot = self.consumer.slot(self.head + index as u64);
+        let range = slot.offset as usize..(slot.offset + slot.len) as usize;
+        // SAFETY: as in `copy_frame`, for as long as the grant lives.
+        unsafe { crate::sync::bytes(self.consumer.parts().bytes, range) }
+    }
+
+    /// The borrowed frames, oldest first.
+    ///
+    /// ```
+    /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 64, 8);
+    /// p.push(b"a")?; p.push(b"bc")?;
+    /// let g = c.read().unwrap();
+    /// assert_eq!(g.iter().collect::<Vec<_>>(), [&b"a"[..], &b"bc"[..]]);
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    #[cfg(not(loom))]
+    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+        (0..self.frames()).map(|i| self.frame(i))
+    }
+
+    /// Every borrowed frame's bytes as at most two contiguous slices (the
+    /// second is empty unless the data wraps around the end of the ring), so
+    /// a transport can send the whole batch in one vectored write.
+    ///
+    /// ```
+    /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 8, 8);
+    /// p.push(b"12345")?; // bytes 0..5
+    /// p.push(b"67")?; // bytes 5..7
+    /// c.pop_with(|_| ()); // frees 0..5
+    /// p.push(b"89a")?; // 1 byte left at the end: wraps to 0..3
+    /// let g = c.read().unwrap();
+    /// assert_eq!(g.as_slices(), (&b"67"[..], &b"89a"[..]));
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    #[cfg(not(loom))]
+    pub fn as_slices(&self) -> (&[u8], &[u8]) {
+        let Runs { start, end, second_end } = self.runs;
+        let bytes = self.consumer.parts().bytes;
+        // SAFETY: both ranges cover only queued, locked frames (see `frame`).
+        unsafe { (crate::sync::bytes(bytes, start..end), crate::sync::bytes(bytes, 0..second_end)) }
+    }
+
+    /// Releases every borrowed frame (consumed).
+    ///
+    /// ```
+    /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 64, 8);
+    /// p.push(b"a")?;
+    /// c.read().unwrap().release();
+    /// assert!(c.read().is_none());
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    pub fn release(self) {
+        let n = self.frames();
+        self.release_frames(n);
+    }
+
+    /// Releases the oldest `count` borrowed frames; the rest stay queued.
+    ///
+    /// # Panics
+    /// When `count > self.frames()`.
+    ///
+    /// ```
+    /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 64, 8);
+    /// p.push(b"a")?; p.push(b"b")?;
+    /// c.read().unwrap().release_frames(1);
+    /// assert_eq!(c.read().unwrap().frames(), 1);
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    pub fn release_frames(mut self, count: usize) {
+        assert!(count <= self.frames(), "cannot release more frames than borrowed");
+        let bytes = match count {
+            0 => 0,
+            n if n == self.frames() => self.runs.bytes(),
+            n => self.consumer.runs(self.head, self.head + n as u64).bytes(),
+        };
+        let c = &self.consumer.parts().shared.consumed;
+        // Only the consumer writes this counter (frame counts come from
+        // head and tail themselves).
+        c.consumed_bytes.store(c.consumed_bytes.load(Ordering::Relaxed) + bytes, Ordering::Relaxed);
+        self.consumer.unlock(self.head + count as u64);
+        self.done = true;
+    }
+}
+
+impl<R: Deref> Drop for ReadGrant<'_, R>
+where
+    R::Target: Storage,
+{
+    fn drop(&mut self) {
+        if !self.done {
+            self.consumer.unlock(self.head);
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! A lock-free, fixed-capacity, single-producer single-consumer ring of
+//! variable-length byte frames, with a **block** mode and an **overwrite**
+//! mode whose producer is wait-free. `no_std`, no allocator (storage sized at
+//! run time with `alloc`).
+//!
+//! An encoded event is a frame: it costs its own size, not a worst-case slot.
+//! The producer reserves space and serializes straight into the ring; the
+//! consumer borrows every committed frame as at most two contiguous slices and
+//! can send them in one vectored write. These are the semantics of
+//! fluent-logger-python's `queue_maxsize` (a frame limit), `queue_circular`
+//! ([`Mode::Overwrite`]) and `queue_overflow_handler` ([`Producer::on_evict`]).
+//!
+//! ```
+//! use fluent_queue::{Mode, Ring};
+//!
+//! static RING: Ring<4096, 64> = Ring::new(Mode::Overwrite);
+//! let (mut producer, mut consumer) = RING.try_split().unwrap();
+//!
+//! let mut grant = producer.reserve(16)?;          // serialize in place...
+//! grant.as_mut_slice()[..5].copy_from_slice(b"hello");
+//! grant.commit(5);                                 // ...publish 5 bytes
+//! producer.push(b"world")?;                        // or copy a frame in
+//!
+//! let batch = consumer.read().unwrap();            // borrow everything
+//! assert_eq!(batch.as_slices(), (&b"helloworld"[..], &b""[..]));
+//! batch.release();
+//! # Ok::<(), Box<dyn core::error::Error>>(())
+//! ```
+//!
+//! # Layout
+//!
+//! - A byte array holds frame payloads only. Each frame is contiguous; when
+//!   the end of the array is too short for the next frame, it starts at
+//!   offset 0 and the end stays unused until the data wraps (as in bbqueue).
+//!   So all queued bytes form at most two runs.
+//! - A slot array holds `(offset, len)` per frame, indexed by the frame's
+//!   sequence number modulo its length; its length bounds the frame count.
+//! - `tail`: the sequence number of the next frame; written only by the
+//!   producer.
+//! - `head`: `(oldest frame's sequence number << 1) | lock`, where `lock` is
+//!   set while the consumer is reading. The consumer writes it; in overwrite
+//!   mode the producer also moves it, by compare-and-swap only.
+//!
+//! # Protocol
+//!
+//! **Commit** (producer): find room outside every queued frame, write the
+//! bytes, write slot `tail`, then `tail.store(tail + 1, Release)`. The slot is
+//! outside `[head, tail)` because `tail - head < max_frames <= slots`.
+//!
+//! **Read** (consumer): in overwrite mode, set the lock bit with
+//! `compare_exchange(h << 1, h << 1 | 1, Acquire)` (retrying if the producer
+//! moved `head` meanwhile); load `tail` with `Acquire` (pairs with the
+//! commit's `Release`: the bytes and slots of `[h, tail)` are visible); read
+//! those frames; then `head.store((h + n) << 1, Release)`, which releases `n`
+//! frames and clears the lock. In block mode nobody else writes `head`, so
+//! there is no lock bit and no CAS.
+//!
+//! **Room** (producer): `head.load(Acquire)` pairs with the consumer's
+//! `Release` store: the consumer's reads of released frames happen before the
+//! producer reuses their bytes.
+//!
+//! **Evict** (producer, overwrite mode, when no room): if the lock bit is
+//! clear, compute the fewest oldest frames `k` whose removal makes room and
+//! `head.compare_exchange(h << 1, (h + k) << 1, AcqRel)`. Success means the
+//! consumer was not reading and, since its lock CAS now fails on the old
+//! value, never will read frames `[h, h + k)`: the producer owns their bytes,
+//! hands each frame to the eviction handler, then reuses the space. Failure
+//! means the consumer locked or released at that moment; the producer looks
+//! again, at most three times in all.
+//!
+//! **The one rule that drops a new frame**: if room can only be made by
+//! evicting frames the consumer holds right now (lock bit set), the producer
+//! does not wait: the new frame is refused ([`ReserveError::Busy`]), handed
+//! back, and counted in [`Counters::rejected`]. So the producer is wait-free
+//! (a bounded number of steps, never a loop on the consumer's progress), no
+//! byte is ever written while the consumer may read it, and nothing is lost
+//! silently. Consumers in overwrite mode should keep borrows short (copy
+//! out, release, then do slow I/O).
+//!
+//! Every atomic operation's partner is named at the operation in the source.
+//! A racy copy validated afterwards (a "seqlock" read) would be a data race
+//! even if the result were discarded, so no byte is ever read while it may be
+//! written: the lock bit makes eviction and reading mutually exclusive.
+//!
+//! # Verification
+//!
+//! loom models (`RUSTFLAGS="--cfg loom" cargo test -p fluent-queue --test
+//! loom --release`) check push/pop, wrap-around, reserve/commit/abandon,
+//! overwrite while the consumer reads, and the counters, under every
+//! interleaving within a preemption bound; proptest compares random operation
+//! sequences with a `VecDeque` model; a two-thread stress test checks that
+//! every frame is delivered intact and in order or counted.
+//!
+//! # Cargo features
+//! - `alloc`: [`HeapRing`], sized at run time, handles shared through `Arc`.
+#![no_std]
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![deny(clippy::undocumented_unsafe_blocks)]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(loom)]
+extern crate std;
+
+mod consumer;
+mod counters;
+mod error;
+mod producer;
+mod ring;
+mod sync;
+
+pub use consumer::{Consumer, ReadGrant};
+pub use counters::Counters;
+pub use error::{PopError, PushError, ReserveError};
+pub use producer::{Grant, OnEvict, Producer};
+#[cfg(feature = "alloc")]
+pub use ring::HeapRing;
+pub use ring::{Mode, Ring, Storage};

@@ -1,0 +1,485 @@
+//! The producer half: reserve space, write a frame in place, commit it.
+
+use core::cell::Cell;
+use core::marker::PhantomData;
+use core::ops::Deref;
+
+use crate::counters::Counters;
+use crate::error::{PushError, ReserveError};
+use crate::ring::{Mode, Parts, Slot, Storage};
+use crate::sync::{Ordering, copy_in};
+
+/// What to do with each frame overwrite mode evicts: called with the frame's
+/// bytes just before they are reused. Implemented by `()` (ignore) and by
+/// any `FnMut(&[u8])`.
+pub trait OnEvict {
+    /// Called once per evicted frame, oldest first.
+    fn evicted(&mut self, frame: &[u8]);
+}
+
+impl OnEvict for () {
+    #[inline]
+    fn evicted(&mut self, _frame: &[u8]) {}
+}
+
+impl<F: FnMut(&[u8])> OnEvict for F {
+    #[inline]
+    fn evicted(&mut self, frame: &[u8]) {
+        self(frame)
+    }
+}
+
+/// How many times overwrite mode tries its eviction compare-and-swap before
+/// dropping the new frame: each failure means the consumer moved at that very
+/// moment, so the bound keeps the producer wait-free.
+const EVICT_ATTEMPTS: usize = 3;
+
+/// The producing half of a ring. `Send`, not `Sync`: one thread produces.
+///
+/// ```
+/// use fluent_queue::{HeapRing, Mode};
+/// let (mut producer, _consumer) = HeapRing::new(Mode::Block, 64, 8);
+/// let mut grant = producer.reserve(5)?;
+/// grant.as_mut_slice().copy_from_slice(b"hello");
+/// grant.commit(5);
+/// assert_eq!(producer.counters().committed, 1);
+/// # Ok::<(), fluent_queue::ReserveError>(())
+/// ```
+pub struct Producer<R, H = ()> {
+    ring: R,
+    on_evict: H,
+    /// Our copy of `tail` (only we write it).
+    tail: u64,
+    /// Where the next frame's bytes go.
+    wpos: usize,
+    /// The oldest frame as last seen. Never newer than the real `head`, so
+    /// room computed from it is never more than the real room: it is only
+    /// reloaded when it says "no room" (the consumer's cache line is not
+    /// touched on every push).
+    cached_head: u64,
+    /// The byte offset of frame `cached_head` (meaningless when it equals
+    /// `tail`), so the fast path reads no slot.
+    cached_rpos: usize,
+    /// `tail % slots`, kept incrementally (no division per commit).
+    tail_slot: usize,
+    _not_sync: PhantomData<Cell<()>>,
+}
+
+impl<R, H> core::fmt::Debug for Producer<R, H> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Producer").field("tail", &self.tail).field("wpos", &self.wpos).finish_non_exhaustive()
+    }
+}
+
+impl<R: Deref> Producer<R, ()>
+where
+    R::Target: Storage,
+{
+    pub(crate) fn new(ring: R) -> Self {
+        Producer {
+            ring,
+            on_evict: (),
+            tail: 0,
+            wpos: 0,
+            cached_head: 0,
+            cached_rpos: 0,
+            tail_slot: 0,
+            _not_sync: PhantomData,
+        }
+    }
+}
+
+impl<R: Deref, H: OnEvict> Producer<R, H>
+where
+    R::Target: Storage,
+{
+    /// Installs the handler that receives every frame overwrite mode evicts
+    /// (Python's `queue_overflow_handler`).
+    ///
+    /// ```
+    /// use fluent_queue::{HeapRing, Mode};
+    /// let (producer, _consumer) = HeapRing::new(Mode::Overwrite, 8, 4);
+    /// let mut lost = Vec::new();
+    /// let mut producer = producer.on_evict(move |frame: &[u8]| lost.push(frame.to_vec()));
+    /// producer.push(b"old!").unwrap(); // bytes 0..4
+    /// producer.push(b"new!").unwrap(); // bytes 4..8
+    /// producer.push(b"abc").unwrap(); // evicts "old!", goes to 0..3
+    /// assert_eq!(producer.counters().evicted, 1);
+    /// ```
+    pub fn on_evict<H2: OnEvict>(self, handler: H2) -> Producer<R, H2> {
+        Producer {
+            ring: self.ring,
+            on_evict: handler,
+            tail: self.tail,
+            wpos: self.wpos,
+            cached_head: self.cached_head,
+            cached_rpos: self.cached_rpos,
+            tail_slot: self.tail_slot,
+            _not_sync: PhantomData,
+        }
+    }
+
+    fn parts(&self) -> Parts<'_> {
+        Self::parts_of(&self.ring)
+    }
+
+    /// The ring's parts, borrowing only the `ring` field (so that other fields
+    /// can be borrowed mutably at the same time).
+    fn parts_of(ring: &R) -> Parts<'_> {
+        crate::ring::private::Sealed::parts(&**ring)
+    }
+
+    /// The ring's byte capacity.
+    ///
+    /// ```
+    /// let (p, _c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 100, 4);
+    /// assert_eq!(p.capacity(), 100);
+    /// ```
+    pub fn capacity(&self) -> usize {
+        self.parts().bytes.len()
+    }
+
+    /// The ring's mode.
+    ///
+    /// ```
+    /// let (p, _c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Overwrite, 100, 4);
+    /// assert_eq!(p.mode(), fluent_queue::Mode::Overwrite);
+    /// ```
+    pub fn mode(&self) -> Mode {
+        self.parts().shared.mode
+    }
+
+    /// The counters.
+    ///
+    /// ```
+    /// let (p, _c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 100, 4);
+    /// assert_eq!(p.counters().frames, 0);
+    /// ```
+    pub fn counters(&self) -> Counters {
+        self.parts().shared.counters()
+    }
+
+    /// Reserves `len` contiguous bytes for one frame. Write into the grant,
+    /// then [`commit`](Grant::commit) it (or drop it to abandon it). In
+    /// overwrite mode the reservation may already have evicted old frames;
+    /// abandoning does not bring them back.
+    ///
+    /// ```
+    /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 16, 4);
+    /// let mut grant = p.reserve(8)?;
+    /// grant.as_mut_slice()[..3].copy_from_slice(b"abc");
+    /// grant.commit(3); // may commit less than reserved
+    /// assert_eq!(c.pop_with(|f| f.to_vec()), Some(b"abc".to_vec()));
+    /// # Ok::<(), fluent_queue::ReserveError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// See [`ReserveError`]; each error counts one rejected frame.
+    pub fn reserve(&mut self, len: usize) -> Result<Grant<'_, R, H>, ReserveError> {
+        match self.find_space(len) {
+            Ok(at) => Ok(Grant { producer: self, at, len }),
+            Err(e) => {
+                self.count_rejected();
+                Err(e)
+            }
+        }
+    }
+
+    /// Copies `frame` into the ring as one frame.
+    ///
+    /// ```
+    /// let (mut p, _c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 4, 4);
+    /// p.push(b"abc")?;
+    /// let err = p.push(b"de").unwrap_err();
+    /// assert_eq!(err.frame, b"de"); // handed back
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`reserve`](Producer::reserve), with the frame handed back.
+    pub fn push<'f>(&mut self, frame: &'f [u8]) -> Result<(), PushError<'f>> {
+        match self.reserve(frame.len()) {
+            Ok(mut grant) => {
+                grant.write_at(0, frame);
+                grant.commit(frame.len());
+                Ok(())
+            }
+            Err(reason) => Err(PushError { reason, frame }),
+        }
+    }
+
+    fn count_rejected(&self) {
+        let c = &self.parts().shared.produced.rejected;
+        // Only the producer writes this counter: a plain add is enough.
+        c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+    }
+
+    /// Reads slot `seq`. The producer wrote every slot itself and the
+    /// consumer only reads them, so this read races with nothing.
+    fn slot(&self, seq: u64) -> Slot {
+        let slots = self.parts().slots;
+        let cell = &slots[(seq % slots.len() as u64) as usize];
+        // SAFETY: slots are written only by this producer (in `commit`), never
+        // concurrently with this read; concurrent consumer reads are fine.
+        cell.with(|p| unsafe { *p })
+    }
+
+    /// Where a frame of `len` bytes fits if the oldest frame is `head` (at
+    /// byte offset `rpos`), or `None`. Frames are contiguous: if the end of
+    /// the array is too short, the frame starts at 0 and the end stays unused
+    /// until the data wraps.
+    #[inline]
+    fn fit(&self, head: u64, rpos: usize, len: usize) -> Option<usize> {
+        let capacity = self.parts().bytes.len();
+        if head == self.tail {
+            // Empty: the same rule as below with no data in the way. Not
+            // restarting at 0 keeps placement independent of how stale
+            // `head` is (a stale head never changes where a frame goes).
+            return Some(if capacity - self.wpos >= len { self.wpos } else { 0 });
+        }
+        if self.tail - head >= self.parts().shared.max_frames {
+            return None;
+        }
+        if self.wpos > rpos {
+            // Data is [rpos, wpos): room at the end, else at the start.
+            if capacity - self.wpos >= len {
+                Some(self.wpos)
+            } else if rpos >= len {
+                Some(0)
+            } else {
+                None
+            }
+        } else {
+            // Data has wrapped: [rpos, end of its run) and [0, wpos).
+            (rpos - self.wpos >= len).then_some(self.wpos)
+        }
+    }
+
+    /// `fit` for a head read from the shared state (reads its slot).
+    fn fit_at(&self, head: u64, len: usize) -> Option<usize> {
+        let rpos = if head == self.tail { 0 } else { self.slot(head).offset as usize };
+        self.fit(head, rpos, len)
+    }
+
+    /// Moves the cached head (and its offset) to `head`.
+    fn cache_head(&mut self, head: u64) {
+        self.cached_head = head;
+        self.cached_rpos = if head == self.tail { 0 } else { self.slot(head).offset as usize };
+    }
+
+    fn find_space(&mut self, len: usize) -> Result<usize, ReserveError> {
+        let capacity = self.parts().bytes.len();
+        let mode = self.parts().shared.mode;
+        if len == 0 {
+            return Err(ReserveError::Empty);
+        }
+        if len > capacity {
+            return Err(ReserveError::TooLarge { len, capacity });
+        }
+        // Fast path: room by the cached (possibly stale, hence conservative)
+        // head; no shared memory is read.
+        if let Some(at) = self.fit(self.cached_head, self.cached_rpos, len) {
+            return Ok(at);
+        }
+        for _ in 0..EVICT_ATTEMPTS {
+            // Acquire pairs with the consumer's Release store of `head` in
+            // `Consumer::unlock`: its reads of the frames it released happen
+            // before we reuse their bytes.
+            let head_word = self.parts().shared.head.load(Ordering::Acquire);
+            let head = head_word >> 1;
+            self.cache_head(head);
+            if let Some(at) = self.fit(head, self.cached_rpos, len) {
+                return Ok(at);
+            }
+            if mode == Mode::Block {
+                return Err(ReserveError::Full);
+            }
+            if head_word & 1 == 1 {
+                // The consumer holds the oldest frames: they cannot be evicted.
+                return Err(ReserveError::Busy);
+            }
+            // Evict as few of the oldest frames as make room.
+            let mut evict = 1u64;
+            while head + evict < self.tail && self.fit_at(head + evict, len).is_none() {
+                evict += 1;
+            }
+            // AcqRel: Acquire as for the load above (the consumer's release of
+            // earlier frames); Release is not needed by the consumer, which
+            // reads nothing the producer wrote here, but keeps the RMW chain
+            // on `head` simple to reason about. Fails if the consumer locked or
+            // released meanwhile; then look again.
+            let new_word = (head + evict) << 1;
+            let swapped =
+                self.parts().shared.head.compare_exchange(head_word, new_word, Ordering::AcqRel, Ordering::Acquire);
+            if swapped.is_ok() {
+                self.hand_over_evicted(head, evict);
+                self.cache_head(head + evict);
+                if let Some(at) = self.fit(head + evict, self.cached_rpos, len) {
+                    return Ok(at);
+                }
+            }
+        }
+        Err(ReserveError::Busy)
+    }
+
+    /// Offers frames `[head, head + count)`, which the eviction CAS made ours,
+    /// to the handler, and counts them.
+    fn hand_over_evicted(&mut self, head: u64, count: u64) {
+        let mut bytes = 0u64;
+        for seq in head..head + count {
+            let slot = self.slot(seq);
+            bytes += u64::from(slot.len);
+            let range = slot.offset as usize..(slot.offset + slot.len) as usize;
+            #[cfg(not(loom))]
+            {
+                // SAFETY: the successful CAS moved `head` past this frame while
+                // the consumer did not hold the lock, so the consumer can never
+                // read it again; we write it only after this call.
+                let frame = unsafe { crate::sync::bytes(Self::parts_of(&self.ring).bytes, range) };
+                self.on_evict.evicted(frame);
+            }
+            #[cfg(loom)]
+            {
+                let mut copy = std::vec![0u8; range.len()];
+                // SAFETY: as above.
+                unsafe { crate::sync::copy_out(Self::parts_of(&self.ring).bytes, range.start, &mut copy) };
+                self.on_evict.evicted(&copy);
+            }
+        }
+        let p = &self.parts().shared.produced;
+        p.evicted.store(p.evicted.load(Ordering::Relaxed) + count, Ordering::Relaxed);
+        p.evicted_bytes.store(p.evicted_bytes.load(Ordering::Relaxed) + bytes, Ordering::Relaxed);
+    }
+
+    fn commit(&mut self, at: usize, len: usize) {
+        let parts = Self::parts_of(&self.ring);
+        let slots = parts.slots;
+        let cell = &slots[self.tail_slot];
+        let slot = Slot { offset: at as u32, len: len as u32 };
+        // SAFETY: this slot is not in [head, tail) (`fit` kept tail - head
+        // below max_frames <= slots.len()), so the consumer does not read it.
+        cell.with_mut(|p| unsafe { *p = slot });
+        self.wpos = at + len;
+        self.tail += 1;
+        self.tail_slot = if self.tail_slot + 1 == slots.len() { 0 } else { self.tail_slot + 1 };
+        let p = &parts.shared.produced;
+        p.committed_bytes.store(p.committed_bytes.load(Ordering::Relaxed) + len as u64, Ordering::Relaxed);
+        // Release pairs with the consumer's Acquire load of `tail`: the frame's
+        // bytes and slot are visible before the frame is.
+        parts.shared.tail.store(self.tail, Ordering::Release);
+    }
+}
+
+/// Space reserved for one frame; commit it, or drop it to abandon it.
+pub struct Grant<'p, R: Deref, H: OnEvict>
+where
+    R::Target: Storage,
+{
+    producer: &'p mut Producer<R, H>,
+    at: usize,
+    len: usize,
+}
+
+impl<R: Deref, H: OnEvict> core::fmt::Debug for Grant<'_, R, H>
+where
+    R::Target: Storage,
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Grant").field("at", &self.at).field("len", &self.len).finish()
+    }
+}
+
+impl<R: Deref, H: OnEvict> Grant<'_, R, H>
+where
+    R::Target: Storage,
+{
+    /// The reserved length.
+    ///
+    /// ```
+    /// let (mut p, _c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 16, 4);
+    /// assert_eq!(p.reserve(5)?.len(), 5);
+    /// # Ok::<(), fluent_queue::ReserveError>(())
+    /// ```
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Always false: reservations hold at least one byte.
+    ///
+    /// ```
+    /// let (mut p, _c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 16, 4);
+    /// assert!(!p.reserve(1)?.is_empty());
+    /// # Ok::<(), fluent_queue::ReserveError>(())
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The reserved bytes, to write the frame into in place (their previous
+    /// contents are unspecified).
+    ///
+    /// ```
+    /// let (mut p, _c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 16, 4);
+    /// let mut g = p.reserve(2)?;
+    /// g.as_mut_slice().copy_from_slice(b"ok");
+    /// g.commit(2);
+    /// # Ok::<(), fluent_queue::ReserveError>(())
+    /// ```
+    #[cfg(not(loom))]
+    pub fn as_mut_slice(&mut self) -> &mut [u8] {
+        let range = self.at..self.at + self.len;
+        // SAFETY: `find_space` returned bytes outside every queued frame; the
+        // consumer reads only queued frames; the grant borrows the producer
+        // mutably, so this is the only view.
+        unsafe { crate::sync::bytes_mut(self.producer.parts().bytes, range) }
+    }
+
+    /// Copies `bytes` into the reservation at `offset`.
+    ///
+    /// # Panics
+    /// When `offset + bytes.len()` exceeds the reservation.
+    ///
+    /// ```
+    /// let (mut p, _c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 16, 4);
+    /// let mut g = p.reserve(4)?;
+    /// g.write_at(0, b"ab");
+    /// g.write_at(2, b"cd");
+    /// g.commit(4);
+    /// # Ok::<(), fluent_queue::ReserveError>(())
+    /// ```
+    pub fn write_at(&mut self, offset: usize, bytes: &[u8]) {
+        assert!(offset + bytes.len() <= self.len, "write past the reservation");
+        // SAFETY: as in `as_mut_slice`.
+        unsafe { copy_in(self.producer.parts().bytes, self.at + offset, bytes) }
+    }
+
+    /// Publishes the first `used` bytes as one frame (`used == 0` abandons).
+    ///
+    /// # Panics
+    /// When `used` exceeds the reservation.
+    ///
+    /// ```
+    /// let (mut p, _c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 16, 4);
+    /// let mut g = p.reserve(4)?;
+    /// g.write_at(0, b"x");
+    /// g.commit(1);
+    /// assert_eq!(p.counters().bytes, 1);
+    /// # Ok::<(), fluent_queue::ReserveError>(())
+    /// ```
+    pub fn commit(self, used: usize) {
+        assert!(used <= self.len, "commit past the reservation");
+        if used > 0 {
+            self.producer.commit(self.at, used);
+        }
+    }
+
+    /// Gives the reservation up (as dropping the grant does).
+    ///
+    /// ```
+    /// let (mut p, _c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 16, 4);
+    /// p.reserve(4)?.abandon();
+    /// assert_eq!(p.counters().committed, 0);
+    /// # Ok::<(), fluent_queue::ReserveError>(())
+    /// ```
+    pub fn abandon(self) {}
+}

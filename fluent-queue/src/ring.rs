@@ -1,0 +1,355 @@
+//! Ring storage: the byte array, the frame index, and the shared atomics;
+//! [`Ring`] (const-generic, `static`-friendly) and [`HeapRing`] (sized at run
+//! time, `alloc`).
+
+use core::ops::Deref;
+
+use crate::consumer::Consumer;
+use crate::counters::Counters;
+use crate::producer::Producer;
+use crate::sync::{AtomicBool, AtomicU64, Ordering, UnsafeCell};
+
+/// What the producer does when a frame does not fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// The push fails and hands the frame back; waiting is the caller's choice
+    /// (fluent-logger-python's default blocking queue).
+    Block,
+    /// The oldest whole frames are evicted to make room (Python's
+    /// `queue_circular=True`); the producer never waits for the consumer.
+    Overwrite,
+}
+
+/// Where one committed frame lives in the byte array.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Slot {
+    pub(crate) offset: u32,
+    pub(crate) len: u32,
+}
+
+/// Aligns its contents to 128 bytes so that the producer's and the
+/// consumer's hot atomics do not share a cache line (128: adjacent-line
+/// prefetching on x86 pulls pairs of 64-byte lines).
+#[derive(Debug, Default)]
+#[repr(align(128))]
+pub(crate) struct CachePadded<T>(pub(crate) T);
+
+impl<T> Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Counters written only by the producer.
+#[derive(Debug)]
+pub(crate) struct ProducerCounters {
+    pub(crate) committed_bytes: AtomicU64,
+    pub(crate) rejected: AtomicU64,
+    pub(crate) evicted: AtomicU64,
+    pub(crate) evicted_bytes: AtomicU64,
+}
+
+/// Counters written only by the consumer.
+#[derive(Debug)]
+pub(crate) struct ConsumerCounters {
+    pub(crate) consumed_bytes: AtomicU64,
+}
+
+/// The atomics both sides share. See the crate docs for the protocol.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// `(oldest frame's sequence number << 1) | consumer-lock bit`.
+    pub(crate) head: CachePadded<AtomicU64>,
+    /// Sequence number of the next frame to commit.
+    pub(crate) tail: CachePadded<AtomicU64>,
+    pub(crate) produced: CachePadded<ProducerCounters>,
+    pub(crate) consumed: CachePadded<ConsumerCounters>,
+    pub(crate) mode: Mode,
+    pub(crate) max_frames: u64,
+    pub(crate) split: AtomicBool,
+}
+
+macro_rules! new_shared {
+    ($mode:expr, $max_frames:expr) => {
+        Shared {
+            head: CachePadded(AtomicU64::new(0)),
+            tail: CachePadded(AtomicU64::new(0)),
+            produced: CachePadded(ProducerCounters {
+                committed_bytes: AtomicU64::new(0),
+                rejected: AtomicU64::new(0),
+                evicted: AtomicU64::new(0),
+                evicted_bytes: AtomicU64::new(0),
+            }),
+            consumed: CachePadded(ConsumerCounters { consumed_bytes: AtomicU64::new(0) }),
+            mode: $mode,
+            max_frames: $max_frames as u64,
+            split: AtomicBool::new(false),
+        }
+    };
+}
+
+impl Shared {
+    /// A snapshot of the counters (exact when both sides are idle).
+    pub(crate) fn counters(&self) -> Counters {
+        // Frames: `tail` counts every commit and `head` every frame that left
+        // (consumed or evicted). While an eviction is in flight (head moved,
+        // `evicted` not yet bumped) `consumed` reads high by that many frames:
+        // the snapshot is exact when the producer is idle. Head before tail,
+        // so that tail >= head.
+        let p = &self.produced;
+        let c = &self.consumed;
+        let evicted = p.evicted.load(Ordering::Relaxed);
+        let head = self.head.load(Ordering::Acquire) >> 1;
+        let tail = self.tail.load(Ordering::Acquire);
+        let committed_bytes = p.committed_bytes.load(Ordering::Relaxed);
+        let gone = c.consumed_bytes.load(Ordering::Relaxed).saturating_add(p.evicted_bytes.load(Ordering::Relaxed));
+        Counters {
+            committed: tail,
+            consumed: head.saturating_sub(evicted),
+            evicted,
+            rejected: p.rejected.load(Ordering::Relaxed),
+            frames: tail.saturating_sub(head),
+            bytes: committed_bytes.saturating_sub(gone),
+        }
+    }
+}
+
+/// The parts of a ring the handles work on (public only inside this private
+/// module, for the sealed trait).
+#[derive(Debug, Clone, Copy)]
+pub struct Parts<'a> {
+    pub(crate) bytes: &'a [UnsafeCell<u8>],
+    pub(crate) slots: &'a [UnsafeCell<Slot>],
+    pub(crate) shared: &'a Shared,
+}
+
+pub(crate) mod private {
+    /// Seals [`Storage`](super::Storage): only this crate's rings implement it.
+    pub trait Sealed {
+        /// The ring's storage and shared state.
+        fn parts(&self) -> super::Parts<'_>;
+    }
+}
+
+/// Storage a [`Producer`] and [`Consumer`] can work on: [`Ring`] and
+/// [`HeapRing`]. Sealed.
+pub trait Storage: private::Sealed {
+    /// The counters, readable at any time.
+    ///
+    /// ```
+    /// use fluent_queue::{Mode, Ring, Storage};
+    /// let ring: Ring<64, 4> = Ring::new(Mode::Block);
+    /// assert_eq!(ring.counters().committed, 0);
+    /// ```
+    fn counters(&self) -> Counters {
+        self.parts().shared.counters()
+    }
+}
+
+/// A ring with `BYTES` bytes of frame storage and room for `FRAMES` frames,
+/// in one value: put it in a `static`, on the stack, or in a `Box`.
+///
+/// ```
+/// use fluent_queue::{Mode, Ring};
+///
+/// static RING: Ring<1024, 32> = Ring::new(Mode::Overwrite);
+/// let (mut producer, mut consumer) = RING.try_split().expect("split once");
+/// producer.push(b"event")?;
+/// let mut out = [0u8; 16];
+/// let n = consumer.pop(&mut out)?;
+/// assert_eq!(&out[..n], b"event");
+/// assert!(RING.try_split().is_none());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Ring<const BYTES: usize, const FRAMES: usize> {
+    bytes: [UnsafeCell<u8>; BYTES],
+    slots: [UnsafeCell<Slot>; FRAMES],
+    shared: Shared,
+}
+
+// SAFETY: the cells are only reached through the one `Producer` and the one
+// `Consumer` that `split`/`try_split` hand out (at most once), and those
+// follow the protocol in the crate docs: no byte or slot is written while the
+// other side may read it. The atomics are `Sync` themselves.
+unsafe impl<const BYTES: usize, const FRAMES: usize> Sync for Ring<BYTES, FRAMES> {}
+
+impl<const BYTES: usize, const FRAMES: usize> core::fmt::Debug for Ring<BYTES, FRAMES> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Ring").field("bytes", &BYTES).field("frames", &FRAMES).field("shared", &self.shared).finish()
+    }
+}
+
+impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
+    const CHECK: () = {
+        assert!(BYTES > 0 && BYTES <= u32::MAX as usize, "BYTES must be in 1..=u32::MAX");
+        assert!(FRAMES > 0, "FRAMES must be at least 1");
+    };
+
+    /// An empty ring holding at most `FRAMES` frames.
+    ///
+    /// ```
+    /// let ring: fluent_queue::Ring<256, 8> = fluent_queue::Ring::new(fluent_queue::Mode::Block);
+    /// # let _ = ring;
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn new(mode: Mode) -> Self {
+        Self::with_max_frames(mode, FRAMES)
+    }
+
+    /// An empty ring holding at most `max_frames` frames (at most `FRAMES`;
+    /// Python's `queue_maxsize` counts events, not bytes).
+    ///
+    /// # Panics
+    /// When `max_frames` is 0 or more than `FRAMES` (at compile time in a
+    /// `const` or `static`).
+    ///
+    /// ```
+    /// use fluent_queue::{Mode, Ring};
+    /// static RING: Ring<4096, 128> = Ring::with_max_frames(Mode::Block, 100);
+    /// # let _ = &RING;
+    /// ```
+    #[cfg(not(loom))]
+    pub const fn with_max_frames(mode: Mode, max_frames: usize) -> Self {
+        let () = Self::CHECK;
+        assert!(max_frames > 0 && max_frames <= FRAMES, "max_frames must be in 1..=FRAMES");
+        Ring {
+            bytes: [const { UnsafeCell::new(0) }; BYTES],
+            slots: [const { UnsafeCell::new(Slot { offset: 0, len: 0 }) }; FRAMES],
+            shared: new_shared!(mode, max_frames),
+        }
+    }
+
+    /// Loom build of the constructor (loom's cells are not `const`).
+    #[cfg(loom)]
+    pub fn new(mode: Mode) -> Self {
+        Self::with_max_frames(mode, FRAMES)
+    }
+
+    /// Loom build of the constructor.
+    #[cfg(loom)]
+    pub fn with_max_frames(mode: Mode, max_frames: usize) -> Self {
+        let () = Self::CHECK;
+        assert!(max_frames > 0 && max_frames <= FRAMES);
+        Ring {
+            bytes: core::array::from_fn(|_| UnsafeCell::new(0)),
+            slots: core::array::from_fn(|_| UnsafeCell::new(Slot::default())),
+            shared: new_shared!(mode, max_frames),
+        }
+    }
+
+    /// The producer and consumer handles, the first time only (for rings in
+    /// `static`s); `None` afterwards.
+    ///
+    /// ```
+    /// let ring: fluent_queue::Ring<64, 4> = fluent_queue::Ring::new(fluent_queue::Mode::Block);
+    /// assert!(ring.try_split().is_some());
+    /// assert!(ring.try_split().is_none());
+    /// ```
+    pub fn try_split(&self) -> Option<(Producer<&Self>, Consumer<&Self>)> {
+        // Relaxed: the flag only arbitrates who gets the handles; the handles
+        // synchronise through head/tail.
+        if self.shared.split.swap(true, Ordering::Relaxed) {
+            return None;
+        }
+        Some((Producer::new(self), Consumer::new(self)))
+    }
+
+    /// The producer and consumer handles, borrowing the ring exclusively
+    /// (heapless-style); the ring keeps its contents across splits.
+    ///
+    /// ```
+    /// let mut ring: fluent_queue::Ring<64, 4> = fluent_queue::Ring::new(fluent_queue::Mode::Block);
+    /// let (mut p, mut c) = ring.split();
+    /// p.push(b"x")?;
+    /// assert_eq!(c.pop_with(|f| f.to_vec()), Some(b"x".to_vec()));
+    /// # Ok::<(), fluent_queue::PushError<'static>>(())
+    /// ```
+    pub fn split(&mut self) -> (Producer<&Self>, Consumer<&Self>) {
+        self.shared.split.store(true, Ordering::Relaxed);
+        let this: &Self = self;
+        (Producer::new(this), Consumer::new(this))
+    }
+}
+
+impl<const BYTES: usize, const FRAMES: usize> private::Sealed for Ring<BYTES, FRAMES> {
+    fn parts(&self) -> Parts<'_> {
+        Parts { bytes: &self.bytes, slots: &self.slots, shared: &self.shared }
+    }
+}
+
+impl<const BYTES: usize, const FRAMES: usize> Storage for Ring<BYTES, FRAMES> {}
+
+/// A ring whose sizes are chosen at run time (`alloc` feature), shared by its
+/// two handles through an `Arc`.
+///
+/// ```
+/// let (mut producer, mut consumer) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 1 << 16, 100);
+/// std::thread::spawn(move || producer.push(b"from another thread").map(|_| ())).join().unwrap()?;
+/// assert_eq!(consumer.pop_with(|f| f.len()), Some(19));
+/// # Ok::<(), fluent_queue::PushError<'static>>(())
+/// ```
+#[cfg(feature = "alloc")]
+pub struct HeapRing {
+    bytes: alloc::boxed::Box<[UnsafeCell<u8>]>,
+    slots: alloc::boxed::Box<[UnsafeCell<Slot>]>,
+    shared: Shared,
+}
+
+#[cfg(feature = "alloc")]
+// SAFETY: as for `Ring`: the cells are only reached through the one pair of
+// handles `HeapRing::new` returns, which follow the protocol.
+unsafe impl Sync for HeapRing {}
+
+// SAFETY: the cells hold plain bytes and slots; ownership may move between
+// threads (the handles share it through an `Arc`).
+#[cfg(feature = "alloc")]
+unsafe impl Send for HeapRing {}
+
+#[cfg(feature = "alloc")]
+impl core::fmt::Debug for HeapRing {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HeapRing").field("bytes", &self.bytes.len()).field("frames", &self.slots.len()).finish()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl HeapRing {
+    /// A ring of `bytes` bytes holding at most `max_frames` frames, and its
+    /// two handles.
+    ///
+    /// # Panics
+    /// When `bytes` is 0 or over `u32::MAX`, or `max_frames` is 0.
+    ///
+    /// ```
+    /// let (p, c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Overwrite, 4096, 64);
+    /// assert_eq!(p.capacity(), 4096);
+    /// # drop(c);
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn new(
+        mode: Mode,
+        bytes: usize,
+        max_frames: usize,
+    ) -> (Producer<alloc::sync::Arc<HeapRing>>, Consumer<alloc::sync::Arc<HeapRing>>) {
+        assert!(bytes > 0 && bytes <= u32::MAX as usize, "bytes must be in 1..=u32::MAX");
+        assert!(max_frames > 0, "max_frames must be at least 1");
+        let ring = alloc::sync::Arc::new(HeapRing {
+            bytes: (0..bytes).map(|_| UnsafeCell::new(0)).collect(),
+            slots: (0..max_frames).map(|_| UnsafeCell::new(Slot::default())).collect(),
+            shared: new_shared!(mode, max_frames),
+        });
+        ring.shared.split.store(true, Ordering::Relaxed);
+        (Producer::new(ring.clone()), Consumer::new(ring))
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl private::Sealed for HeapRing {
+    fn parts(&self) -> Parts<'_> {
+        Parts { bytes: &self.bytes, slots: &self.slots, shared: &self.shared }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Storage for HeapRing {}
