@@ -24,6 +24,14 @@ use crate::sync::{Ordering, copy_out};
 /// ```
 pub struct Consumer<R> {
     ring: R,
+    /// The oldest frame as we left it (the producer moves it past evicted
+    /// frames in overwrite mode; we notice when we lock).
+    head: u64,
+    /// Byte offset where frame `head` starts, unless the producer wrapped
+    /// (then it starts at 0 of the next lap).
+    rpos: usize,
+    /// The lap `rpos` is on.
+    lap: bool,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -38,7 +46,7 @@ where
     R::Target: Storage,
 {
     pub(crate) fn new(ring: R) -> Self {
-        Consumer { ring, _not_sync: PhantomData }
+        Consumer { ring, head: 0, rpos: 0, lap: false, _not_sync: PhantomData }
     }
 
     fn parts(&self) -> Parts<'_> {
@@ -106,14 +114,30 @@ where
     /// ```
     pub fn read(&mut self) -> Option<ReadGrant<'_, R>> {
         let head = self.lock();
-        // Acquire pairs with the producer's Release store in `commit`.
-        let tail = self.parts().shared.tail.load(Ordering::Acquire);
-        if head == tail {
+        // Acquire pairs with the producer's Release store of the tail word.
+        let word = self.parts().shared.tail.word.load(Ordering::Acquire);
+        let (end, tail_lap, tail_low) = crate::ring::unpack_tail(word);
+        let frames = tail_low.wrapping_sub(head) & crate::ring::SEQ_MASK;
+        if frames == 0 {
             self.unlock(head);
             return None;
         }
-        let runs = self.runs(head, tail);
-        Some(ReadGrant { consumer: self, head, tail, runs, done: false })
+        if head != self.head {
+            // Overwrite mode evicted frames since we last looked: resync from
+            // the new oldest frame's slot.
+            let slot = self.slot(head);
+            self.head = head;
+            self.rpos = slot.offset as usize;
+            self.lap = slot.lap;
+        }
+        let runs = if tail_lap == self.lap {
+            Runs { start: self.rpos, end, second_end: 0 }
+        } else {
+            // Relaxed: published by the tail word's Release (see `commit`).
+            let watermark = self.parts().shared.tail.watermark.load(Ordering::Relaxed) as usize;
+            Runs { start: self.rpos, end: watermark, second_end: end }
+        };
+        Some(ReadGrant { consumer: self, head, tail: head + frames, tail_end: (end, tail_lap), runs, done: false })
     }
 
     /// Copies the oldest frame into `out` and releases it; returns its length.
@@ -159,48 +183,6 @@ where
     }
 }
 
-impl<R: Deref> Consumer<R>
-where
-    R::Target: Storage,
-{
-    /// The first frame in `(head, tail)` that starts below `head`'s offset
-    /// (i.e. after the data wrapped to offset 0), or `tail` if none. Offsets
-    /// grow along the first run and restart below its start in the second,
-    /// so this is a binary search: O(log frames), not a walk.
-    fn wrap_point(&self, head: u64, tail: u64) -> u64 {
-        let start = self.slot(head).offset;
-        // Common case, O(1): the newest frame starts after the oldest.
-        if self.slot(tail - 1).offset >= start {
-            return tail;
-        }
-        let (mut lo, mut hi) = (head + 1, tail);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.slot(mid).offset < start {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        lo
-    }
-
-    /// The byte runs of frames `[from, to)` (non-empty): the first run
-    /// `start..end`, and the second `0..second_end` (empty unless wrapped).
-    fn runs(&self, from: u64, to: u64) -> Runs {
-        let wrap = self.wrap_point(from, to);
-        let end_of = |seq: u64| {
-            let s = self.slot(seq);
-            (s.offset + s.len) as usize
-        };
-        Runs {
-            start: self.slot(from).offset as usize,
-            end: end_of(wrap - 1),
-            second_end: if wrap < to { end_of(to - 1) } else { 0 },
-        }
-    }
-}
-
 /// Where a batch of frames lies in the byte array.
 #[derive(Debug, Clone, Copy)]
 struct Runs {
@@ -223,6 +205,8 @@ where
     consumer: &'c mut Consumer<R>,
     head: u64,
     tail: u64,
+    /// End offset and lap of the newest borrowed frame.
+    tail_end: (usize, bool),
     runs: Runs,
     done: bool,
 }
@@ -326,8 +310,9 @@ where
     }
 
     /// Every borrowed frame's bytes as at most two contiguous slices (the
-    /// second is empty unless the data wraps around the end of the ring), so
-    /// a transport can send the whole batch in one vectored write.
+    /// first is never empty; the second is empty unless the data wraps around
+    /// the end of the ring), so a transport can send the whole batch in one
+    /// vectored write.
     ///
     /// ```
     /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 8, 8);
@@ -344,7 +329,10 @@ where
         let Runs { start, end, second_end } = self.runs;
         let bytes = self.consumer.parts().bytes;
         // SAFETY: both ranges cover only queued, locked frames (see `frame`).
-        unsafe { (crate::sync::bytes(bytes, start..end), crate::sync::bytes(bytes, 0..second_end)) }
+        let (first, second) =
+            unsafe { (crate::sync::bytes(bytes, start..end), crate::sync::bytes(bytes, 0..second_end)) };
+        // After a wrap the first run can be empty: keep the data in front.
+        if first.is_empty() { (second, first) } else { (first, second) }
     }
 
     /// Releases every borrowed frame (consumed).
@@ -374,17 +362,28 @@ where
     /// # Ok::<(), fluent_queue::PushError<'static>>(())
     /// ```
     pub fn release_frames(mut self, count: usize) {
-        assert!(count <= self.frames(), "cannot release more frames than borrowed");
-        let bytes = match count {
-            0 => 0,
-            n if n == self.frames() => self.runs.bytes(),
-            n => self.consumer.runs(self.head, self.head + n as u64).bytes(),
+        let frames = self.frames();
+        assert!(count <= frames, "cannot release more frames than borrowed");
+        let consumer = &mut *self.consumer;
+        let (rpos, lap, bytes) = if count == frames {
+            let (end, lap) = self.tail_end;
+            (end, lap, self.runs.bytes())
+        } else {
+            // The next frame's slot says where it starts, and on which lap.
+            let next = consumer.slot(self.head + count as u64);
+            let start = next.offset as usize;
+            let bytes =
+                if next.lap == consumer.lap { start - consumer.rpos } else { (self.runs.end - consumer.rpos) + start };
+            (start, next.lap, bytes as u64)
         };
-        let c = &self.consumer.parts().shared.consumed;
-        // Only the consumer writes this counter (frame counts come from
-        // head and tail themselves).
+        let c = &consumer.parts().shared.consumed;
+        // Only the consumer writes this counter (frame counts come from head
+        // and the producer's commit count).
         c.consumed_bytes.store(c.consumed_bytes.load(Ordering::Relaxed) + bytes, Ordering::Relaxed);
-        self.consumer.unlock(self.head + count as u64);
+        consumer.head = self.head + count as u64;
+        consumer.rpos = rpos;
+        consumer.lap = lap;
+        consumer.unlock(consumer.head);
         self.done = true;
     }
 }

@@ -62,6 +62,8 @@ pub struct Producer<R, H = ()> {
     cached_rpos: usize,
     /// `tail % slots`, kept incrementally (no division per commit).
     tail_slot: usize,
+    /// Parity of the number of wraps to offset 0 so far.
+    lap: bool,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -84,6 +86,7 @@ where
             cached_head: 0,
             cached_rpos: 0,
             tail_slot: 0,
+            lap: false,
             _not_sync: PhantomData,
         }
     }
@@ -115,6 +118,7 @@ where
             cached_head: self.cached_head,
             cached_rpos: self.cached_rpos,
             tail_slot: self.tail_slot,
+            lap: self.lap,
             _not_sync: PhantomData,
         }
     }
@@ -353,9 +357,18 @@ where
 
     fn commit(&mut self, at: usize, len: usize) {
         let parts = Self::parts_of(&self.ring);
+        if at == 0 && self.wpos > 0 {
+            // A wrap: the data before it ends at `wpos`. Relaxed: published by
+            // the Release store of the tail word below. The consumer reads it
+            // only while it is behind by this lap, and the producer cannot wrap
+            // again before the consumer has passed it, so it does not change
+            // under the consumer.
+            parts.shared.tail.watermark.store(self.wpos as u64, Ordering::Relaxed);
+            self.lap = !self.lap;
+        }
         let slots = parts.slots;
         let cell = &slots[self.tail_slot];
-        let slot = Slot { offset: at as u32, len: len as u32 };
+        let slot = Slot { offset: at as u32, len: len as u32, lap: self.lap };
         // SAFETY: this slot is not in [head, tail) (`fit` kept tail - head
         // below max_frames <= slots.len()), so the consumer does not read it.
         cell.with_mut(|p| unsafe { *p = slot });
@@ -364,9 +377,10 @@ where
         self.tail_slot = if self.tail_slot + 1 == slots.len() { 0 } else { self.tail_slot + 1 };
         let p = &parts.shared.produced;
         p.committed_bytes.store(p.committed_bytes.load(Ordering::Relaxed) + len as u64, Ordering::Relaxed);
-        // Release pairs with the consumer's Acquire load of `tail`: the frame's
-        // bytes and slot are visible before the frame is.
-        parts.shared.tail.store(self.tail, Ordering::Release);
+        // Release pairs with the consumer's Acquire load of the tail word: the
+        // frame's bytes, its slot and the watermark are visible before the
+        // frame is.
+        parts.shared.tail.word.store(crate::ring::pack_tail(self.wpos, self.lap, self.tail), Ordering::Release);
     }
 }
 

@@ -20,11 +20,39 @@ pub enum Mode {
     Overwrite,
 }
 
-/// Where one committed frame lives in the byte array.
+/// Where one committed frame lives in the byte array, and on which lap
+/// (parity of the number of wraps to offset 0 before it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Slot {
     pub(crate) offset: u32,
     pub(crate) len: u32,
+    pub(crate) lap: bool,
+}
+
+/// Bits of the packed `tail` word: `end << 32 | lap << 31 | seq (31 bits)`.
+pub(crate) const SEQ_MASK: u64 = (1 << 31) - 1;
+const LAP_BIT: u64 = 1 << 31;
+
+/// Packs the tail word: the newest frame's end offset, its lap, and the low
+/// 31 bits of the next sequence number.
+#[inline]
+pub(crate) fn pack_tail(end: usize, lap: bool, seq: u64) -> u64 {
+    ((end as u64) << 32) | if lap { LAP_BIT } else { 0 } | (seq & SEQ_MASK)
+}
+
+/// Unpacks the tail word into (end offset, lap, low 31 bits of tail).
+#[inline]
+pub(crate) fn unpack_tail(word: u64) -> (usize, bool, u64) {
+    ((word >> 32) as usize, word & LAP_BIT != 0, word & SEQ_MASK)
+}
+
+/// The producer-written words the consumer polls.
+#[derive(Debug)]
+pub(crate) struct TailWords {
+    /// See [`pack_tail`].
+    pub(crate) word: AtomicU64,
+    /// Where the data ended when the producer last wrapped to offset 0.
+    pub(crate) watermark: AtomicU64,
 }
 
 /// Aligns its contents to 128 bytes so that the producer's and the
@@ -61,8 +89,8 @@ pub(crate) struct ConsumerCounters {
 pub(crate) struct Shared {
     /// `(oldest frame's sequence number << 1) | consumer-lock bit`.
     pub(crate) head: CachePadded<AtomicU64>,
-    /// Sequence number of the next frame to commit.
-    pub(crate) tail: CachePadded<AtomicU64>,
+    /// The packed tail word and the watermark.
+    pub(crate) tail: CachePadded<TailWords>,
     pub(crate) produced: CachePadded<ProducerCounters>,
     pub(crate) consumed: CachePadded<ConsumerCounters>,
     pub(crate) mode: Mode,
@@ -74,7 +102,7 @@ macro_rules! new_shared {
     ($mode:expr, $max_frames:expr) => {
         Shared {
             head: CachePadded(AtomicU64::new(0)),
-            tail: CachePadded(AtomicU64::new(0)),
+            tail: CachePadded(TailWords { word: AtomicU64::new(0), watermark: AtomicU64::new(0) }),
             produced: CachePadded(ProducerCounters {
                 committed_bytes: AtomicU64::new(0),
                 rejected: AtomicU64::new(0),
@@ -92,24 +120,26 @@ macro_rules! new_shared {
 impl Shared {
     /// A snapshot of the counters (exact when both sides are idle).
     pub(crate) fn counters(&self) -> Counters {
-        // Frames: `tail` counts every commit and `head` every frame that left
-        // (consumed or evicted). While an eviction is in flight (head moved,
-        // `evicted` not yet bumped) `consumed` reads high by that many frames:
-        // the snapshot is exact when the producer is idle. Head before tail,
-        // so that tail >= head.
+        // `head` counts every frame that left (consumed or evicted). While an
+        // eviction is in flight (head moved, `evicted` not yet bumped)
+        // `consumed` reads high by that many frames: the snapshot is exact
+        // when the producer is idle. Head before tail, so tail >= head.
         let p = &self.produced;
         let c = &self.consumed;
         let evicted = p.evicted.load(Ordering::Relaxed);
         let head = self.head.load(Ordering::Acquire) >> 1;
-        let tail = self.tail.load(Ordering::Acquire);
+        // Fewer than 2^31 frames are ever queued, so the tail word's low 31
+        // bits of the commit count extend `head` to the full count.
+        let (_, _, tail_low) = unpack_tail(self.tail.word.load(Ordering::Acquire));
+        let committed = head + (tail_low.wrapping_sub(head) & SEQ_MASK);
         let committed_bytes = p.committed_bytes.load(Ordering::Relaxed);
         let gone = c.consumed_bytes.load(Ordering::Relaxed).saturating_add(p.evicted_bytes.load(Ordering::Relaxed));
         Counters {
-            committed: tail,
+            committed,
             consumed: head.saturating_sub(evicted),
             evicted,
             rejected: p.rejected.load(Ordering::Relaxed),
-            frames: tail.saturating_sub(head),
+            frames: committed.saturating_sub(head),
             bytes: committed_bytes.saturating_sub(gone),
         }
     }
@@ -183,7 +213,7 @@ impl<const BYTES: usize, const FRAMES: usize> core::fmt::Debug for Ring<BYTES, F
 impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
     const CHECK: () = {
         assert!(BYTES > 0 && BYTES <= u32::MAX as usize, "BYTES must be in 1..=u32::MAX");
-        assert!(FRAMES > 0, "FRAMES must be at least 1");
+        assert!(FRAMES > 0 && FRAMES < (1 << 31), "FRAMES must be in 1..2^31");
     };
 
     /// An empty ring holding at most `FRAMES` frames.
@@ -215,7 +245,7 @@ impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
         assert!(max_frames > 0 && max_frames <= FRAMES, "max_frames must be in 1..=FRAMES");
         Ring {
             bytes: [const { UnsafeCell::new(0) }; BYTES],
-            slots: [const { UnsafeCell::new(Slot { offset: 0, len: 0 }) }; FRAMES],
+            slots: [const { UnsafeCell::new(Slot { offset: 0, len: 0, lap: false }) }; FRAMES],
             shared: new_shared!(mode, max_frames),
         }
     }
@@ -319,7 +349,7 @@ impl HeapRing {
     /// two handles.
     ///
     /// # Panics
-    /// When `bytes` is 0 or over `u32::MAX`, or `max_frames` is 0.
+    /// When `bytes` is 0 or over `u32::MAX`, or `max_frames` is 0 or 2^31 or more.
     ///
     /// ```
     /// let (p, c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Overwrite, 4096, 64);
@@ -333,7 +363,7 @@ impl HeapRing {
         max_frames: usize,
     ) -> (Producer<alloc::sync::Arc<HeapRing>>, Consumer<alloc::sync::Arc<HeapRing>>) {
         assert!(bytes > 0 && bytes <= u32::MAX as usize, "bytes must be in 1..=u32::MAX");
-        assert!(max_frames > 0, "max_frames must be at least 1");
+        assert!(max_frames > 0 && max_frames < (1 << 31), "max_frames must be in 1..2^31");
         let ring = alloc::sync::Arc::new(HeapRing {
             bytes: (0..bytes).map(|_| UnsafeCell::new(0)).collect(),
             slots: (0..max_frames).map(|_| UnsafeCell::new(Slot::default())).collect(),

@@ -177,6 +177,7 @@ fn run(mode: Mode, capacity: usize, max_frames: usize, ops: Vec<Op>) {
                     assert_eq!(all, expected);
                     let (a, b) = grant.as_slices();
                     assert_eq!([a, b].concat(), expected.concat(), "two slices hold every byte in order");
+                    assert!(!a.is_empty(), "the first slice holds data");
                     let k = n % (grant.frames() + 1);
                     grant.release_frames(k);
                     model.release(k);

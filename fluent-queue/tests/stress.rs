@@ -39,6 +39,9 @@ fn check(f: &[u8]) -> u64 {
 /// Runs producer and consumer threads; returns (consumed seqs, evicted seqs,
 /// rejected seqs, counters).
 fn run(mode: Mode, capacity: usize, max_frames: usize, slow_consumer: bool) {
+    // One spinning pair at a time: several would thrash a 2-core machine.
+    static SERIAL: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let (producer, mut consumer) = HeapRing::new(mode, capacity, max_frames);
     let evicted = Arc::new(Mutex::new(Vec::new()));
     let sink = evicted.clone();
