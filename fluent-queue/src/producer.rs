@@ -307,6 +307,9 @@ where
             while head + evict < self.tail && self.fit_at(head + evict, len).is_none() {
                 evict += 1;
             }
+            // At least the configured batch, never more than is queued.
+            let batch = self.parts().shared.eviction_batch;
+            evict = evict.max(batch.min(self.tail - head));
             // AcqRel: Acquire as for the load above (the consumer's release of
             // earlier frames); Release is not needed by the consumer, which
             // reads nothing the producer wrote here, but keeps the RMW chain

@@ -95,6 +95,9 @@ pub(crate) struct Shared {
     pub(crate) consumed: CachePadded<ConsumerCounters>,
     pub(crate) mode: Mode,
     pub(crate) max_frames: u64,
+    /// Overwrite mode: the fewest frames one eviction removes (1 = exactly
+    /// as many as the new frame needs, Python's behaviour).
+    pub(crate) eviction_batch: u64,
     pub(crate) split: AtomicBool,
 }
 
@@ -112,6 +115,7 @@ macro_rules! new_shared {
             consumed: CachePadded(ConsumerCounters { consumed_bytes: AtomicU64::new(0) }),
             mode: $mode,
             max_frames: $max_frames as u64,
+            eviction_batch: 1,
             split: AtomicBool::new(false),
         }
     };
@@ -250,6 +254,27 @@ impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
         }
     }
 
+    /// Overwrite mode: evict at least `frames` of the oldest frames whenever
+    /// an eviction is needed (default 1: exactly what the new frame needs,
+    /// as Python's circular queue does). A larger batch makes the following
+    /// pushes take the fast path, at the price of dropping up to
+    /// `frames - 1` old frames earlier than strictly necessary, which a
+    /// consumer that catches up at that moment would have read.
+    ///
+    /// # Panics
+    /// When `frames` is 0.
+    ///
+    /// ```
+    /// use fluent_queue::{Mode, Ring};
+    /// static RING: Ring<65536, 1024> = Ring::new(Mode::Overwrite).with_eviction_batch(32);
+    /// # let _ = &RING;
+    /// ```
+    pub const fn with_eviction_batch(mut self, frames: usize) -> Self {
+        assert!(frames > 0, "the eviction batch must be at least 1");
+        self.shared.eviction_batch = frames as u64;
+        self
+    }
+
     /// Loom build of the constructor (loom's cells are not `const`).
     #[cfg(loom)]
     pub fn new(mode: Mode) -> Self {
@@ -362,12 +387,33 @@ impl HeapRing {
         bytes: usize,
         max_frames: usize,
     ) -> (Producer<alloc::sync::Arc<HeapRing>>, Consumer<alloc::sync::Arc<HeapRing>>) {
+        Self::with_eviction_batch(mode, bytes, max_frames, 1)
+    }
+
+    /// As [`HeapRing::new`], with an eviction batch (see
+    /// [`Ring::with_eviction_batch`]).
+    ///
+    /// # Panics
+    /// As [`HeapRing::new`], and when `eviction_batch` is 0.
+    ///
+    /// ```
+    /// let (p, _c) = fluent_queue::HeapRing::with_eviction_batch(fluent_queue::Mode::Overwrite, 4096, 64, 8);
+    /// assert_eq!(p.capacity(), 4096);
+    /// ```
+    #[allow(clippy::type_complexity)]
+    pub fn with_eviction_batch(
+        mode: Mode,
+        bytes: usize,
+        max_frames: usize,
+        eviction_batch: usize,
+    ) -> (Producer<alloc::sync::Arc<HeapRing>>, Consumer<alloc::sync::Arc<HeapRing>>) {
+        assert!(eviction_batch > 0, "the eviction batch must be at least 1");
         assert!(bytes > 0 && bytes <= u32::MAX as usize, "bytes must be in 1..=u32::MAX");
         assert!(max_frames > 0 && max_frames < (1 << 31), "max_frames must be in 1..2^31");
         let ring = alloc::sync::Arc::new(HeapRing {
             bytes: (0..bytes).map(|_| UnsafeCell::new(0)).collect(),
             slots: (0..max_frames).map(|_| UnsafeCell::new(Slot::default())).collect(),
-            shared: new_shared!(mode, max_frames),
+            shared: Shared { eviction_batch: eviction_batch as u64, ..new_shared!(mode, max_frames) },
         });
         ring.shared.split.store(true, Ordering::Relaxed);
         (Producer::new(ring.clone()), Consumer::new(ring))

@@ -3,6 +3,8 @@
 //! places frames by the documented rule), in both modes, with capacities
 //! near the frame sizes.
 
+#![cfg(not(loom))]
+
 use std::collections::VecDeque;
 
 use fluent_queue::{HeapRing, Mode, PopError, ReserveError};
@@ -21,6 +23,7 @@ enum Op {
 }
 
 struct Model {
+    eviction_batch: usize,
     capacity: usize,
     max_frames: usize,
     mode: Mode,
@@ -78,10 +81,17 @@ impl Model {
         if reading {
             return Err(ReserveError::Busy);
         }
+        let mut evicted = 0;
         loop {
             self.evict_oldest();
+            evicted += 1;
             if let Some(at) = self.place(len) {
-                return Ok(at);
+                // At least the configured batch, while frames remain.
+                while evicted < self.eviction_batch && !self.frames.is_empty() {
+                    self.evict_oldest();
+                    evicted += 1;
+                }
+                return Ok(self.place(len).unwrap_or(at));
             }
         }
     }
@@ -109,12 +119,13 @@ fn frame(seq: u64, len: usize) -> Vec<u8> {
     (0..len).map(|i| (seq as usize * 31 + i) as u8).collect()
 }
 
-fn run(mode: Mode, capacity: usize, max_frames: usize, ops: Vec<Op>) {
+fn run(mode: Mode, capacity: usize, max_frames: usize, eviction_batch: usize, ops: Vec<Op>) {
     let evicted = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
     let sink = evicted.clone();
-    let (producer, mut consumer) = HeapRing::new(mode, capacity, max_frames);
+    let (producer, mut consumer) = HeapRing::with_eviction_batch(mode, capacity, max_frames, eviction_batch);
     let mut producer = producer.on_evict(move |f: &[u8]| sink.borrow_mut().push(f.to_vec()));
     let mut model = Model {
+        eviction_batch,
         capacity,
         max_frames,
         mode,
@@ -237,11 +248,18 @@ proptest! {
 
     #[test]
     fn block_mode_matches_the_model(((capacity, max_frames), ops) in config().prop_flat_map(|c| (Just(c), ops(c.0)))) {
-        run(Mode::Block, capacity, max_frames, ops);
+        run(Mode::Block, capacity, max_frames, 1, ops);
     }
 
     #[test]
     fn overwrite_mode_matches_the_model(((capacity, max_frames), ops) in config().prop_flat_map(|c| (Just(c), ops(c.0)))) {
-        run(Mode::Overwrite, capacity, max_frames, ops);
+        run(Mode::Overwrite, capacity, max_frames, 1, ops);
+    }
+
+    #[test]
+    fn overwrite_mode_with_an_eviction_batch(
+        ((capacity, max_frames), ops, batch) in config().prop_flat_map(|c| (Just(c), ops(c.0), 1usize..6)),
+    ) {
+        run(Mode::Overwrite, capacity, max_frames, batch, ops);
     }
 }
