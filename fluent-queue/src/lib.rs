@@ -33,10 +33,14 @@
 //!   the end of the array is too short for the next frame, it starts at
 //!   offset 0 and the end stays unused until the data wraps (as in bbqueue).
 //!   So all queued bytes form at most two runs.
-//! - A slot array holds `(offset, len)` per frame, indexed by the frame's
-//!   sequence number modulo its length; its length bounds the frame count.
-//! - `tail`: the sequence number of the next frame; written only by the
-//!   producer.
+//! - A slot array holds `(offset, len, lap)` per frame, indexed by the
+//!   frame's sequence number modulo its length; its length bounds the frame
+//!   count. `lap` is the parity of the number of wraps before the frame.
+//! - The **tail word** packs `end << 32 | lap << 31 | (tail mod 2^31)`: where
+//!   the newest frame ends, its lap, and the next sequence number (fewer than
+//!   2^31 frames are ever queued, so 31 bits suffice). Beside it, the
+//!   **watermark**: where the data ended when the producer last wrapped.
+//!   Both are written only by the producer.
 //! - `head`: `(oldest frame's sequence number << 1) | lock`, where `lock` is
 //!   set while the consumer is reading. The consumer writes it; in overwrite
 //!   mode the producer also moves it, by compare-and-swap only.
@@ -44,23 +48,39 @@
 //! # Protocol
 //!
 //! **Commit** (producer): find room outside every queued frame, write the
-//! bytes, write slot `tail`, then `tail.store(tail + 1, Release)`. The slot is
-//! outside `[head, tail)` because `tail - head < max_frames <= slots`.
+//! bytes, write slot `tail` (outside `[head, tail)` because
+//! `tail - head < max_frames <= slots`); if the frame wrapped to offset 0,
+//! store the old end as the watermark (`Relaxed`) and flip the lap; then store
+//! the tail word with `Release`.
 //!
 //! **Read** (consumer): in overwrite mode, set the lock bit with
 //! `compare_exchange(h << 1, h << 1 | 1, Acquire)` (retrying if the producer
-//! moved `head` meanwhile); load `tail` with `Acquire` (pairs with the
-//! commit's `Release`: the bytes and slots of `[h, tail)` are visible); read
-//! those frames; then `head.store((h + n) << 1, Release)`, which releases `n`
-//! frames and clears the lock. In block mode nobody else writes `head`, so
-//! there is no lock bit and no CAS.
+//! moved `head` meanwhile). Load the tail word with `Acquire` (pairs with the
+//! commit's `Release`: the bytes, slots and watermark of `[h, tail)` are
+//! visible). The consumer remembers where the oldest frame starts and on which
+//! lap (`rpos`, `lap`); if the tail word's lap is the same, the frames are the
+//! one run `[rpos, end)`, else `[rpos, watermark)` and `[0, end)`. No slot is
+//! read for a batch, so the consumer does not pull the cache lines the
+//! producer is writing. The producer can be at most one lap ahead (it cannot
+//! wrap again before the consumer passes the watermark), so one lap bit is
+//! enough and the watermark cannot change while the consumer uses it. After
+//! reading, `head.store((h + n) << 1, Release)` releases `n` frames and clears
+//! the lock. In block mode nobody else writes `head`, so there is no lock bit
+//! and no CAS. When the producer has evicted frames since the consumer last
+//! looked (overwrite mode), the consumer re-reads `rpos` and `lap` from the
+//! new oldest frame's slot.
 //!
-//! **Room** (producer): `head.load(Acquire)` pairs with the consumer's
-//! `Release` store: the consumer's reads of released frames happen before the
-//! producer reuses their bytes.
+//! **Room** (producer): the producer caches `head` and the oldest frame's
+//! offset, and reloads them with `head.load(Acquire)` only when the cached
+//! view shows no room. A stale head only understates the room, and frame
+//! placement (after the newest frame, else at offset 0) does not depend on
+//! it. The `Acquire` pairs with the consumer's `Release` store: the
+//! consumer's reads of released frames happen before the producer reuses
+//! their bytes.
 //!
 //! **Evict** (producer, overwrite mode, when no room): if the lock bit is
-//! clear, compute the fewest oldest frames `k` whose removal makes room and
+//! clear, compute the fewest oldest frames `k` whose removal makes room (at
+//! least the configured eviction batch, default 1) and
 //! `head.compare_exchange(h << 1, (h + k) << 1, AcqRel)`. Success means the
 //! consumer was not reading and, since its lock CAS now fails on the old
 //! value, never will read frames `[h, h + k)`: the producer owns their bytes,
