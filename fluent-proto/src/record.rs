@@ -5,7 +5,7 @@ use core::fmt::Display;
 use serde::ser::{self, Impossible, Serialize};
 
 use crate::encode_error::EncodeError;
-use crate::ser::{Compound, EXT_STRUCT_NAME, Serializer};
+use crate::ser::{Compound, EXT_STRUCT_NAME, Serializer, reject_all};
 use crate::sink::Sink;
 
 /// Serializes `record` into `sink`, refusing anything that is not a map with
@@ -78,65 +78,18 @@ impl<'a, 's, S: Sink + ?Sized> ser::Serializer for RecordSerializer<'a, 's, S> {
     type SerializeStruct = Compound<'a, 's, S>;
     type SerializeStructVariant = Impossible<(), EncodeError>;
 
-    fn serialize_bool(self, _: bool) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_i8(self, _: i8) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_i16(self, _: i16) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_i32(self, _: i32) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_i64(self, _: i64) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_u8(self, _: u8) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_u16(self, _: u16) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_u32(self, _: u32) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_u64(self, _: u64) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_f32(self, _: f32) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_f64(self, _: f64) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_char(self, _: char) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_str(self, _: &str) -> Result<(), EncodeError> {
-        not_map()
-    }
+    reject_all!((), EncodeError::RecordNotMap;
+        serialize_bool(bool); serialize_i8(i8); serialize_i16(i16); serialize_i32(i32); serialize_i64(i64);
+        serialize_u8(u8); serialize_u16(u16); serialize_u32(u32); serialize_u64(u64); serialize_f32(f32);
+        serialize_f64(f64); serialize_char(char); serialize_str(&str); serialize_bytes(&[u8]);
+        serialize_none(); serialize_unit(); serialize_unit_struct(&'static str);
+        serialize_unit_variant(&'static str, u32, &'static str);
+    );
     fn collect_str<T: Display + ?Sized>(self, _: &T) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_none(self) -> Result<(), EncodeError> {
         not_map()
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), EncodeError> {
         value.serialize(self)
-    }
-    fn serialize_unit(self) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), EncodeError> {
-        not_map()
-    }
-    fn serialize_unit_variant(self, _: &'static str, _: u32, _: &'static str) -> Result<(), EncodeError> {
-        not_map()
     }
     fn serialize_newtype_struct<T: Serialize + ?Sized>(self, name: &'static str, value: &T) -> Result<(), EncodeError> {
         if name == EXT_STRUCT_NAME {
@@ -227,52 +180,13 @@ impl ser::Serializer for KeyCheck {
         }
         value.serialize(self)
     }
-    fn serialize_bool(self, _: bool) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_i8(self, _: i8) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_i16(self, _: i16) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_i32(self, _: i32) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_i64(self, _: i64) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_u8(self, _: u8) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_u16(self, _: u16) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_u32(self, _: u32) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_u64(self, _: u64) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_f32(self, _: f32) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_f64(self, _: f64) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_bytes(self, _: &[u8]) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_none(self) -> Result<(), EncodeError> {
-        not_string()
-    }
+    reject_all!((), EncodeError::KeyNotString;
+        serialize_bool(bool); serialize_i8(i8); serialize_i16(i16); serialize_i32(i32); serialize_i64(i64);
+        serialize_u8(u8); serialize_u16(u16); serialize_u32(u32); serialize_u64(u64); serialize_f32(f32);
+        serialize_f64(f64); serialize_bytes(&[u8]); serialize_none(); serialize_unit();
+        serialize_unit_struct(&'static str);
+    );
     fn serialize_some<T: Serialize + ?Sized>(self, _: &T) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_unit(self) -> Result<(), EncodeError> {
-        not_string()
-    }
-    fn serialize_unit_struct(self, _: &'static str) -> Result<(), EncodeError> {
         not_string()
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(

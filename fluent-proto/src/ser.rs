@@ -447,11 +447,13 @@ impl<S: Sink + ?Sized> ser::SerializeTuple for ExtSerializer<'_, S> {
     }
 }
 
+/// Implements `serde::Serializer` methods that all fail with `$err`.
 macro_rules! reject_all {
-    ($ok:ty; $($method:ident($($arg:ty),*));* $(;)?) => {
-        $(fn $method(self, $(_: $arg),*) -> Result<$ok, EncodeError> { Err(ext_model_error()) })*
+    ($ok:ty, $err:expr; $($method:ident($($arg:ty),*));* $(;)?) => {
+        $(fn $method(self, $(_: $arg),*) -> Result<$ok, EncodeError> { Err($err) })*
     };
 }
+pub(crate) use reject_all;
 
 macro_rules! ext_serializer_body {
     ($ok:ty) => {
@@ -463,7 +465,7 @@ macro_rules! ext_serializer_body {
         type SerializeMap = ser::Impossible<$ok, EncodeError>;
         type SerializeStruct = ser::Impossible<$ok, EncodeError>;
         type SerializeStructVariant = ser::Impossible<$ok, EncodeError>;
-        reject_all!($ok;
+        reject_all!($ok, ext_model_error();
             serialize_bool(bool); serialize_i16(i16); serialize_i32(i32); serialize_i64(i64);
             serialize_u8(u8); serialize_u16(u16); serialize_u32(u32); serialize_u64(u64);
             serialize_f32(f32); serialize_f64(f64); serialize_char(char); serialize_str(&str);

@@ -112,7 +112,7 @@
 //! every frame is delivered intact and in order or counted.
 //!
 //! # Cargo features
-//! - `alloc`: [`HeapRing`], sized at run time, handles shared through `Arc`.
+//! - `alloc`: `HeapRing`, sized at run time, handles shared through `Arc`.
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -167,7 +167,7 @@ pub(crate) mod private {
 }
 
 /// Storage a [`Producer`] and [`Consumer`] can work on: [`Ring`] and
-/// [`HeapRing`]. Sealed.
+/// `HeapRing` (with `alloc`). Sealed.
 pub trait Storage: private::Sealed {
     /// The counters, readable at any time.
     ///

@@ -42,7 +42,7 @@ pub enum DecodeError {
     /// The `compressed` option names a method this decoder does not read.
     UnsupportedCompression,
     /// The entries are compressed: decompress them first
-    /// ([`Request::decompress`](crate::Request::decompress), `gzip` feature).
+    /// (`Request::decompress`, `gzip` feature).
     Compressed,
     /// The reply is not `{"ack": <str>}`.
     BadAck,

@@ -167,7 +167,7 @@ impl<'a> Request<'a> {
     /// and iteration goes on with the next one (Fluentd drops such events but
     /// keeps the rest); malformed bytes end the iteration. A compressed request
     /// yields one [`DecodeError::Compressed`]: decompress it with
-    /// [`Request::decompress`] and read the result with [`Events::packed`].
+    /// `Request::decompress` (`gzip` feature) and read the result with [`Events::packed`].
     ///
     /// ```
     /// let r = fluent_proto::Request::parse(b"\x92\xa1t\x92\x92\x01\x80\x92\x02\x80", 8)?;
@@ -290,7 +290,7 @@ pub struct Events<'a> {
 
 impl<'a> Events<'a> {
     /// Events from concatenated `[time, record]` entries, as PackedForward
-    /// carries them (or as they come out of [`Request::decompress`]).
+    /// carries them (or as they come out of `Request::decompress`).
     ///
     /// ```
     /// let events = fluent_proto::Events::packed(b"\x92\x01\x80\x92\x02\x80", 30);
