@@ -1,0 +1,53 @@
+//! [`SendError`]: why an event was not written to the server now.
+
+use std::fmt;
+use std::io;
+use std::time::Duration;
+
+use fluent_proto::EncodeError;
+
+/// Why an event was not written now. Except for [`SendError::Closed`] and
+/// [`SendError::Encode`], the bytes were kept in the pending buffer (or
+/// handed to the buffer overflow handler) and go out with the next
+/// successful send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SendError {
+    /// The sender was closed; nothing was queued.
+    Closed,
+    /// The record could not be serialized (and `forward_packet_error` is
+    /// off); nothing was queued.
+    Encode(EncodeError),
+    /// Connecting or writing failed.
+    Io {
+        /// The kind of I/O error.
+        kind: io::ErrorKind,
+        /// Its text.
+        message: String,
+    },
+    /// Not connected, and the next reconnection attempt is not due yet
+    /// (capped exponential backoff, not a reconnect on every emit).
+    Backoff {
+        /// Time until the next attempt.
+        retry_in: Duration,
+    },
+}
+
+impl From<io::Error> for SendError {
+    fn from(e: io::Error) -> Self {
+        SendError::Io { kind: e.kind(), message: e.to_string() }
+    }
+}
+
+impl fmt::Display for SendError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SendError::Closed => f.write_str("the sender is closed"),
+            SendError::Encode(e) => write!(f, "cannot serialize the record: {e}"),
+            SendError::Io { message, .. } => write!(f, "I/O error: {message}"),
+            SendError::Backoff { retry_in } => write!(f, "not connected; next attempt in {retry_in:?}"),
+        }
+    }
+}
+
+impl std::error::Error for SendError {}

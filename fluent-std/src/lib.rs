@@ -1,0 +1,35 @@
+//! Fluentd Forward-protocol senders for std.
+//!
+//! [`Sender`] is fluent-logger-python's `sender.FluentSender`: each emit
+//! writes one Message-mode event (`[tag, time, record]`) to the server,
+//! keeping what could not be written in a bounded pending buffer. It keeps
+//! Python's semantics (tag joining, integer or EventTime times, `bufmax` and
+//! the overflow handler, the CRITICAL fallback record, per-thread
+//! `last_error`, lazy connection, `unix://` hosts, `verbose`, idempotent
+//! close, module-level `setup`/`global_sender`/`close`) and fixes its
+//! defect: a dead server is retried with capped exponential backoff and
+//! jitter, not on every emit.
+//!
+//! ```no_run
+//! use std::collections::BTreeMap;
+//! use fluent_std::Sender;
+//!
+//! let sender = Sender::builder("app").host("localhost").port(24224).nanosecond_precision(true).build();
+//! sender.emit("follow", &BTreeMap::from([("from", "userA"), ("to", "userB")]))?;
+//! sender.close();
+//! # Ok::<(), fluent_std::SendError>(())
+//! ```
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+mod backoff;
+mod connection;
+mod error;
+mod global;
+mod sender;
+
+pub use connection::Endpoint;
+pub use error::SendError;
+pub use fluent_proto::{EventTime, Timestamp};
+pub use global::{close, global_sender, set_global_sender, setup};
+pub use sender::{DEFAULT_BUFMAX, DEFAULT_TIMEOUT, OverflowHandler, Sender, SenderBuilder, join_tag};
