@@ -96,6 +96,14 @@ impl Connection {
         closed || self.socket.set_nonblocking(false).is_err()
     }
 
+    /// Reads into `buf`, waiting at most `timeout` (ack replies).
+    pub(crate) fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        self.socket.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+        let n = (&self.socket).read(buf);
+        self.socket.set_read_timeout(None)?;
+        n
+    }
+
     /// Writes all of `bytes` (a write of 0 bytes means the peer is gone).
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         (&self.socket).write_all(bytes)?;

@@ -25,6 +25,18 @@ pub enum SendError {
         /// Its text.
         message: String,
     },
+    /// The asynchronous sender's queue had no room: in blocking mode until
+    /// the deadline passed, in circular mode because the worker was copying
+    /// out the oldest events at that instant. The event was dropped and
+    /// counted in `Stats::dropped_queue`.
+    QueueFull,
+    /// The event is larger than the asynchronous sender's whole queue.
+    EventTooLarge {
+        /// The encoded event's size in bytes.
+        len: usize,
+        /// The queue's byte capacity.
+        capacity: usize,
+    },
     /// Not connected, and the next reconnection attempt is not due yet
     /// (capped exponential backoff, not a reconnect on every emit).
     Backoff {
@@ -45,6 +57,10 @@ impl fmt::Display for SendError {
             SendError::Closed => f.write_str("the sender is closed"),
             SendError::Encode(e) => write!(f, "cannot serialize the record: {e}"),
             SendError::Io { message, .. } => write!(f, "I/O error: {message}"),
+            SendError::QueueFull => f.write_str("the queue is full; the event was dropped"),
+            SendError::EventTooLarge { len, capacity } => {
+                write!(f, "event of {len} bytes is larger than the queue ({capacity} bytes)")
+            }
             SendError::Backoff { retry_in } => write!(f, "not connected; next attempt in {retry_in:?}"),
         }
     }

@@ -22,11 +22,19 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod async_sender;
 mod backoff;
 mod connection;
 mod error;
 mod global;
+mod packet;
 mod sender;
+mod stats;
+mod worker;
+
+pub use async_sender::{AsyncSender, AsyncSenderBuilder, DEFAULT_QUEUE_CIRCULAR, DEFAULT_QUEUE_MAXSIZE};
+pub use packet::BatchMode;
+pub use stats::Stats;
 
 pub use connection::Endpoint;
 pub use error::SendError;

@@ -33,17 +33,17 @@ thread_local! {
 /// The options of [`Sender`], with fluent-logger-python's defaults.
 #[derive(Clone)]
 pub struct SenderBuilder {
-    tag: String,
-    host: String,
-    port: u16,
-    bufmax: usize,
-    timeout: Duration,
-    verbose: bool,
-    nanosecond_precision: bool,
-    forward_packet_error: bool,
-    buffer_overflow_handler: Option<OverflowHandler>,
-    backoff_initial: Duration,
-    backoff_max: Duration,
+    pub(crate) tag: String,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) bufmax: usize,
+    pub(crate) timeout: Duration,
+    pub(crate) verbose: bool,
+    pub(crate) nanosecond_precision: bool,
+    pub(crate) forward_packet_error: bool,
+    pub(crate) buffer_overflow_handler: Option<OverflowHandler>,
+    pub(crate) backoff_initial: Duration,
+    pub(crate) backoff_max: Duration,
 }
 
 impl std::fmt::Debug for SenderBuilder {
@@ -244,10 +244,10 @@ pub(crate) fn now(nanosecond_precision: bool) -> Timestamp {
 }
 
 #[derive(Serialize)]
-struct CriticalRecord<'a> {
-    level: &'a str,
-    message: &'a str,
-    traceback: String,
+pub(crate) struct CriticalRecord<'a> {
+    pub(crate) level: &'a str,
+    pub(crate) message: &'a str,
+    pub(crate) traceback: String,
 }
 
 impl Sender {
@@ -550,7 +550,7 @@ impl Drop for Sender {
 }
 
 /// `verbose`: the packet as the server will read it.
-fn print_packet(packet: &[u8]) {
+pub(crate) fn print_packet(packet: &[u8]) {
     match fluent_proto::Request::parse(packet, 32) {
         Ok(request) => {
             for event in request.events().flatten() {

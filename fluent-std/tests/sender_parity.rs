@@ -2,90 +2,18 @@
 //! the synchronous `Sender`, against a loopback receiver that decodes every
 //! frame with fluent-proto.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime};
+use std::thread;
+use std::time::Duration;
 
-use fluent_proto::{Decoded, Frame, FrameDecoder, Limits, Timestamp, Value};
+use common::{Receiver, bar_baz, dead_port, decode_all, fast_retry, unix_now};
+use fluent_proto::Timestamp;
 use fluent_std::{SendError, Sender};
-
-/// One decoded event: (tag, time, record as `key=value` pairs).
-type Event = (String, Timestamp, Vec<(String, String)>);
-
-fn render(v: Value<'_>) -> String {
-    match v {
-        Value::Str(s) => s.to_owned(),
-        other => format!("{other:?}"),
-    }
-}
-
-fn decode_all(bytes: &[u8]) -> Vec<Event> {
-    let mut decoder = FrameDecoder::new(Limits::default());
-    let mut rest = bytes;
-    let mut out = Vec::new();
-    while let Decoded::Frame { frame, consumed } = decoder.decode(rest).expect("valid frames") {
-        if let Frame::Request(r) = frame {
-            for e in r.events() {
-                let e = e.expect("event");
-                let record = e.record.iter().map(|p| p.expect("pair")).map(|(k, v)| (render(k), render(v))).collect();
-                out.push((r.tag().to_owned(), e.time, record));
-            }
-        }
-        rest = &rest[consumed..];
-    }
-    assert!(rest.is_empty(), "trailing bytes");
-    out
-}
-
-/// A TCP receiver on a free port: accepts `connections` connections, reads
-/// each to EOF, and returns every event in arrival order.
-struct Receiver {
-    port: u16,
-    handle: JoinHandle<Vec<Event>>,
-}
-
-impl Receiver {
-    fn start(connections: usize) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let handle = thread::spawn(move || {
-            let mut events = Vec::new();
-            for _ in 0..connections {
-                let (mut stream, _) = listener.accept().unwrap();
-                let mut bytes = Vec::new();
-                stream.read_to_end(&mut bytes).unwrap();
-                events.extend(decode_all(&bytes));
-            }
-            events
-        });
-        Receiver { port, handle }
-    }
-
-    fn events(self) -> Vec<Event> {
-        self.handle.join().unwrap()
-    }
-}
-
-fn bar_baz() -> BTreeMap<&'static str, &'static str> {
-    BTreeMap::from([("bar", "baz")])
-}
-
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs()
-}
-
-fn fast_retry(b: fluent_std::SenderBuilder) -> fluent_std::SenderBuilder {
-    b.reconnect_backoff(Duration::ZERO, Duration::ZERO)
-}
-
-/// A port nothing listens on.
-fn dead_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
-}
 
 #[test]
 fn setup_defaults_and_arguments() {

@@ -1,0 +1,570 @@
+//! [`AsyncSender`]: fluent-logger-python's `asyncsender.FluentSender`. The
+//! caller encodes the event straight into a `fluent-queue` ring and returns;
+//! a worker thread sends the queued events in batches.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::atomic::{AtomicBool, Ordering, fence};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread::{self, JoinHandle, Thread};
+use std::time::{Duration, Instant};
+
+use fluent_proto::{CountingSink, EncodeError, Sink, SliceSink, Timestamp, encode_entry, msgpack};
+use fluent_queue::{HeapRing, Mode, OnEvict, Producer, ReserveError};
+use serde::Serialize;
+
+use crate::error::SendError;
+use crate::packet::BatchMode;
+use crate::sender::{CriticalRecord, OverflowHandler, SenderBuilder, now};
+use crate::stats::{Counters, Stats};
+use crate::worker::Worker;
+
+/// Python's `DEFAULT_QUEUE_MAXSIZE`: 100 events.
+pub const DEFAULT_QUEUE_MAXSIZE: usize = 100;
+/// Python's `DEFAULT_QUEUE_CIRCULAR`: blocking, not circular.
+pub const DEFAULT_QUEUE_CIRCULAR: bool = false;
+
+/// Options of [`AsyncSender`]: those of [`SenderBuilder`] plus the queue's.
+#[derive(Clone)]
+pub struct AsyncSenderBuilder {
+    pub(crate) base: SenderBuilder,
+    pub(crate) queue_maxsize: usize,
+    pub(crate) queue_bytes: usize,
+    pub(crate) queue_circular: bool,
+    pub(crate) queue_timeout: Duration,
+    pub(crate) queue_overflow_handler: Option<OverflowHandler>,
+    pub(crate) mode: BatchMode,
+    pub(crate) require_ack_response: bool,
+    pub(crate) ack_timeout: Duration,
+    pub(crate) close_timeout: Duration,
+}
+
+impl std::fmt::Debug for AsyncSenderBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncSenderBuilder")
+            .field("base", &self.base)
+            .field("queue_maxsize", &self.queue_maxsize)
+            .field("queue_bytes", &self.queue_bytes)
+            .field("queue_circular", &self.queue_circular)
+            .field("mode", &self.mode)
+            .field("require_ack_response", &self.require_ack_response)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AsyncSenderBuilder {
+    /// Applies the shared options (host, port, bufmax, timeout, ...) through
+    /// a [`SenderBuilder`].
+    ///
+    /// ```
+    /// let b = fluent_std::AsyncSender::builder("app").sender(|s| s.host("127.0.0.1").port(24225));
+    /// # let _ = b;
+    /// ```
+    pub fn sender(mut self, configure: impl FnOnce(SenderBuilder) -> SenderBuilder) -> Self {
+        self.base = configure(self.base);
+        self
+    }
+
+    /// `queue_maxsize`: events the queue holds (default 100).
+    ///
+    /// ```
+    /// let _ = fluent_std::AsyncSender::builder("app").queue_maxsize(10_000);
+    /// ```
+    pub fn queue_maxsize(mut self, events: usize) -> Self {
+        self.queue_maxsize = events;
+        self
+    }
+
+    /// Bytes the queue holds (default 1 MiB); an event costs its encoded size.
+    ///
+    /// ```
+    /// let _ = fluent_std::AsyncSender::builder("app").queue_bytes(8 << 20);
+    /// ```
+    pub fn queue_bytes(mut self, bytes: usize) -> Self {
+        self.queue_bytes = bytes;
+        self
+    }
+
+    /// `queue_circular`: when full, drop the oldest events instead of waiting.
+    ///
+    /// ```
+    /// let _ = fluent_std::AsyncSender::builder("app").queue_circular(true);
+    /// ```
+    pub fn queue_circular(mut self, circular: bool) -> Self {
+        self.queue_circular = circular;
+        self
+    }
+
+    /// Blocking mode: how long `emit` waits for room before dropping the
+    /// event (default 1 s; Python waits forever, which hangs the application
+    /// when the server is down).
+    ///
+    /// ```
+    /// let _ = fluent_std::AsyncSender::builder("app").queue_timeout(std::time::Duration::from_millis(50));
+    /// ```
+    pub fn queue_timeout(mut self, timeout: Duration) -> Self {
+        self.queue_timeout = timeout;
+        self
+    }
+
+    /// `queue_overflow_handler`: receives each event the queue drops, as the
+    /// Message-mode bytes `[tag, time, record]`.
+    ///
+    /// ```
+    /// let _ = fluent_std::AsyncSender::builder("app").queue_overflow_handler(|bytes| eprintln!("dropped {} bytes", bytes.len()));
+    /// ```
+    pub fn queue_overflow_handler(mut self, handler: impl Fn(&[u8]) + Send + Sync + 'static) -> Self {
+        self.queue_overflow_handler = Some(Arc::new(handler));
+        self
+    }
+
+    /// How events are packed into requests (default PackedForward per tag).
+    ///
+    /// ```
+    /// let _ = fluent_std::AsyncSender::builder("app").batch_mode(fluent_std::BatchMode::Message);
+    /// ```
+    pub fn batch_mode(mut self, mode: BatchMode) -> Self {
+        self.mode = mode;
+        self
+    }
+
+    /// `require_ack_response`: every request carries a `chunk` and is resent
+    /// (on a new connection) until the server acknowledges it.
+    ///
+    /// ```
+    /// let _ = fluent_std::AsyncSender::builder("app").require_ack_response(true);
+    /// ```
+    pub fn require_ack_response(mut self, on: bool) -> Self {
+        self.require_ack_response = on;
+        self
+    }
+
+    /// How long to wait for an ack before resending (default 5 s).
+    ///
+    /// ```
+    /// let _ = fluent_std::AsyncSender::builder("app").ack_timeout(std::time::Duration::from_secs(2));
+    /// ```
+    pub fn ack_timeout(mut self, timeout: Duration) -> Self {
+        self.ack_timeout = timeout;
+        self
+    }
+
+    /// How long `close` (and drop) keeps flushing (default 5 s).
+    ///
+    /// ```
+    /// let _ = fluent_std::AsyncSender::builder("app").close_timeout(std::time::Duration::from_secs(1));
+    /// ```
+    pub fn close_timeout(mut self, timeout: Duration) -> Self {
+        self.close_timeout = timeout;
+        self
+    }
+
+    /// Starts the worker thread and returns the sender.
+    ///
+    /// # Panics
+    /// When `queue_maxsize` or the queue's byte size is 0, or the worker
+    /// thread cannot be spawned.
+    ///
+    /// ```
+    /// let sender = fluent_std::AsyncSender::builder("app").build();
+    /// assert!(sender.queue_blocking());
+    /// ```
+    pub fn build(self) -> AsyncSender {
+        let mode = if self.queue_circular { Mode::Overwrite } else { Mode::Block };
+        let (producer, consumer) = HeapRing::new(mode, self.queue_bytes, self.queue_maxsize);
+        let counters = Arc::new(Counters::default());
+        let on_evict = EvictedEvents {
+            counters: counters.clone(),
+            handler: self.queue_overflow_handler.clone(),
+            scratch: Vec::new(),
+        };
+        let shared = Arc::new(Shared {
+            producer: Mutex::new(producer.on_evict(on_evict)),
+            closed: AtomicBool::new(false),
+            close_request: Mutex::new(None),
+            sleeping: AtomicBool::new(false),
+            worker_thread: OnceLock::new(),
+            counters,
+            last_error: Mutex::new(None),
+            options: self,
+        });
+        let worker = Worker::new(shared.clone(), consumer);
+        let handle = thread::Builder::new()
+            .name("fluent-async-sender".into())
+            .spawn(move || worker.run())
+            .unwrap_or_else(|e| panic!("cannot start the sender's worker thread: {e}"));
+        let _ = shared.worker_thread.set(handle.thread().clone());
+        AsyncSender { shared, worker: Mutex::new(Some(handle)) }
+    }
+}
+
+/// Hands each evicted event to the overflow handler and counts it.
+pub(crate) struct EvictedEvents {
+    counters: Arc<Counters>,
+    handler: Option<OverflowHandler>,
+    scratch: Vec<u8>,
+}
+
+impl OnEvict for EvictedEvents {
+    fn evicted(&mut self, frame: &[u8]) {
+        Counters::add(&self.counters.dropped_queue, 1);
+        if let (Some(handler), Some((tag, entry))) = (&self.handler, crate::packet::split_frame(frame)) {
+            self.scratch.clear();
+            if message_bytes(&mut self.scratch, tag, entry).is_ok() {
+                let _ = catch_unwind(AssertUnwindSafe(|| handler(&self.scratch)));
+            }
+        }
+    }
+}
+
+/// `[tag, time, record]` from a tag and an entry `[time, record]`.
+pub(crate) fn message_bytes(out: &mut Vec<u8>, tag: &str, entry: &[u8]) -> Result<(), EncodeError> {
+    msgpack::write_array_header(out, 3)?;
+    msgpack::write_str(out, tag)?;
+    out.extend_from_slice(entry.get(1..).unwrap_or_default());
+    Ok(())
+}
+
+pub(crate) struct CloseRequest {
+    pub(crate) flush: bool,
+    pub(crate) deadline: Instant,
+}
+
+/// What the emitting threads and the worker share.
+pub(crate) struct Shared {
+    pub(crate) producer: Mutex<Producer<Arc<HeapRing>, EvictedEvents>>,
+    pub(crate) closed: AtomicBool,
+    pub(crate) close_request: Mutex<Option<CloseRequest>>,
+    pub(crate) sleeping: AtomicBool,
+    pub(crate) worker_thread: OnceLock<Thread>,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) last_error: Mutex<Option<SendError>>,
+    pub(crate) options: AsyncSenderBuilder,
+}
+
+impl Shared {
+    pub(crate) fn set_last_error(&self, error: SendError) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+    }
+
+    /// Wakes the worker if it sleeps. The fence pairs with the worker's
+    /// (store `sleeping`, fence, look at the queue): one of the two sides
+    /// always sees the other's write, so no event waits for the idle timeout.
+    fn wake(&self) {
+        fence(Ordering::SeqCst);
+        if self.sleeping.load(Ordering::Relaxed)
+            && let Some(t) = self.worker_thread.get()
+        {
+            t.unpark();
+        }
+    }
+}
+
+/// An asynchronous Forward-protocol sender: `emit` encodes the event into a
+/// bounded lock-free ring on the caller's thread (no allocation per event in
+/// steady state) and returns; a worker thread sends batches. `Send + Sync`.
+///
+/// Ordering: events from one thread arrive in emit order; events from
+/// different threads arrive in the order they entered the queue (one short
+/// lock around the ring's single producer).
+///
+/// Differences from fluent-logger-python, on purpose: blocking mode waits at
+/// most `queue_timeout`; worker errors and counters are visible
+/// ([`last_error`](AsyncSender::last_error), [`stats`](AsyncSender::stats));
+/// `close` flushes with a deadline and hands what is still unsent to the
+/// overflow handler, counted.
+///
+/// ```no_run
+/// use std::collections::BTreeMap;
+/// let sender = fluent_std::AsyncSender::builder("app").queue_maxsize(10_000).build();
+/// sender.emit("follow", &BTreeMap::from([("from", "userA"), ("to", "userB")]))?;
+/// sender.close();
+/// println!("{:?}", sender.stats());
+/// # Ok::<(), fluent_std::SendError>(())
+/// ```
+pub struct AsyncSender {
+    shared: Arc<Shared>,
+    worker: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for AsyncSender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncSender").field("options", &self.shared.options).finish_non_exhaustive()
+    }
+}
+
+/// Where a tag and a label go when joined (without allocating).
+fn tag_parts<'a>(tag: &'a str, label: &'a str) -> [&'a str; 3] {
+    match (tag.is_empty(), label.is_empty()) {
+        (_, true) => [tag, "", ""],
+        (true, false) => [label, "", ""],
+        (false, false) => [tag, ".", label],
+    }
+}
+
+impl AsyncSender {
+    /// A builder with fluent-logger-python's defaults for `tag`.
+    ///
+    /// ```
+    /// let sender = fluent_std::AsyncSender::builder("app").build();
+    /// assert_eq!(sender.queue_maxsize(), fluent_std::DEFAULT_QUEUE_MAXSIZE);
+    /// ```
+    pub fn builder(tag: impl Into<String>) -> AsyncSenderBuilder {
+        AsyncSenderBuilder {
+            base: crate::Sender::builder(tag),
+            queue_maxsize: DEFAULT_QUEUE_MAXSIZE,
+            queue_bytes: 1024 * 1024,
+            queue_circular: DEFAULT_QUEUE_CIRCULAR,
+            queue_timeout: Duration::from_secs(1),
+            queue_overflow_handler: None,
+            mode: BatchMode::default(),
+            require_ack_response: false,
+            ack_timeout: Duration::from_secs(5),
+            close_timeout: Duration::from_secs(5),
+        }
+    }
+
+    /// `queue_maxsize`.
+    ///
+    /// ```
+    /// assert_eq!(fluent_std::AsyncSender::builder("a").queue_maxsize(3).build().queue_maxsize(), 3);
+    /// ```
+    pub fn queue_maxsize(&self) -> usize {
+        self.shared.options.queue_maxsize
+    }
+
+    /// `queue_blocking` (not circular).
+    ///
+    /// ```
+    /// assert!(fluent_std::AsyncSender::builder("a").build().queue_blocking());
+    /// ```
+    pub fn queue_blocking(&self) -> bool {
+        !self.shared.options.queue_circular
+    }
+
+    /// `queue_circular`.
+    ///
+    /// ```
+    /// assert!(fluent_std::AsyncSender::builder("a").queue_circular(true).build().queue_circular());
+    /// ```
+    pub fn queue_circular(&self) -> bool {
+        self.shared.options.queue_circular
+    }
+
+    /// The counters.
+    ///
+    /// ```
+    /// assert_eq!(fluent_std::AsyncSender::builder("a").build().stats().emitted, 0);
+    /// ```
+    pub fn stats(&self) -> Stats {
+        self.shared.counters.snapshot()
+    }
+
+    /// The last error, from any thread, including the worker's (Python hides
+    /// the worker's).
+    ///
+    /// ```
+    /// assert_eq!(fluent_std::AsyncSender::builder("a").build().last_error(), None);
+    /// ```
+    pub fn last_error(&self) -> Option<SendError> {
+        self.shared.last_error.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Clears the last error.
+    ///
+    /// ```
+    /// fluent_std::AsyncSender::builder("a").build().clear_last_error();
+    /// ```
+    pub fn clear_last_error(&self) {
+        *self.shared.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Queues `record` under `tag.label`, timed now.
+    ///
+    /// ```no_run
+    /// let sender = fluent_std::AsyncSender::builder("app").build();
+    /// sender.emit("event", &std::collections::BTreeMap::from([("k", 1)]))?;
+    /// # Ok::<(), fluent_std::SendError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`SendError::Closed`], [`SendError::QueueFull`],
+    /// [`SendError::EventTooLarge`], or [`SendError::Encode`] when
+    /// `forward_packet_error` is off.
+    pub fn emit<T: Serialize + ?Sized>(&self, label: &str, record: &T) -> Result<(), SendError> {
+        self.emit_with_time(label, now(self.shared.options.base.nanosecond_precision), record)
+    }
+
+    /// Queues `record` under `tag.label` with an explicit time.
+    ///
+    /// ```no_run
+    /// use fluent_std::{EventTime, Timestamp};
+    /// let sender = fluent_std::AsyncSender::builder("app").build();
+    /// sender.emit_with_time("event", Timestamp::Event(EventTime::new(1, 2)), &std::collections::BTreeMap::from([("k", 1)]))?;
+    /// # Ok::<(), fluent_std::SendError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`emit`](AsyncSender::emit).
+    pub fn emit_with_time<T: Serialize + ?Sized>(
+        &self,
+        label: &str,
+        time: Timestamp,
+        record: &T,
+    ) -> Result<(), SendError> {
+        let tag = tag_parts(&self.shared.options.base.tag, label);
+        match self.enqueue(tag, &|sink| encode_entry(sink, time, record)) {
+            Err(SendError::Encode(e)) if self.shared.options.base.forward_packet_error => {
+                self.shared.set_last_error(SendError::Encode(e.clone()));
+                let critical =
+                    CriticalRecord { level: "CRITICAL", message: "Can't output to log", traceback: e.to_string() };
+                self.enqueue(tag, &|sink| encode_entry(sink, time, &critical))
+            }
+            other => other,
+        }
+    }
+
+    fn producer(&self) -> MutexGuard<'_, Producer<Arc<HeapRing>, EvictedEvents>> {
+        self.shared.producer.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Encodes one frame `[u16 tag length][tag][entry]` straight into the
+    /// ring: the entry's exact size is measured first (no buffer), then
+    /// written in place.
+    fn enqueue(
+        &self,
+        tag: [&str; 3],
+        write_entry: &dyn Fn(&mut dyn Sink) -> Result<usize, EncodeError>,
+    ) -> Result<(), SendError> {
+        let tag_len: usize = tag.iter().map(|p| p.len()).sum();
+        let tag_len16 = u16::try_from(tag_len).map_err(|_| SendError::Encode(EncodeError::TooLong))?;
+        let mut counter = CountingSink::default();
+        let mut scratch = None;
+        let entry_len = match write_entry(&mut counter) {
+            Ok(n) => n,
+            // A map or sequence of unknown length needs a buffer to narrow
+            // its header: encode once into a scratch vector (rare).
+            Err(EncodeError::UnknownLength) => {
+                let mut buf = Vec::new();
+                write_entry(&mut buf).map_err(|e| self.fail(SendError::Encode(e)))?;
+                let n = buf.len();
+                scratch = Some(buf);
+                n
+            }
+            Err(e) => return Err(self.fail(SendError::Encode(e))),
+        };
+        let frame_len = 2 + tag_len + entry_len;
+        let mut deadline = None;
+        loop {
+            let mut producer = self.producer();
+            // Checked under the producer lock: `close` sets it under the same
+            // lock, so nothing is committed after the worker's last look.
+            if self.shared.closed.load(Ordering::Relaxed) {
+                return Err(self.fail(SendError::Closed));
+            }
+            match producer.reserve(frame_len) {
+                Ok(mut grant) => {
+                    let buf = grant.as_mut_slice();
+                    let (header, rest) = buf.split_at_mut(2);
+                    header.copy_from_slice(&tag_len16.to_le_bytes());
+                    let (tag_bytes, entry_bytes) = rest.split_at_mut(tag_len);
+                    let mut at = 0;
+                    for part in tag {
+                        tag_bytes[at..at + part.len()].copy_from_slice(part.as_bytes());
+                        at += part.len();
+                    }
+                    let written = match &scratch {
+                        Some(bytes) => {
+                            entry_bytes.copy_from_slice(bytes);
+                            Ok(bytes.len())
+                        }
+                        None => write_entry(&mut SliceSink::new(entry_bytes)),
+                    };
+                    match written {
+                        Ok(n) if n == entry_len => grant.commit(frame_len),
+                        // A Serialize impl that changed its mind between the
+                        // two passes: drop the reservation.
+                        Ok(_) => return Err(self.fail(SendError::Encode(EncodeError::LengthMismatch))),
+                        Err(e) => return Err(self.fail(SendError::Encode(e))),
+                    }
+                    break;
+                }
+                Err(ReserveError::Full) => {
+                    drop(producer);
+                    self.shared.wake();
+                    let deadline = *deadline.get_or_insert_with(|| Instant::now() + self.shared.options.queue_timeout);
+                    if Instant::now() >= deadline {
+                        return Err(self.drop_event(SendError::QueueFull));
+                    }
+                    thread::sleep(Duration::from_micros(100));
+                }
+                Err(ReserveError::Busy) => return Err(self.drop_event(SendError::QueueFull)),
+                Err(ReserveError::TooLarge { len, capacity }) => {
+                    return Err(self.drop_event(SendError::EventTooLarge { len, capacity }));
+                }
+                Err(_) => return Err(self.drop_event(SendError::QueueFull)),
+            }
+        }
+        Counters::add(&self.shared.counters.emitted, 1);
+        self.shared.wake();
+        Ok(())
+    }
+
+    fn fail(&self, error: SendError) -> SendError {
+        self.shared.set_last_error(error.clone());
+        error
+    }
+
+    fn drop_event(&self, error: SendError) -> SendError {
+        Counters::add(&self.shared.counters.dropped_queue, 1);
+        self.fail(error)
+    }
+
+    /// Closes with flush and the configured deadline (also done on drop).
+    ///
+    /// ```
+    /// let sender = fluent_std::AsyncSender::builder("a").build();
+    /// sender.close();
+    /// sender.close();
+    /// assert_eq!(sender.emit("x", &std::collections::BTreeMap::from([("k", 1)])), Err(fluent_std::SendError::Closed));
+    /// ```
+    pub fn close(&self) {
+        self.close_with(true, self.shared.options.close_timeout);
+    }
+
+    /// Closes: with `flush`, the worker keeps sending what is queued (and
+    /// pending) until `timeout`; whatever is still unsent then, or everything
+    /// without `flush`, goes to the buffer overflow handler and is counted in
+    /// `Stats::unsent_at_close`. Returns the final counters.
+    ///
+    /// ```
+    /// let sender = fluent_std::AsyncSender::builder("a").build();
+    /// let stats = sender.close_with(false, std::time::Duration::ZERO);
+    /// assert_eq!(stats.unsent_at_close, 0);
+    /// ```
+    pub fn close_with(&self, flush: bool, timeout: Duration) -> Stats {
+        {
+            let _producer = self.producer();
+            self.shared.closed.store(true, Ordering::Relaxed);
+        }
+        {
+            let mut request = self.shared.close_request.lock().unwrap_or_else(|e| e.into_inner());
+            if request.is_none() {
+                *request = Some(CloseRequest { flush, deadline: Instant::now() + timeout });
+            }
+        }
+        if let Some(t) = self.shared.worker_thread.get() {
+            t.unpark();
+        }
+        let handle = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+        self.stats()
+    }
+}
+
+impl Drop for AsyncSender {
+    fn drop(&mut self) {
+        self.close();
+    }
+}

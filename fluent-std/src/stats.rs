@@ -1,0 +1,66 @@
+//! [`Stats`]: what the asynchronous sender did with every event.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Counters of an [`AsyncSender`](crate::AsyncSender), readable at any time.
+///
+/// Every emitted event ends in exactly one of: `sent`, `dropped_queue`,
+/// `dropped_buffer`, `unsent_at_close`, or is still on its way.
+///
+/// ```
+/// let stats = fluent_std::Stats::default();
+/// assert_eq!(stats.emitted, 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Events accepted by `emit`.
+    pub emitted: u64,
+    /// Events written to the server (acknowledged, in ack mode).
+    pub sent: u64,
+    /// Events acknowledged by the server (ack mode).
+    pub acked: u64,
+    /// Events lost to the queue: evicted (circular) or refused (full).
+    pub dropped_queue: u64,
+    /// Events the worker could not turn into a request (an encoding error).
+    /// Unsent requests never exceed `bufmax`: beyond it, events wait in the
+    /// queue, where the queue's policy applies (`dropped_queue`).
+    pub dropped_buffer: u64,
+    /// Events still unsent when `close` gave up (handed to the handler).
+    pub unsent_at_close: u64,
+    /// Successful connections after the first.
+    pub reconnects: u64,
+    /// Bytes written to the server.
+    pub bytes_sent: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) emitted: AtomicU64,
+    pub(crate) sent: AtomicU64,
+    pub(crate) acked: AtomicU64,
+    pub(crate) dropped_queue: AtomicU64,
+    pub(crate) dropped_buffer: AtomicU64,
+    pub(crate) unsent_at_close: AtomicU64,
+    pub(crate) reconnects: AtomicU64,
+    pub(crate) bytes_sent: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> Stats {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Stats {
+            emitted: get(&self.emitted),
+            sent: get(&self.sent),
+            acked: get(&self.acked),
+            dropped_queue: get(&self.dropped_queue),
+            dropped_buffer: get(&self.dropped_buffer),
+            unsent_at_close: get(&self.unsent_at_close),
+            reconnects: get(&self.reconnects),
+            bytes_sent: get(&self.bytes_sent),
+        }
+    }
+}
