@@ -3,12 +3,26 @@
 //! a worker thread sends the queued events in batches.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering, fence};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 use fluent_proto::{CountingSink, EncodeError, Sink, SliceSink, Timestamp, encode_entry, msgpack};
+
+/// Writes one entry `[time, record]` into any sink (statically dispatched:
+/// the entry is written twice, once to measure, once in place).
+struct Entry<'r, T: ?Sized> {
+    time: Timestamp,
+    record: &'r T,
+}
+
+impl<T: Serialize + ?Sized> Entry<'_, T> {
+    #[inline]
+    fn write<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<usize, EncodeError> {
+        encode_entry(sink, self.time, self.record)
+    }
+}
 use fluent_queue::{HeapRing, Mode, OnEvict, Producer, ReserveError};
 use serde::Serialize;
 
@@ -182,6 +196,7 @@ impl AsyncSenderBuilder {
             closed: AtomicBool::new(false),
             close_request: Mutex::new(None),
             sleeping: AtomicBool::new(false),
+            size_hint: AtomicUsize::new(0),
             worker_thread: OnceLock::new(),
             counters,
             last_error: Mutex::new(None),
@@ -207,7 +222,8 @@ pub(crate) struct EvictedEvents {
 impl OnEvict for EvictedEvents {
     fn evicted(&mut self, frame: &[u8]) {
         Counters::add(&self.counters.dropped_queue, 1);
-        if let (Some(handler), Some((tag, entry))) = (&self.handler, crate::packet::split_frame(frame)) {
+        let Some(handler) = &self.handler else { return };
+        if let Some((tag, entry)) = crate::packet::split_frame(frame) {
             self.scratch.clear();
             if message_bytes(&mut self.scratch, tag, entry).is_ok() {
                 let _ = catch_unwind(AssertUnwindSafe(|| handler(&self.scratch)));
@@ -235,6 +251,8 @@ pub(crate) struct Shared {
     pub(crate) closed: AtomicBool,
     pub(crate) close_request: Mutex<Option<CloseRequest>>,
     pub(crate) sleeping: AtomicBool,
+    /// The last entry's encoded size: the first guess for the next one.
+    pub(crate) size_hint: AtomicUsize,
     pub(crate) worker_thread: OnceLock<Thread>,
     pub(crate) counters: Arc<Counters>,
     pub(crate) last_error: Mutex<Option<SendError>>,
@@ -412,12 +430,12 @@ impl AsyncSender {
         record: &T,
     ) -> Result<(), SendError> {
         let tag = tag_parts(&self.shared.options.base.tag, label);
-        match self.enqueue(tag, &|sink| encode_entry(sink, time, record)) {
+        match self.enqueue(tag, &Entry { time, record }) {
             Err(SendError::Encode(e)) if self.shared.options.base.forward_packet_error => {
                 self.shared.set_last_error(SendError::Encode(e.clone()));
                 let critical =
                     CriticalRecord { level: "CRITICAL", message: "Can't output to log", traceback: e.to_string() };
-                self.enqueue(tag, &|sink| encode_entry(sink, time, &critical))
+                self.enqueue(tag, &Entry { time, record: &critical })
             }
             other => other,
         }
@@ -428,31 +446,68 @@ impl AsyncSender {
     }
 
     /// Encodes one frame `[u16 tag length][tag][entry]` straight into the
-    /// ring: the entry's exact size is measured first (no buffer), then
-    /// written in place.
-    fn enqueue(
-        &self,
-        tag: [&str; 3],
-        write_entry: &dyn Fn(&mut dyn Sink) -> Result<usize, EncodeError>,
-    ) -> Result<(), SendError> {
+    /// ring. Fast path: reserve the previous entry's size plus slack and
+    /// encode once in place. If that is too small, the entry's exact size is
+    /// measured first (a counting pass, no buffer), then it is written in
+    /// place.
+    fn enqueue<T: Serialize + ?Sized>(&self, tag: [&str; 3], entry: &Entry<'_, T>) -> Result<(), SendError> {
         let tag_len: usize = tag.iter().map(|p| p.len()).sum();
         let tag_len16 = u16::try_from(tag_len).map_err(|_| SendError::Encode(EncodeError::TooLong))?;
+        let hint = self.shared.size_hint.load(Ordering::Relaxed);
+        if hint > 0 {
+            let guess = hint + hint / 4 + 16;
+            if let Some(()) =
+                self.try_reserve_and_write(tag, tag_len16, guess, true, |buf| entry.write(&mut SliceSink::new(buf)))?
+            {
+                return Ok(());
+            }
+            // The guess was too small, or the queue has no room for it: take
+            // the exact path (which waits or drops for the real size only).
+        }
         let mut counter = CountingSink::default();
         let mut scratch = None;
-        let entry_len = match write_entry(&mut counter) {
+        let entry_len = match entry.write(&mut counter) {
             Ok(n) => n,
             // A map or sequence of unknown length needs a buffer to narrow
             // its header: encode once into a scratch vector (rare).
             Err(EncodeError::UnknownLength) => {
                 let mut buf = Vec::new();
-                write_entry(&mut buf).map_err(|e| self.fail(SendError::Encode(e)))?;
+                entry.write(&mut buf).map_err(|e| self.fail(SendError::Encode(e)))?;
                 let n = buf.len();
                 scratch = Some(buf);
                 n
             }
             Err(e) => return Err(self.fail(SendError::Encode(e))),
         };
-        let frame_len = 2 + tag_len + entry_len;
+        let written = match &scratch {
+            Some(bytes) => self.try_reserve_and_write(tag, tag_len16, entry_len, false, |buf| {
+                buf[..bytes.len()].copy_from_slice(bytes);
+                Ok(bytes.len())
+            })?,
+            None => self
+                .try_reserve_and_write(tag, tag_len16, entry_len, false, |buf| entry.write(&mut SliceSink::new(buf)))?,
+        };
+        match written {
+            Some(()) => Ok(()),
+            // A Serialize impl that wrote more than it measured.
+            None => Err(self.fail(SendError::Encode(EncodeError::LengthMismatch))),
+        }
+    }
+
+    /// Reserves room for the tag and `entry_room` bytes of entry, writes the
+    /// tag and then the entry with `write`, and commits what was used.
+    /// `Ok(None)`: the entry did not fit in `entry_room`, or (`guess`) the
+    /// queue had no room for the guess; nothing was committed.
+    fn try_reserve_and_write(
+        &self,
+        tag: [&str; 3],
+        tag_len16: u16,
+        entry_room: usize,
+        guess: bool,
+        write: impl Fn(&mut [u8]) -> Result<usize, EncodeError>,
+    ) -> Result<Option<()>, SendError> {
+        let tag_len = usize::from(tag_len16);
+        let frame_room = 2 + tag_len + entry_room;
         let mut deadline = None;
         loop {
             let mut producer = self.producer();
@@ -461,7 +516,8 @@ impl AsyncSender {
             if self.shared.closed.load(Ordering::Relaxed) {
                 return Err(self.fail(SendError::Closed));
             }
-            match producer.reserve(frame_len) {
+            match producer.reserve(frame_room) {
+                Err(_) if guess => return Ok(None),
                 Ok(mut grant) => {
                     let buf = grant.as_mut_slice();
                     let (header, rest) = buf.split_at_mut(2);
@@ -472,21 +528,19 @@ impl AsyncSender {
                         tag_bytes[at..at + part.len()].copy_from_slice(part.as_bytes());
                         at += part.len();
                     }
-                    let written = match &scratch {
-                        Some(bytes) => {
-                            entry_bytes.copy_from_slice(bytes);
-                            Ok(bytes.len())
+                    return match write(entry_bytes) {
+                        Ok(n) => {
+                            grant.commit(2 + tag_len + n);
+                            drop(producer);
+                            self.shared.size_hint.store(n, Ordering::Relaxed);
+                            Counters::add(&self.shared.counters.emitted, 1);
+                            self.shared.wake();
+                            Ok(Some(()))
                         }
-                        None => write_entry(&mut SliceSink::new(entry_bytes)),
+                        // Dropping the grant abandons the reservation.
+                        Err(EncodeError::BufferFull) => Ok(None),
+                        Err(e) => Err(self.fail(SendError::Encode(e))),
                     };
-                    match written {
-                        Ok(n) if n == entry_len => grant.commit(frame_len),
-                        // A Serialize impl that changed its mind between the
-                        // two passes: drop the reservation.
-                        Ok(_) => return Err(self.fail(SendError::Encode(EncodeError::LengthMismatch))),
-                        Err(e) => return Err(self.fail(SendError::Encode(e))),
-                    }
-                    break;
                 }
                 Err(ReserveError::Full) => {
                     drop(producer);
@@ -504,9 +558,6 @@ impl AsyncSender {
                 Err(_) => return Err(self.drop_event(SendError::QueueFull)),
             }
         }
-        Counters::add(&self.shared.counters.emitted, 1);
-        self.shared.wake();
-        Ok(())
     }
 
     fn fail(&self, error: SendError) -> SendError {

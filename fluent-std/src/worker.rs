@@ -91,24 +91,31 @@ impl Worker {
         }
     }
 
-    /// Sleeps until woken, the idle period ends, or a reconnect is due.
+    /// Sleeps when there is nothing to do: until woken by an emit (queue
+    /// empty), until the next reconnect is due (server unreachable), or
+    /// briefly otherwise. Never spins.
     fn idle(&mut self) {
-        let shared = &self.shared;
-        shared.sleeping.store(true, Ordering::Relaxed);
-        // Pairs with the fence in `Shared::wake` (store-load order on both
-        // sides): either we see the emitter's event or it sees us asleep.
-        fence(Ordering::SeqCst);
-        let empty = self.consumer.counters().frames == 0;
-        let closing = shared.close_request.lock().map(|r| r.is_some()).unwrap_or(true);
-        if empty && !closing {
-            let timeout = if self.queue.is_empty() {
-                IDLE
-            } else {
-                self.backoff.wait_left(Instant::now()).unwrap_or(Duration::from_millis(1)).min(IDLE)
-            };
-            thread::park_timeout(timeout);
+        let closing = self.shared.close_request.lock().map(|r| r.is_some()).unwrap_or(true);
+        if closing {
+            return;
         }
-        shared.sleeping.store(false, Ordering::Relaxed);
+        if self.queue.is_empty() {
+            // Waiting for events: advertise it, so the next emit wakes us.
+            let shared = &self.shared;
+            shared.sleeping.store(true, Ordering::Relaxed);
+            // Pairs with the fence in `Shared::wake` (store-load order on both
+            // sides): either we see the emitter's event or it sees us asleep.
+            fence(Ordering::SeqCst);
+            if self.consumer.counters().frames == 0 {
+                thread::park_timeout(IDLE);
+            }
+            shared.sleeping.store(false, Ordering::Relaxed);
+        } else {
+            // Waiting for the server: emits cannot help, so they are not told
+            // to wake us (no syscall on their path).
+            let wait = self.backoff.wait_left(Instant::now()).unwrap_or(Duration::from_millis(1));
+            thread::park_timeout(wait.min(IDLE));
+        }
     }
 
     /// Moves queued events into requests, oldest first, while the unsent
@@ -276,7 +283,11 @@ impl Worker {
                             self.backoff.failed(Instant::now());
                         }
                     }
-                    self.shared.set_last_error(e);
+                    // `Backoff` only says the reconnect is not due yet; the
+                    // error that caused it was recorded when it happened.
+                    if !matches!(e, SendError::Backoff { .. }) {
+                        self.shared.set_last_error(e);
+                    }
                     break;
                 }
             }
