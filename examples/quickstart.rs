@@ -1,20 +1,24 @@
-//! The quick start: encodes a burst of events in all four Forward-protocol
-//! modes, decodes them back the way a receiver would (bytes arriving in small
-//! reads), and prints what arrived and how fast.
+//! The quick start: sends a burst of events through the `AsyncSender` to a
+//! Forward receiver and prints what arrived and how fast.
 //!
 //! Run: `cargo run --release --example quickstart`
 //!
-//! With `FLUENT_HOST` (and optionally `FLUENT_PORT`, default 24224) set, the
-//! same frames are also sent to that Forward receiver (Fluentd, Fluent Bit).
-//! Until the sender and the catcher land, this is a codec demo.
+//! By default the receiver runs in this process on a free local port (no
+//! Fluentd needed): it decodes every request with fluent-proto and counts
+//! the events. With `FLUENT_HOST` (and optionally `FLUENT_PORT`, default
+//! 24224) set, the events go to that server instead (Fluentd, Fluent Bit);
+//! then only the sender's own counters are printed. Until the log catcher
+//! lands, the in-process receiver is this example's own small loop.
 
-use std::io::Write;
-use std::time::Instant;
+use std::io::Read;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
 
-use fluent_proto::{
-    Decoded, EntriesFormat, EventTime, Events, Frame, FrameDecoder, Limits, Mode, Options, Timestamp, Value,
-    encode_compressed_packed_forward, encode_entry, encode_forward, encode_message, encode_packed_forward,
-};
+use fluent_proto::{Decoded, Events, Frame, FrameDecoder, Limits, Mode, Value};
+use fluent_std::AsyncSender;
 
 #[derive(serde::Serialize)]
 struct Access<'a> {
@@ -22,130 +26,121 @@ struct Access<'a> {
     status: u16,
     latency_ms: f64,
     cached: bool,
-    path: String,
+    path: &'a str,
 }
 
-const EVENTS: usize = 100_000;
+const EVENTS: u64 = 200_000;
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let base = EventTime::now()?;
-    let record = |i: usize| Access {
-        host: "web-1",
-        status: if i.is_multiple_of(50) { 500 } else { 200 },
-        latency_ms: (i % 97) as f64 * 0.25,
-        cached: i.is_multiple_of(3),
-        path: format!("/orders/{i}"),
-    };
-    let time = |i: usize| Timestamp::Event(EventTime::new(base.seconds(), (i as u32 * 9_973) % 1_000_000_000));
+/// What the in-process receiver saw.
+#[derive(Default)]
+struct Received {
+    events: AtomicU64,
+    requests: AtomicU64,
+    samples: Mutex<Vec<String>>,
+}
 
-    // Encode: every event in each mode (PackedForward batches of 1,000).
-    let mut wire = Vec::new();
-    let started = Instant::now();
-    for i in 0..EVENTS {
-        encode_message(&mut wire, "quickstart.message", time(i), &record(i), None)?;
-    }
-    let message_bytes = wire.len();
-    let records: Vec<Access<'_>> = (0..1000).map(record).collect();
-    for batch in 0..EVENTS / 1000 {
-        let pairs = records.iter().enumerate().map(|(i, r)| (time(batch * 1000 + i), r));
-        let options = Options { size: Some(1000), ..Options::default() };
-        encode_forward(&mut wire, "quickstart.forward", pairs, Some(&options))?;
-    }
-    let mut entries = Vec::new();
-    for batch in 0..EVENTS / 1000 {
-        entries.clear();
-        for (i, r) in records.iter().enumerate() {
-            encode_entry(&mut entries, time(batch * 1000 + i), r)?;
-        }
-        let options = Options { size: Some(1000), ..Options::default() };
-        encode_packed_forward(&mut wire, "quickstart.packed", &entries, EntriesFormat::Bin, Some(&options))?;
-        encode_compressed_packed_forward(&mut wire, "quickstart.gzip", &entries, &options, 6)?;
-    }
-    let encode_time = started.elapsed();
-
-    // Decode, as a receiver would: 1,500-byte reads into a buffer.
-    let started = Instant::now();
-    let mut decoder = FrameDecoder::new(Limits::default());
-    let mut buf = Vec::new();
-    let mut per_mode = [0usize; 4];
-    let mut errors = 0usize;
-    let mut sample = None;
-    for read in wire.chunks(1500) {
-        buf.extend_from_slice(read);
-        let mut used = 0;
-        while let Decoded::Frame { frame, consumed } = decoder.decode(&buf[used..])? {
-            used += consumed;
-            let Frame::Request(request) = frame else { continue };
-            let slot = request.mode() as usize;
-            let plain;
-            let events = if request.mode() == Mode::CompressedPackedForward {
-                plain = request.decompress(64 << 20)?;
-                Events::packed(&plain, request.event_depth())
-            } else {
-                request.events()
-            };
-            for event in events {
-                match event {
-                    Ok(e) => {
-                        per_mode[slot] += 1;
-                        if sample.is_none() && e.record.get("status")? == Some(Value::UInt(500)) {
-                            sample = Some(format!("{} {} {:?}", request.tag(), e.time_display(), Value::Map(e.record)));
+fn receive(listener: TcpListener, seen: Arc<Received>) {
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let seen = seen.clone();
+        thread::spawn(move || {
+            let mut decoder = FrameDecoder::new(Limits::default());
+            let (mut buf, mut read) = (Vec::new(), vec![0u8; 64 * 1024]);
+            loop {
+                let n = match stream.read(&mut read) {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => n,
+                };
+                buf.extend_from_slice(&read[..n]);
+                let mut used = 0;
+                while let Ok(Decoded::Frame { frame, consumed }) = decoder.decode(&buf[used..]) {
+                    used += consumed;
+                    let Frame::Request(request) = frame else { continue };
+                    seen.requests.fetch_add(1, Ordering::Relaxed);
+                    let plain;
+                    let events = if request.mode() == Mode::CompressedPackedForward {
+                        plain = request.decompress(64 << 20).unwrap_or_default();
+                        Events::packed(&plain, request.event_depth())
+                    } else {
+                        request.events()
+                    };
+                    for event in events.flatten() {
+                        let n = seen.events.fetch_add(1, Ordering::Relaxed);
+                        if n.is_multiple_of(EVENTS / 4) {
+                            let line = format!("{} {:?} {:?}", request.tag(), event.time, Value::Map(event.record));
+                            seen.samples.lock().unwrap().push(line);
                         }
                     }
-                    Err(_) => errors += 1,
                 }
+                buf.drain(..used);
             }
+        });
+    }
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let external = std::env::var("FLUENT_HOST").ok();
+    let seen = Arc::new(Received::default());
+    let (host, port) = match &external {
+        Some(host) => (host.clone(), std::env::var("FLUENT_PORT").map_or(Ok(24224), |p| p.parse())?),
+        None => {
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            let port = listener.local_addr()?.port();
+            let seen = seen.clone();
+            thread::spawn(move || receive(listener, seen));
+            ("127.0.0.1".to_owned(), port)
         }
-        buf.drain(..used);
-    }
-    let decode_time = started.elapsed();
+    };
+    println!("sending {EVENTS} events to {host}:{port} through fluent_std::AsyncSender (PackedForward batches)");
 
-    println!("fluent-proto quick start: {EVENTS} events in each of the four modes\n");
-    println!("{:<26} {:>10}", "mode", "events");
-    for (name, n) in ["Message", "Forward", "PackedForward", "CompressedPackedForward"].iter().zip(per_mode) {
-        println!("{name:<26} {n:>10}");
+    let sender = AsyncSender::builder("quickstart")
+        .sender(|s| s.host(host.as_str()).port(port).nanosecond_precision(true))
+        .queue_maxsize(100_000)
+        .build();
+    let started = Instant::now();
+    for i in 0..EVENTS {
+        let path = ["/", "/orders", "/orders/42", "/login"][(i % 4) as usize];
+        let record = Access {
+            host: "web-1",
+            status: if i % 50 == 0 { 500 } else { 200 },
+            latency_ms: (i % 97) as f64 * 0.25,
+            cached: i % 3 == 0,
+            path,
+        };
+        sender.emit("access", &record)?;
     }
-    println!("\nfirst status-500 event: {}", sample.unwrap_or_default());
-    let total = per_mode.iter().sum::<usize>();
+    let emitted_in = started.elapsed();
+    let stats = sender.close_with(true, Duration::from_secs(30));
+    let total = started.elapsed();
+
+    if external.is_none() {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while seen.events.load(Ordering::Relaxed) < stats.sent && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+        println!(
+            "\nthe receiver decoded {} events in {} requests; a few of them:",
+            seen.events.load(Ordering::Relaxed),
+            seen.requests.load(Ordering::Relaxed)
+        );
+        for line in seen.samples.lock().unwrap().iter() {
+            println!("  {line}");
+        }
+    }
     println!(
-        "\nencoded {} events ({:.1} MiB, Message mode {:.1} bytes/event) in {:.1} ms: {:.2} M events/s",
-        total,
-        wire.len() as f64 / 1048576.0,
-        message_bytes as f64 / EVENTS as f64,
-        encode_time.as_secs_f64() * 1e3,
-        total as f64 / encode_time.as_secs_f64() / 1e6
+        "\nemit: {:.1} ms for {EVENTS} events ({:.0} ns per event on the caller's thread)",
+        emitted_in.as_secs_f64() * 1e3,
+        emitted_in.as_nanos() as f64 / EVENTS as f64
     );
     println!(
-        "decoded {} events in {:.1} ms: {:.2} M events/s, {} malformed",
-        total,
-        decode_time.as_secs_f64() * 1e3,
-        total as f64 / decode_time.as_secs_f64() / 1e6,
-        errors
+        "end to end: {:.1} ms, {:.2} M events/s",
+        total.as_secs_f64() * 1e3,
+        stats.sent as f64 / total.as_secs_f64() / 1e6
     );
-    if total != 4 * EVENTS || errors != 0 {
-        return Err("not every event came back".into());
-    }
-
-    if let Ok(host) = std::env::var("FLUENT_HOST") {
-        let port = std::env::var("FLUENT_PORT").unwrap_or_else(|_| "24224".into());
-        let mut stream = std::net::TcpStream::connect(format!("{host}:{port}"))?;
-        stream.write_all(&wire)?;
-        stream.flush()?;
-        println!("sent {} bytes to {host}:{port}", wire.len());
+    println!("sender stats: {stats:?}");
+    let lost = stats.dropped_queue + stats.dropped_buffer + stats.unsent_at_close;
+    if stats.sent != EVENTS || lost > 0 {
+        return Err(format!("{lost} events were not delivered").into());
     }
     Ok(())
-}
-
-/// Formats an event's time for the demo's output.
-trait TimeDisplay {
-    fn time_display(&self) -> String;
-}
-
-impl TimeDisplay for fluent_proto::Event<'_> {
-    fn time_display(&self) -> String {
-        match self.time {
-            Timestamp::Seconds(s) => s.to_string(),
-            Timestamp::Event(t) => t.to_string(),
-        }
-    }
 }
