@@ -16,13 +16,14 @@ cargo fmt --all --check
 
 step "cargo clippy (workspace, all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
+cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 cargo clippy -p fluent-proto --no-default-features --quiet -- -D warnings
 cargo clippy -p fluent-proto --no-default-features --features handshake --quiet -- -D warnings
 cargo clippy -p fluent-queue --no-default-features --quiet -- -D warnings
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo clippy -p fluent-queue --tests --quiet -- -D warnings
 
-step "cargo test --workspace"
-cargo test --workspace
+step "cargo test --workspace --all-features"
+cargo test --workspace --all-features
 
 step "loom model checking of fluent-queue (preemption bound 3)"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p fluent-queue --test loom --release
