@@ -23,6 +23,7 @@
 #![deny(unsafe_code)]
 
 mod async_sender;
+pub mod asynchronous;
 mod backoff;
 mod connection;
 mod error;

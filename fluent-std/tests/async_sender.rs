@@ -412,3 +412,50 @@ fn a_server_that_never_reads_does_not_block_the_application() {
     assert!(stats.dropped_queue + stats.dropped_buffer + stats.unsent_at_close > 0, "{stats:?}");
     holder.join().unwrap();
 }
+
+#[test]
+fn unserializable_record_becomes_a_critical_record() {
+    let receiver = Receiver::start(1);
+    let sender = AsyncSender::builder("test").sender(to(receiver.port)).build();
+    sender.emit("foo", &[1, 2, 3]).unwrap();
+    assert!(matches!(sender.last_error(), Some(SendError::Encode(_))));
+    sender.close();
+    let events = receiver.events();
+    let record: BTreeMap<_, _> = events[0].2.iter().cloned().collect();
+    assert_eq!((record["level"].as_str(), record["message"].as_str()), ("CRITICAL", "Can't output to log"));
+    let off = AsyncSender::builder("test").sender(|s| nowhere(s).forward_packet_error(false)).build();
+    assert!(matches!(off.emit("foo", &"not a map"), Err(SendError::Encode(_))));
+}
+
+#[test]
+fn nanosecond_time_emit_after_close_and_unix_socket() {
+    let path = std::env::temp_dir().join(format!("fluent-async-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    let reader = thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut bytes = Vec::new();
+        s.read_to_end(&mut bytes).unwrap();
+        decode_all(&bytes)
+    });
+    let sender = AsyncSender::builder("test")
+        .sender(|s| s.host(format!("unix://{}", path.display())).nanosecond_precision(true))
+        .build();
+    sender.emit("foo", &common::bar_baz()).unwrap();
+    sender.close();
+    assert_eq!(sender.emit("foo", &common::bar_baz()), Err(SendError::Closed));
+    let events = reader.join().unwrap();
+    assert_eq!(events.len(), 1, "only the event before close arrives");
+    assert!(matches!(events[0].1, fluent_proto::Timestamp::Event(_)));
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn module_level_async_sender() {
+    let receiver = Receiver::start(1);
+    fluent_std::asynchronous::setup(AsyncSender::builder("global").sender(to(receiver.port)));
+    fluent_std::asynchronous::global_sender().unwrap().emit("x", &common::bar_baz()).unwrap();
+    fluent_std::asynchronous::close();
+    assert!(fluent_std::asynchronous::global_sender().is_none());
+    assert_eq!(receiver.events()[0].0, "global.x");
+}
