@@ -15,6 +15,8 @@ use fluent_proto::EncodeError;
 pub enum SendError {
     /// The sender was closed; nothing was queued.
     Closed,
+    /// No sender was given and no global sender is set up.
+    NoSender,
     /// The record could not be serialized (and `forward_packet_error` is
     /// off); nothing was queued.
     Encode(EncodeError),
@@ -55,6 +57,7 @@ impl fmt::Display for SendError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SendError::Closed => f.write_str("the sender is closed"),
+            SendError::NoSender => f.write_str("no sender given and no global sender set up"),
             SendError::Encode(e) => write!(f, "cannot serialize the record: {e}"),
             SendError::Io { message, .. } => write!(f, "I/O error: {message}"),
             SendError::QueueFull => f.write_str("the queue is full; the event was dropped"),

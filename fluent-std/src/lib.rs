@@ -27,6 +27,7 @@ pub mod asynchronous;
 mod backoff;
 mod connection;
 mod error;
+mod event;
 mod global;
 mod packet;
 mod sender;
@@ -39,6 +40,7 @@ pub use stats::Stats;
 
 pub use connection::Endpoint;
 pub use error::SendError;
+pub use event::event;
 pub use fluent_proto::{EventTime, Timestamp};
 pub use global::{close, global_sender, set_global_sender, setup};
 pub use sender::{DEFAULT_BUFMAX, DEFAULT_TIMEOUT, OverflowHandler, Sender, SenderBuilder, join_tag};

@@ -283,3 +283,16 @@ fn global_sender_setup_and_close() {
     assert!(fluent_std::global_sender().is_none());
     assert_eq!(receiver.events()[0].0, "global.x");
 }
+
+#[test]
+fn event_emits_through_the_given_sender() {
+    let receiver = Receiver::start(1);
+    let sender = Sender::builder("app").host("127.0.0.1").port(receiver.port).build();
+    fluent_std::event("follow", &bar_baz(), Some(&sender), Some(Timestamp::Seconds(7))).unwrap();
+    fluent_std::event("follow", &bar_baz(), Some(&sender), None).unwrap();
+    assert!(matches!(fluent_std::event("x", &5, Some(&sender), None), Ok(())), "a non-map becomes the CRITICAL record");
+    sender.close();
+    let events = receiver.events();
+    assert_eq!(events.len(), 3);
+    assert_eq!((events[0].0.as_str(), events[0].1), ("app.follow", Timestamp::Seconds(7)));
+}
