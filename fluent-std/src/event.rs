@@ -12,11 +12,13 @@ use fluent_proto::Timestamp;
 /// (Python's `Event(label, data, sender=None, time=None)`). `data` must
 /// serialize as a map.
 ///
-/// ```
+/// ```no_run
 /// use std::collections::BTreeMap;
-/// fluent_std::close();
-/// let result = fluent_std::event("follow", &BTreeMap::from([("from", "userA")]), None, None);
-/// assert_eq!(result, Err(fluent_std::SendError::NoSender));
+/// let sender = fluent_std::Sender::builder("app").build();
+/// fluent_std::event("follow", &BTreeMap::from([("from", "userA")]), Some(&sender), None)?;
+/// fluent_std::setup(fluent_std::Sender::builder("app"));
+/// fluent_std::event("follow", &BTreeMap::from([("from", "userB")]), None, None)?;
+/// # Ok::<(), fluent_std::SendError>(())
 /// ```
 ///
 /// # Errors
