@@ -221,7 +221,9 @@ pub(crate) struct EvictedEvents {
 
 impl OnEvict for EvictedEvents {
     fn evicted(&mut self, frame: &[u8]) {
-        Counters::add(&self.counters.dropped_queue, 1);
+        // A read-modify-write: `dropped_queue` is also counted outside the
+        // producer lock (a blocking emit that timed out).
+        Counters::add(&self.counters.emitter.dropped_queue, 1);
         let Some(handler) = &self.handler else { return };
         if let Some((tag, entry)) = crate::packet::split_frame(frame) {
             self.scratch.clear();
@@ -531,9 +533,10 @@ impl AsyncSender {
                     return match write(entry_bytes) {
                         Ok(n) => {
                             grant.commit(2 + tag_len + n);
+                            // Only written here, under the producer lock.
+                            Counters::add_exclusive(&self.shared.counters.emitter.emitted, 1);
                             drop(producer);
                             self.shared.size_hint.store(n, Ordering::Relaxed);
-                            Counters::add(&self.shared.counters.emitted, 1);
                             self.shared.wake();
                             Ok(Some(()))
                         }
@@ -566,7 +569,7 @@ impl AsyncSender {
     }
 
     fn drop_event(&self, error: SendError) -> SendError {
-        Counters::add(&self.shared.counters.dropped_queue, 1);
+        Counters::add(&self.shared.counters.emitter.dropped_queue, 1);
         self.fail(error)
     }
 

@@ -197,7 +197,7 @@ impl Worker {
                 }
             }
             Err(e) => {
-                Counters::add(&shared.counters.dropped_buffer, lens.len() as u64);
+                Counters::add_exclusive(&shared.counters.worker.dropped_buffer, lens.len() as u64);
                 shared.set_last_error(SendError::Encode(e));
             }
         }
@@ -212,7 +212,7 @@ impl Worker {
     /// Hands everything unsent to the overflow handler at close.
     fn give_up(&mut self) {
         while let Some(p) = self.queue.pop_front() {
-            Counters::add(&self.shared.counters.unsent_at_close, p.events);
+            Counters::add_exclusive(&self.shared.counters.worker.unsent_at_close, p.events);
             self.overflow(&p.bytes);
         }
         self.queued_bytes = 0;
@@ -236,7 +236,7 @@ impl Worker {
             Ok(c) => {
                 self.backoff.reset();
                 if self.ever_connected {
-                    Counters::add(&self.shared.counters.reconnects, 1);
+                    Counters::add_exclusive(&self.shared.counters.worker.reconnects, 1);
                 }
                 self.ever_connected = true;
                 self.connection = Some(c);
@@ -265,10 +265,10 @@ impl Worker {
             match result {
                 Ok(()) => {
                     let counters = &self.shared.counters;
-                    Counters::add(&counters.sent, events);
-                    Counters::add(&counters.bytes_sent, len as u64);
+                    Counters::add_exclusive(&counters.worker.sent, events);
+                    Counters::add_exclusive(&counters.worker.bytes_sent, len as u64);
                     if chunk.is_some() {
-                        Counters::add(&counters.acked, events);
+                        Counters::add_exclusive(&counters.worker.acked, events);
                     }
                     self.queue.pop_front();
                     self.queued_bytes -= len;
