@@ -36,7 +36,8 @@ fn simple_emit_arrives_exactly() {
     let (tag, time, record) = &events[0];
     assert_eq!(tag, "test.foo");
     let Timestamp::Seconds(t) = time else { panic!("integer time expected, got {time:?}") };
-    assert!(*t >= before && *t <= unix_now());
+    // Whole seconds come from the coarse clock, which may trail by a tick.
+    assert!(*t + 1 >= before && *t <= unix_now());
     assert_eq!(record, &[("bar".to_owned(), "baz".to_owned())]);
 }
 
