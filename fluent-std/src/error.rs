@@ -32,6 +32,10 @@ pub enum SendError {
     /// out the oldest events at that instant. The event was dropped and
     /// counted in `Stats::dropped_queue`.
     QueueFull,
+    /// `emit` was called from inside an emit to the same sender on the same
+    /// thread (a `Serialize` impl or overflow handler that logs through it),
+    /// or while the thread is exiting; the event was dropped and counted.
+    Reentrant,
     /// The event is larger than the asynchronous sender's whole queue.
     EventTooLarge {
         /// The encoded event's size in bytes.
@@ -61,6 +65,7 @@ impl fmt::Display for SendError {
             SendError::Encode(e) => write!(f, "cannot serialize the record: {e}"),
             SendError::Io { message, .. } => write!(f, "I/O error: {message}"),
             SendError::QueueFull => f.write_str("the queue is full; the event was dropped"),
+            SendError::Reentrant => f.write_str("emit called from inside an emit (or a thread exit); dropped"),
             SendError::EventTooLarge { len, capacity } => {
                 write!(f, "event of {len} bytes is larger than the queue ({capacity} bytes)")
             }

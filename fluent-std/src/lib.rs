@@ -30,6 +30,7 @@ mod error;
 mod event;
 mod global;
 mod packet;
+mod rings;
 mod sender;
 mod stats;
 mod worker;

@@ -11,6 +11,8 @@ use std::time::{Duration, Instant};
 use fluent_proto::{FrameDecoder, Limits, parse_ack};
 use fluent_queue::{Consumer, HeapRing};
 
+use crate::rings::RingEntry;
+
 use crate::async_sender::Shared;
 use crate::backoff::Backoff;
 use crate::connection::{Connection, Endpoint};
@@ -24,7 +26,6 @@ const IDLE: Duration = Duration::from_millis(100);
 
 pub(crate) struct Worker {
     shared: Arc<Shared>,
-    consumer: Consumer<Arc<HeapRing>>,
     endpoint: Endpoint,
     connection: Option<Connection>,
     backoff: Backoff,
@@ -39,13 +40,12 @@ pub(crate) struct Worker {
 }
 
 impl Worker {
-    pub(crate) fn new(shared: Arc<Shared>, consumer: Consumer<Arc<HeapRing>>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
         let base = &shared.options.base;
         Worker {
             endpoint: Endpoint::new(&base.host, base.port),
             backoff: Backoff::new(base.backoff_initial, base.backoff_max),
             shared,
-            consumer,
             connection: None,
             ever_connected: false,
             queue: VecDeque::new(),
@@ -106,7 +106,7 @@ impl Worker {
             // Pairs with the fence in `Shared::wake` (store-load order on both
             // sides): either we see the emitter's event or it sees us asleep.
             fence(Ordering::SeqCst);
-            if self.consumer.counters().frames == 0 {
+            if self.queued_events() == 0 {
                 thread::park_timeout(IDLE);
             }
             shared.sleeping.store(false, Ordering::Relaxed);
@@ -118,12 +118,38 @@ impl Worker {
         }
     }
 
+    /// Events waiting in all rings.
+    fn queued_events(&self) -> u64 {
+        self.shared.rings().iter().map(|r| r.consumer.counters().frames).sum()
+    }
+
+    /// Drains every thread's ring (see `drain_ring`), and drops the rings
+    /// of exited threads once they are empty; true if anything moved.
+    fn drain(&mut self, respect_bufmax: bool) -> bool {
+        let shared = self.shared.clone();
+        let mut rings = shared.rings();
+        let mut moved = false;
+        for ring in rings.iter_mut() {
+            moved |= self.drain_ring(&mut ring.consumer, respect_bufmax);
+        }
+        rings.retain(|ring: &RingEntry| {
+            // `gone` is set when the thread's producer is dropped (Acquire
+            // pairs with that Release): nothing more will be committed.
+            let retire = ring.state.gone.load(Ordering::Acquire) && ring.consumer.counters().frames == 0;
+            if retire {
+                shared.retired_emitted.fetch_add(ring.state.emitted.load(Ordering::Relaxed), Ordering::Relaxed);
+            }
+            !retire
+        });
+        moved
+    }
+
     /// Moves queued events into requests, oldest first, while the unsent
     /// requests stay within `bufmax` (at least one event is taken when
     /// nothing is unsent); true if any moved. Events left in the queue are
     /// under the queue's policy: blocking or evicting the oldest.
-    fn drain(&mut self, respect_bufmax: bool) -> bool {
-        let Some(grant) = self.consumer.read() else { return false };
+    fn drain_ring(&mut self, consumer: &mut Consumer<Arc<HeapRing>>, respect_bufmax: bool) -> bool {
+        let Some(grant) = consumer.read() else { return false };
         let options = &self.shared.options;
         let bufmax = options.base.bufmax;
         let mut current: Option<&str> = None;

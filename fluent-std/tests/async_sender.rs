@@ -459,3 +459,30 @@ fn module_level_async_sender() {
     assert!(fluent_std::asynchronous::global_sender().is_none());
     assert_eq!(receiver.events()[0].0, "global.x");
 }
+
+#[test]
+fn emitting_from_the_overflow_handler_is_refused_not_a_panic() {
+    let slot: Arc<Mutex<Option<Arc<AsyncSender>>>> = Arc::new(Mutex::new(None));
+    let inner = slot.clone();
+    let results = Arc::new(Mutex::new(Vec::new()));
+    let seen = results.clone();
+    let sender = Arc::new(
+        AsyncSender::builder("test")
+            .sender(nowhere)
+            .queue_maxsize(2)
+            .queue_circular(true)
+            .queue_overflow_handler(move |_| {
+                if let Some(s) = inner.lock().unwrap().as_ref() {
+                    seen.lock().unwrap().push(s.emit("from-handler", &numbered(0)));
+                }
+            })
+            .build(),
+    );
+    *slot.lock().unwrap() = Some(sender.clone());
+    for i in 0..10 {
+        let _ = sender.emit("foo", &numbered(i));
+    }
+    assert!(results.lock().unwrap().iter().any(|r| *r == Err(SendError::Reentrant)));
+    *slot.lock().unwrap() = None;
+    sender.close_with(false, Duration::ZERO);
+}
