@@ -211,6 +211,10 @@ impl AsyncSenderBuilder {
 
 static NEXT_SENDER: AtomicU64 = AtomicU64::new(1);
 
+/// Circular mode: how many times an emit looks again while the worker holds
+/// the oldest events (bounded: emit never waits for the worker).
+const BUSY_RETRIES: u32 = 256;
+
 /// Hands each evicted event to the overflow handler and counts it.
 pub(crate) struct EvictedEvents {
     counters: Arc<Counters>,
@@ -550,6 +554,7 @@ impl AsyncSender {
         let tag_len = usize::from(tag_len16);
         let frame_room = 2 + tag_len + entry_room;
         let mut deadline = None;
+        let mut busy_retries = 0;
         loop {
             // The emit/close handshake (see `rings`): announce, fence, look.
             ring.state.in_emit.store(true, Ordering::Relaxed);
@@ -591,6 +596,15 @@ impl AsyncSender {
                         return Err(self.drop_event(SendError::QueueFull));
                     }
                     thread::sleep(Duration::from_micros(100));
+                    continue;
+                }
+                Err(ReserveError::Busy) if busy_retries < BUSY_RETRIES => {
+                    // Circular mode: the worker is copying the oldest events
+                    // out at this instant (a short memcpy); look again a
+                    // bounded number of times before dropping this event.
+                    busy_retries += 1;
+                    ring.state.in_emit.store(false, Ordering::Release);
+                    std::hint::spin_loop();
                     continue;
                 }
                 Err(ReserveError::Busy) => Err(self.drop_event(SendError::QueueFull)),

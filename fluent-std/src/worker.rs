@@ -150,8 +150,7 @@ impl Worker {
     /// under the queue's policy: blocking or evicting the oldest.
     fn drain_ring(&mut self, consumer: &mut Consumer<Arc<HeapRing>>, respect_bufmax: bool) -> bool {
         let Some(grant) = consumer.read() else { return false };
-        let options = &self.shared.options;
-        let bufmax = options.base.bufmax;
+        let bufmax = self.shared.options.base.bufmax;
         let mut current: Option<&str> = None;
         let mut taken = 0;
         let mut budget = self.queued_bytes;
@@ -165,16 +164,7 @@ impl Worker {
             taken += 1;
             let Some((tag, entry)) = packet::split_frame(frame) else { continue };
             if current.is_some_and(|t| t != tag) {
-                Self::flush_run(
-                    options.mode,
-                    current.unwrap_or_default(),
-                    options.require_ack_response,
-                    &self.entries,
-                    &self.lens,
-                    &mut self.queue,
-                    &mut self.queued_bytes,
-                    &self.shared,
-                );
+                self.flush_run(current.unwrap_or_default());
                 self.entries.clear();
                 self.lens.clear();
             }
@@ -183,16 +173,7 @@ impl Worker {
             self.lens.push(entry.len());
         }
         if let Some(tag) = current {
-            Self::flush_run(
-                options.mode,
-                tag,
-                options.require_ack_response,
-                &self.entries,
-                &self.lens,
-                &mut self.queue,
-                &mut self.queued_bytes,
-                &self.shared,
-            );
+            self.flush_run(tag);
         }
         // The borrow ends as soon as the bytes are copied out, so circular
         // mode can evict again.
@@ -200,31 +181,23 @@ impl Worker {
         taken > 0
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn flush_run(
-        mode: packet::BatchMode,
-        tag: &str,
-        ack: bool,
-        entries: &[u8],
-        lens: &[usize],
-        queue: &mut VecDeque<Packet>,
-        queued_bytes: &mut usize,
-        shared: &Shared,
-    ) {
+    /// Turns the current tag run (`entries`, `lens`) into requests.
+    fn flush_run(&mut self, tag: &str) {
+        let options = &self.shared.options;
         let mut built = Vec::new();
-        match packet::build(mode, tag, entries, lens, ack, &mut built) {
+        match packet::build(options.mode, tag, &self.entries, &self.lens, options.require_ack_response, &mut built) {
             Ok(()) => {
                 for p in built {
-                    if shared.options.base.verbose {
+                    if options.base.verbose {
                         crate::sender::print_packet(&p.bytes);
                     }
-                    *queued_bytes += p.bytes.len();
-                    queue.push_back(p);
+                    self.queued_bytes += p.bytes.len();
+                    self.queue.push_back(p);
                 }
             }
             Err(e) => {
-                Counters::add_exclusive(&shared.counters.worker.dropped_buffer, lens.len() as u64);
-                shared.set_last_error(SendError::Encode(e));
+                Counters::add_exclusive(&self.shared.counters.worker.dropped_buffer, self.lens.len() as u64);
+                self.shared.set_last_error(SendError::Encode(e));
             }
         }
     }
