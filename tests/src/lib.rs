@@ -289,6 +289,25 @@ pub fn capture(spawn: impl FnOnce(u16) -> Child) -> Vec<u8> {
     }
 }
 
+/// Decodes a stream of frames with msgpack-python (`py/decode_ours.py`):
+/// one canonical JSON value per frame.
+pub fn decode_with_msgpack_python(wire: &[u8]) -> Vec<serde_json::Value> {
+    let mut child = Command::new(python())
+        .arg(py_dir().join("decode_ours.py"))
+        .current_dir(py_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    let mut stdin = child.stdin.take().expect("stdin");
+    let bytes = wire.to_vec();
+    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &bytes).expect("write"));
+    let output = child.wait_with_output().expect("wait");
+    writer.join().expect("writer");
+    assert!(output.status.success(), "decode_ours.py failed");
+    String::from_utf8(output.stdout).expect("utf-8").lines().map(|l| serde_json::from_str(l).expect("json")).collect()
+}
+
 /// Spawns a process with piped stdin/stderr inherited.
 pub fn spawn(command: &mut Command) -> Child {
     command.stdin(Stdio::null()).spawn().unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"))

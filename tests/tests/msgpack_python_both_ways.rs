@@ -3,7 +3,7 @@
 //! into the expected objects; everything msgpack-python packs, in every mode
 //! and time form, decodes here into the expected objects.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use fluent_proto::{
     Decoded, EntriesFormat, EventTime, Events, Frame, FrameDecoder, Limits, Mode, Options, Request, Timestamp,
@@ -60,20 +60,7 @@ fn msgpack_python_decodes_every_mode_we_encode() {
     let gz_options = json!([["size", records.len()], ["chunk", "cXVpY2sgYnJvd24gZm94IQ=="], ["compressed", "gzip"]]);
     expected.push(json!({"tag": "rs.gzip", "mode": "compressed", "options": gz_options, "events": events_json}));
 
-    let mut child = Command::new(python())
-        .arg(py_dir().join("decode_ours.py"))
-        .current_dir(py_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut stdin = child.stdin.take().unwrap();
-    let writer = std::thread::spawn(move || std::io::Write::write_all(&mut stdin, &wire).unwrap());
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    assert!(output.status.success(), "decode_ours.py failed");
-    let lines: Vec<Json> =
-        String::from_utf8(output.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let lines = fluent_tests::decode_with_msgpack_python(&wire);
     assert_eq!(lines.len(), expected.len());
     for (got, want) in lines.iter().zip(&expected) {
         assert_eq!(got, want);

@@ -5,13 +5,12 @@
 
 use std::io::Read;
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
 use std::thread;
 use std::time::Duration;
 
 use fluent_proto::{EventTime, Timestamp};
 use fluent_std::{AsyncSender, BatchMode, Sender};
-use fluent_tests::{Val, canonical_time, coverage_records, py_dir, python, require_python_modules};
+use fluent_tests::{Val, canonical_time, coverage_records, require_python_modules};
 use serde_json::{Value as Json, json};
 
 /// Runs `send(port)` and returns every byte received, over all connections.
@@ -53,22 +52,8 @@ fn capture(send: impl FnOnce(u16)) -> Vec<u8> {
 
 /// Every event msgpack-python finds in the stream, as `[tag, time, record]`.
 fn python_events(wire: &[u8]) -> Vec<Json> {
-    let mut child = Command::new(python())
-        .arg(py_dir().join("decode_ours.py"))
-        .current_dir(py_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3");
-    let mut stdin = child.stdin.take().unwrap();
-    let bytes = wire.to_vec();
-    let writer = thread::spawn(move || std::io::Write::write_all(&mut stdin, &bytes).unwrap());
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    assert!(output.status.success(), "decode_ours.py failed");
     let mut events = Vec::new();
-    for line in String::from_utf8(output.stdout).unwrap().lines() {
-        let frame: Json = serde_json::from_str(line).unwrap();
+    for frame in fluent_tests::decode_with_msgpack_python(wire) {
         for e in frame["events"].as_array().unwrap() {
             events.push(json!([frame["tag"], e[0], e[1]]));
         }
