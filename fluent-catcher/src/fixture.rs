@@ -1,0 +1,240 @@
+//! A catcher for tests, in one line: it runs on its own thread and runtime,
+//! listens on free loopback ports, keeps what it writes in memory, and
+//! reads it back as events.
+//!
+//! ```
+//! use fluent_catcher::TestCatcher;
+//!
+//! let catcher = TestCatcher::start()?;
+//! let sender = fluent_std::Sender::builder("app").host("127.0.0.1").port(catcher.forward_addr().port()).build();
+//! sender.emit("login", &std::collections::BTreeMap::from([("user", "ada")]))?;
+//! let events = catcher.wait_for_events(1, std::time::Duration::from_secs(10));
+//! assert_eq!(events[0].tag, "app.login");
+//! assert_eq!(events[0].record["user"], "ada");
+//! let totals = catcher.stop();
+//! assert_eq!(totals.events_written, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use std::io;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fluent_proto::{EventTime, Timestamp};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::config::Config;
+use crate::output::{MemoryOutput, Output};
+use crate::server::{Catcher, CatcherHandle, ConnectionSummary};
+use crate::stats::StatsSnapshot;
+
+/// One event as the catcher wrote it.
+///
+/// ```
+/// let e = fluent_catcher::CaughtEvent::parse_line(r#"{"tag":"t","time":1.000000002,"record":{"k":1}}"#)?;
+/// assert_eq!(e.time, fluent_proto::Timestamp::Event(fluent_proto::EventTime::new(1, 2)));
+/// assert_eq!(e.record["k"], 1);
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub struct CaughtEvent {
+    /// The tag.
+    pub tag: String,
+    /// The time, exactly as received (integer seconds or EventTime).
+    pub time: Timestamp,
+    /// The record.
+    pub record: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    tag: String,
+    #[serde(borrow)]
+    time: &'a RawValue,
+    record: serde_json::Map<String, serde_json::Value>,
+}
+
+impl CaughtEvent {
+    /// Reads one JSON-lines line.
+    ///
+    /// # Errors
+    /// The line is not a JSON-lines event.
+    pub fn parse_line(line: &str) -> Result<CaughtEvent, serde_json::Error> {
+        use serde::de::Error;
+        let parsed: Line<'_> = serde_json::from_str(line)?;
+        let text = parsed.time.get();
+        let time = match text.split_once('.') {
+            None => Timestamp::Seconds(text.parse().map_err(serde_json::Error::custom)?),
+            Some((secs, nanos)) => Timestamp::Event(EventTime::new(
+                secs.parse().map_err(serde_json::Error::custom)?,
+                nanos.parse().map_err(serde_json::Error::custom)?,
+            )),
+        };
+        Ok(CaughtEvent { tag: parsed.tag, time, record: parsed.record })
+    }
+}
+
+/// A running catcher for tests. Stops when dropped.
+pub struct TestCatcher {
+    handle: CatcherHandle,
+    memory: MemoryOutput,
+    forward: SocketAddr,
+    pickle: SocketAddr,
+    unix: Option<std::path::PathBuf>,
+    thread: Option<std::thread::JoinHandle<io::Result<StatsSnapshot>>>,
+}
+
+impl TestCatcher {
+    /// Starts a catcher on free loopback ports (Forward and
+    /// `SocketHandler`), quiet, recording connections and acks.
+    ///
+    /// # Errors
+    /// The runtime or a listener could not be started.
+    pub fn start() -> io::Result<TestCatcher> {
+        Self::with_config(Config::default())
+    }
+
+    /// As [`start`](TestCatcher::start), keeping `config`'s limits, key,
+    /// Unix socket and other settings; the addresses become free loopback
+    /// ports and the output memory.
+    ///
+    /// ```
+    /// use fluent_catcher::{Config, TestCatcher};
+    /// let catcher = TestCatcher::with_config(Config::default().shared_key("k"))?;
+    /// catcher.stop();
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`start`](TestCatcher::start).
+    pub fn with_config(config: Config) -> io::Result<TestCatcher> {
+        let memory = MemoryOutput::default();
+        let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
+        let config = config
+            .forward(loopback)
+            .pickle(loopback)
+            .output(Output::Memory(memory.clone()))
+            .log_connections(false)
+            .record_connections(true)
+            .flush_interval(Duration::from_millis(10));
+        let unix = config.unix.clone();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new().name("test-catcher".into()).spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+            runtime.block_on(async move {
+                let catcher = match Catcher::bind(config).await {
+                    Ok(c) => c,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(io::Error::new(e.kind(), e.to_string())));
+                        return Err(e);
+                    }
+                };
+                let ports = (catcher.forward_addr(), catcher.pickle_addr(), catcher.handle());
+                let _ = ready_tx.send(Ok(ports));
+                catcher.run().await
+            })
+        })?;
+        let (forward, pickle, handle) = ready_rx.recv().map_err(|_| io::Error::other("catcher thread died"))??;
+        let (Some(forward), Some(pickle)) = (forward, pickle) else {
+            return Err(io::Error::other("listeners were not bound"));
+        };
+        Ok(TestCatcher { handle, memory, forward, pickle, unix, thread: Some(thread) })
+    }
+
+    /// The Forward TCP address.
+    pub fn forward_addr(&self) -> SocketAddr {
+        self.forward
+    }
+
+    /// The `SocketHandler` address.
+    pub fn pickle_addr(&self) -> SocketAddr {
+        self.pickle
+    }
+
+    /// The Unix socket path, if one was configured.
+    pub fn unix_path(&self) -> Option<&Path> {
+        self.unix.as_deref()
+    }
+
+    /// Every event written so far, in order.
+    ///
+    /// # Panics
+    /// If the catcher wrote a line that is not a JSON-lines event (a bug).
+    pub fn events(&self) -> Vec<CaughtEvent> {
+        let contents = self.memory.contents();
+        String::from_utf8_lossy(&contents)
+            .lines()
+            .map(|line| CaughtEvent::parse_line(line).unwrap_or_else(|e| panic!("catcher wrote {line:?}: {e}")))
+            .collect()
+    }
+
+    /// The raw output: the lines exactly as written.
+    pub fn output(&self) -> Vec<u8> {
+        self.memory.contents()
+    }
+
+    /// Waits until at least `n` events were written or `timeout` passed;
+    /// returns the events written by then.
+    pub fn wait_for_events(&self, n: usize, timeout: Duration) -> Vec<CaughtEvent> {
+        let deadline = Instant::now() + timeout;
+        while self.handle.stats().events_written < n as u64 && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.events()
+    }
+
+    /// Waits until `n` connections have ended or `timeout` passed; returns
+    /// the finished connections.
+    pub fn wait_for_connections(&self, n: usize, timeout: Duration) -> Vec<ConnectionSummary> {
+        let deadline = Instant::now() + timeout;
+        while self.handle.connections().len() < n && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        self.handle.connections()
+    }
+
+    /// Finished connections.
+    pub fn connections(&self) -> Vec<ConnectionSummary> {
+        self.handle.connections()
+    }
+
+    /// Chunk ids acknowledged, in order.
+    pub fn acks(&self) -> Vec<String> {
+        self.handle.acks()
+    }
+
+    /// The counters now.
+    pub fn stats(&self) -> StatsSnapshot {
+        self.handle.stats()
+    }
+
+    /// The handle (to shut down from elsewhere, say).
+    pub fn handle(&self) -> CatcherHandle {
+        self.handle.clone()
+    }
+
+    /// Shuts down (connections finish, output flushed) and returns the
+    /// final counters.
+    pub fn stop(mut self) -> StatsSnapshot {
+        self.stop_inner()
+    }
+
+    fn stop_inner(&mut self) -> StatsSnapshot {
+        self.handle.shutdown();
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(Ok(stats))) => stats,
+            _ => self.handle.stats(),
+        }
+    }
+}
+
+impl Drop for TestCatcher {
+    fn drop(&mut self) {
+        if self.thread.is_some() {
+            self.stop_inner();
+        }
+    }
+}

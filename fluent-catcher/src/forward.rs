@@ -1,0 +1,123 @@
+//! The Forward protocol handler: every mode, heartbeats, gzip, acks, and
+//! the shared-key handshake when one is configured.
+//!
+//! A frame that cannot be decoded (malformed bytes, an absurd length, a
+//! request of the wrong shape, a gzip bomb) closes the connection with a
+//! logged reason; the events of the frames before it are kept. A request
+//! that decodes but holds some malformed events keeps its good events, and
+//! is still acknowledged, as Fluentd does; the bad ones are counted.
+
+use fluent_proto::{Decoded, EventTime, Events, Frame, FrameDecoder, Request};
+
+use crate::format::write_event_line;
+use crate::handoff::{HandedOff, Pending};
+use crate::stream::{Conn, Filled, Stream};
+
+/// Why a connection was closed by the catcher (`None` in the summary means
+/// the client closed it cleanly).
+pub(crate) type CloseReason = String;
+
+/// Serves one Forward connection until it ends; returns why the catcher
+/// closed it, if it did.
+pub(crate) async fn serve<S: Stream>(conn: &mut Conn<S>) -> Result<(), CloseReason> {
+    if let Some(key) = conn.shared.config.shared_key.clone() {
+        crate::handshake::run(conn, key.as_bytes()).await?;
+    }
+    let limits = fluent_proto::Limits { max_frame_len: conn.shared.config.limits.max_frame_len, max_depth: 32 };
+    let mut decoder = FrameDecoder::new(limits);
+    loop {
+        let mut pending = Pending::default();
+        let outcome = decode_available(conn, &mut decoder, &mut pending);
+        match conn.hand_off(pending).await {
+            Ok(HandedOff::Done) => {}
+            Ok(HandedOff::WriterFailed) => return Err(reject(conn, "writer-failed", "output failed; events not acknowledged")),
+            Err(e) => return Err(format!("writing an ack failed: {e}")),
+        }
+        outcome?;
+        match conn.fill().await {
+            Ok(Filled::Data) => {}
+            Ok(Filled::Eof) if conn.pending().is_empty() => return Ok(()),
+            Ok(Filled::Eof) => return Err(reject(conn, "truncated", "connection closed inside a frame")),
+            Ok(Filled::Idle) => return Err(reject(conn, "idle", "idle timeout")),
+            Ok(Filled::Shutdown) => return Err("catcher shutting down".into()),
+            Err(e) => return Err(format!("read failed: {e}")),
+        }
+    }
+}
+
+/// Counts a rejection and returns its reason.
+pub(crate) fn reject<S>(conn: &Conn<S>, counter: &str, reason: impl Into<String>) -> CloseReason {
+    conn.shared.stats.reject(counter);
+    reason.into()
+}
+
+/// Decodes every complete frame in the buffer into `pending`.
+fn decode_available<S: Stream>(
+    conn: &mut Conn<S>,
+    decoder: &mut FrameDecoder,
+    pending: &mut Pending,
+) -> Result<(), CloseReason> {
+    let now = EventTime::now().unwrap_or(EventTime::new(0, 0));
+    loop {
+        let decoded = decoder.decode(conn.pending());
+        let consumed = match decoded {
+            Ok(Decoded::NeedMore) => return Ok(()),
+            Ok(Decoded::Frame { frame: Frame::Heartbeat, consumed }) => {
+                conn.shared.stats.heartbeats.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                consumed
+            }
+            Ok(Decoded::Frame { frame: Frame::Request(request), consumed }) => {
+                if let Err(reason) = take_request(conn, &request, now, pending) {
+                    return Err(reason);
+                }
+                consumed
+            }
+            Err(e) => return Err(reject(conn, "malformed", format!("malformed frame: {e}"))),
+        };
+        conn.consume(consumed);
+    }
+}
+
+/// Renders one request's events as lines; queues its chunk for an ack.
+fn take_request<S: Stream>(
+    conn: &Conn<S>,
+    request: &Request<'_>,
+    now: EventTime,
+    pending: &mut Pending,
+) -> Result<(), CloseReason> {
+    let config = &conn.shared.config;
+    let tag = request.tag();
+    let plain;
+    let events = match request.options().compressed {
+        Some(fluent_proto::Compression::Gzip) => {
+            plain = request
+                .decompress(config.limits.max_decompressed_len)
+                .map_err(|e| reject(conn, "gzip", format!("compressed entries refused: {e}")))?;
+            Events::packed(&plain, request.event_depth())
+        }
+        _ => request.events(),
+    };
+    let mut bad = None;
+    let mut bad_count = 0u64;
+    for event in events {
+        let result = event.and_then(|e| write_event_line(&mut pending.lines, config.format, tag, e.time, e.record, now));
+        match result {
+            Ok(()) => pending.events += 1,
+            Err(e) => {
+                bad_count += 1;
+                bad.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = bad {
+        conn.shared.stats.events_rejected.fetch_add(bad_count, std::sync::atomic::Ordering::Relaxed);
+        conn.shared.stats.reject("bad-event");
+        if config.log_connections {
+            eprintln!("fluent-catcher: dropped {bad_count} malformed event(s) tagged {tag:?}: {e}");
+        }
+    }
+    if let Some(chunk) = request.options().chunk {
+        pending.chunks.push(chunk.to_owned());
+    }
+    Ok(())
+}

@@ -1,0 +1,60 @@
+//! The server side of the shared-key handshake (Forward protocol spec,
+//! "Handshake Messages"): HELO with a fresh nonce, the client's PING checked
+//! against the shared key, PONG with the server's own digest. A client that
+//! fails is answered `PONG false` and closed before any event is read.
+
+use fluent_proto::FrameDecoder;
+use fluent_proto::handshake::{Helo, Ping, Pong, shared_key_digest};
+
+use crate::forward::{CloseReason, reject};
+use crate::stream::{Conn, Filled, Stream};
+
+/// A PING is small; anything larger is refused.
+const MAX_PING_LEN: usize = 4096;
+
+pub(crate) async fn run<S: Stream>(conn: &mut Conn<S>, shared_key: &[u8]) -> Result<(), CloseReason> {
+    let mut nonce = [0u8; 16];
+    getrandom::fill(&mut nonce).map_err(|e| format!("no randomness for the nonce: {e}"))?;
+    let mut helo = Vec::new();
+    Helo { nonce: &nonce, auth: &[], keepalive: true }.write(&mut helo).map_err(|e| e.to_string())?;
+    conn.reply(&helo).await.map_err(|e| format!("sending HELO failed: {e}"))?;
+
+    let mut decoder = FrameDecoder::new(fluent_proto::Limits { max_frame_len: MAX_PING_LEN, max_depth: 4 });
+    let len = loop {
+        match decoder.next_value_len(conn.pending()) {
+            Ok(Some(len)) => break len,
+            Ok(None) => {}
+            Err(e) => return Err(reject(conn, "handshake", format!("malformed PING: {e}"))),
+        }
+        match conn.fill().await {
+            Ok(Filled::Data) => {}
+            Ok(_) => return Err(reject(conn, "handshake", "closed before PING")),
+            Err(e) => return Err(format!("read failed: {e}")),
+        }
+    };
+    let frame = conn.pending().get(..len).unwrap_or_default().to_vec();
+    conn.consume(len);
+    let hostname = conn.shared.config.hostname.clone();
+    let verdict = match Ping::parse(&frame) {
+        Ok(ping) if ping.verify(&nonce, shared_key, None) => Ok(ping),
+        Ok(_) => Err("shared_key mismatch"),
+        Err(_) => Err("malformed PING"),
+    };
+    let mut pong = Vec::new();
+    match verdict {
+        Ok(ping) => {
+            let digest = shared_key_digest(ping.shared_key_salt, &hostname, &nonce, shared_key);
+            Pong { auth_result: true, reason: "", server_hostname: &hostname, shared_key_hexdigest: digest.as_str() }
+                .write(&mut pong)
+                .map_err(|e| e.to_string())?;
+            conn.reply(&pong).await.map_err(|e| format!("sending PONG failed: {e}"))
+        }
+        Err(reason) => {
+            Pong { auth_result: false, reason, server_hostname: "", shared_key_hexdigest: "" }
+                .write(&mut pong)
+                .map_err(|e| e.to_string())?;
+            let _ = conn.reply(&pong).await;
+            Err(reject(conn, "handshake", format!("handshake failed: {reason}")))
+        }
+    }
+}

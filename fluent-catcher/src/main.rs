@@ -1,0 +1,175 @@
+//! `fluent-catcher`: a local Fluentd Forward receiver and a safe receiver for
+//! Python's `logging.SocketHandler`, writing every event to one log.
+//!
+//! ```text
+//! cargo run --release -p fluent-catcher -- --out events.jsonl
+//! ```
+//!
+//! A line on stderr says where it listens once it is ready. SIGINT/SIGTERM
+//! stop it cleanly (connections finish their current request, the output is
+//! flushed, exit code 0); SIGUSR1 prints the counters on stderr.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use fluent_catcher::{AckWhen, Catcher, Config, Limits, Output, OutputFormat};
+
+/// Catch Fluentd Forward-protocol and Python SocketHandler logs from many
+/// clients into one file.
+#[derive(Parser, Debug)]
+#[command(name = "fluent-catcher", version)]
+struct Args {
+    /// Forward protocol TCP address (UDP heartbeats on the same port).
+    #[arg(long, value_name = "ADDR", default_value = fluent_catcher::DEFAULT_FORWARD_ADDR, value_parser = parse_addr)]
+    listen: SocketAddr,
+    /// Also serve the Forward protocol on this Unix socket.
+    #[arg(long, value_name = "PATH")]
+    unix: Option<PathBuf>,
+    /// Python logging.SocketHandler (pickle) TCP address.
+    #[arg(long, value_name = "ADDR", default_value = fluent_catcher::DEFAULT_PICKLE_ADDR, value_parser = parse_addr)]
+    pickle_listen: SocketAddr,
+    /// Do not serve the SocketHandler protocol.
+    #[arg(long)]
+    no_pickle: bool,
+    /// Do not answer UDP heartbeats.
+    #[arg(long)]
+    no_udp: bool,
+    /// The central log file (appended to); stdout when absent.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Line format.
+    #[arg(long, default_value = "jsonl", value_parser = |s: &str| s.parse::<OutputFormat>())]
+    format: OutputFormat,
+    /// Require the shared-key handshake on Forward connections.
+    #[arg(long, value_name = "KEY")]
+    shared_key: Option<String>,
+    /// When acks are sent: once written, or once written and fsynced.
+    #[arg(long, default_value = "written", value_parser = |s: &str| s.parse::<AckWhen>())]
+    ack: AckWhen,
+    /// Connections open at once; more are closed on accept.
+    #[arg(long, default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+    /// Largest Forward frame, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_frame_len)]
+    max_frame_len: usize,
+    /// Most a gzip request may inflate to, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_decompressed_len)]
+    max_decompressed_len: usize,
+    /// Largest SocketHandler record, in bytes.
+    #[arg(long, default_value_t = Limits::default().max_pickle_len)]
+    max_pickle_len: usize,
+    /// Close connections silent this many seconds.
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().idle_timeout.as_secs())]
+    idle_timeout: u64,
+    /// Flush the output at least this often, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 1000)]
+    flush_interval: u64,
+    /// Print the counters on stderr every this many seconds (0: never; SIGUSR1 always works).
+    #[arg(long, value_name = "SECS", default_value_t = 0)]
+    stats_interval: u64,
+    /// No per-connection lines on stderr.
+    #[arg(long)]
+    quiet: bool,
+}
+
+fn parse_addr(text: &str) -> Result<SocketAddr, String> {
+    text.to_socket_addrs()
+        .map_err(|e| format!("{text}: {e}"))?
+        .next()
+        .ok_or_else(|| format!("{text}: no address"))
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fluent-catcher: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(serve(args)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fluent-catcher: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn serve(args: Args) -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+
+    let limits = Limits::default()
+        .max_connections(args.max_connections)
+        .max_frame_len(args.max_frame_len)
+        .max_decompressed_len(args.max_decompressed_len)
+        .max_pickle_len(args.max_pickle_len)
+        .idle_timeout(Duration::from_secs(args.idle_timeout));
+    let output = args.out.clone().map_or(Output::Stdout, Output::File);
+    let mut config = Config::default()
+        .forward(args.listen)
+        .udp_heartbeat(!args.no_udp)
+        .output(output)
+        .format(args.format)
+        .ack(args.ack)
+        .limits(limits)
+        .flush_interval(Duration::from_millis(args.flush_interval.max(1)))
+        .log_connections(!args.quiet);
+    config = if args.no_pickle { config.no_pickle() } else { config.pickle(args.pickle_listen) };
+    if let Some(path) = &args.unix {
+        config = config.unix(path);
+    }
+    if let Some(key) = &args.shared_key {
+        config = config.shared_key(key);
+    }
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut usr1 = signal(SignalKind::user_defined1())?;
+
+    let catcher = Catcher::bind(config).await?;
+    let mut listening = Vec::new();
+    if let Some(addr) = catcher.forward_addr() {
+        listening.push(format!("forward tcp {addr}{}", if args.no_udp { "" } else { " (+udp heartbeat)" }));
+    }
+    if let Some(path) = catcher.unix_path() {
+        listening.push(format!("forward unix {}", path.display()));
+    }
+    if let Some(addr) = catcher.pickle_addr() {
+        listening.push(format!("sockethandler tcp {addr}"));
+    }
+    let out = args.out.as_ref().map_or("stdout".to_owned(), |p| p.display().to_string());
+    eprintln!("fluent-catcher: listening on {}; writing {} lines to {out}", listening.join(", "), if args.format == OutputFormat::Fluentd { "fluentd out_file" } else { "JSON" });
+
+    let handle = catcher.handle();
+    let stats_every = (args.stats_interval > 0).then(|| Duration::from_secs(args.stats_interval));
+    tokio::spawn(async move {
+        let mut ticker = stats_every.map(tokio::time::interval);
+        if let Some(t) = ticker.as_mut() {
+            t.tick().await;
+        }
+        loop {
+            tokio::select! {
+                _ = interrupt.recv() => break,
+                _ = terminate.recv() => break,
+                _ = usr1.recv() => eprintln!("fluent-catcher: {}", handle.stats()),
+                _ = async {
+                    match ticker.as_mut() {
+                        Some(t) => { t.tick().await; }
+                        None => std::future::pending::<()>().await,
+                    }
+                } => {
+                    eprintln!("fluent-catcher: {}", handle.stats());
+                }
+            }
+        }
+        eprintln!("fluent-catcher: shutting down");
+        handle.shutdown();
+    });
+    let totals = catcher.run().await?;
+    eprintln!("fluent-catcher: stopped; {totals}");
+    Ok(())
+}

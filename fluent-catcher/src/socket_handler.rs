@@ -1,0 +1,54 @@
+//! Python's `logging.SocketHandler` protocol: each record is a 4-byte
+//! big-endian length and a pickle of the `LogRecord`'s dict. Pickles are
+//! read as data only ([`crate::pickle`]); one that is not (or is too long,
+//! or malformed) closes the connection with a logged reason, after the
+//! records before it are handed to the writer.
+
+use fluent_proto::EventTime;
+
+use crate::forward::{CloseReason, reject};
+use crate::handoff::{HandedOff, Pending};
+use crate::log_record::write_log_record_line;
+use crate::stream::{Conn, Filled, Stream};
+
+pub(crate) async fn serve<S: Stream>(conn: &mut Conn<S>) -> Result<(), CloseReason> {
+    loop {
+        let mut pending = Pending::default();
+        let outcome = decode_available(conn, &mut pending);
+        match conn.hand_off(pending).await {
+            Ok(HandedOff::Done) => {}
+            Ok(HandedOff::WriterFailed) => return Err(reject(conn, "writer-failed", "output failed")),
+            Err(e) => return Err(format!("write failed: {e}")),
+        }
+        outcome?;
+        match conn.fill().await {
+            Ok(Filled::Data) => {}
+            Ok(Filled::Eof) if conn.pending().is_empty() => return Ok(()),
+            Ok(Filled::Eof) => return Err(reject(conn, "truncated", "connection closed inside a record")),
+            Ok(Filled::Idle) => return Err(reject(conn, "idle", "idle timeout")),
+            Ok(Filled::Shutdown) => return Err("catcher shutting down".into()),
+            Err(e) => return Err(format!("read failed: {e}")),
+        }
+    }
+}
+
+fn decode_available<S: Stream>(conn: &mut Conn<S>, pending: &mut Pending) -> Result<(), CloseReason> {
+    let config = &conn.shared.config;
+    let max = config.limits.max_pickle_len;
+    let format = config.format;
+    let now = EventTime::now().unwrap_or(EventTime::new(0, 0));
+    loop {
+        let buf = conn.pending();
+        let Some(prefix) = buf.get(..4) else { return Ok(()) };
+        let len = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+        if len > max {
+            return Err(reject(conn, "pickle-too-large", format!("record length {len} exceeds the {max}-byte limit")));
+        }
+        let Some(body) = buf.get(4..4 + len) else { return Ok(()) };
+        match write_log_record_line(&mut pending.lines, format, body, now, max) {
+            Ok(()) => pending.events += 1,
+            Err(e) => return Err(reject(conn, "pickle", format!("record refused: {e}"))),
+        }
+        conn.consume(4 + len);
+    }
+}
