@@ -97,6 +97,15 @@ fn stream_errors_come_early() {
     assert_eq!(d.decode(b"[\"json\"]"), Err(DecodeError::NotAnArray));
     // An absurd length prefix is refused before its bytes arrive.
     assert_eq!(d.decode(b"\x92\xa1t\xc6\xff\xff\xff\xff"), Err(DecodeError::FrameTooLarge { limit: 1024 }));
+    // So is an array or map announcing more elements than the limit has
+    // bytes for (each element takes at least one byte), nested or not.
+    assert_eq!(d.decode(b"\xdd\xff\xff\xff\xff\xa1t"), Err(DecodeError::FrameTooLarge { limit: 1024 }));
+    assert_eq!(d.decode(b"\x93\xa1t\x01\xdf\x00\x00\x02\x00"), Err(DecodeError::FrameTooLarge { limit: 1024 }));
+    // ... while one that just fits is awaited and accepted.
+    let mut fits = vec![0xdc, 0x03, 0xfd];
+    fits.resize(1024, 0xc0);
+    assert_eq!(d.next_value_len(&fits[..10]), Ok(None));
+    assert_eq!(d.next_value_len(&fits), Ok(Some(1024)));
     // A frame that just keeps growing is refused at the limit.
     let mut growing = vec![0xdd, 0x00, 0x01, 0x00, 0x00];
     growing.resize(1024, 0xc0);

@@ -77,6 +77,14 @@ impl Scanner {
                     return Err(DecodeError::TooDeep { limit: self.max_depth });
                 };
                 *slot = token.children;
+                // Every value still announced takes at least one byte: a
+                // header claiming more values than the limit leaves room for
+                // is refused now, not after waiting for gigabytes.
+                let open = self.remaining.get(..=self.depth).unwrap_or_default();
+                let owed = open.iter().fold(0u64, |sum, &left| sum.saturating_add(left.saturating_sub(1)));
+                if (self.pos as u64).saturating_add(owed).saturating_add(1) > self.max_len as u64 {
+                    return Err(DecodeError::FrameTooLarge { limit: self.max_len });
+                }
                 self.depth += 1;
                 continue;
             }

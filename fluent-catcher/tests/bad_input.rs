@@ -1,0 +1,195 @@
+//! Hostile and broken input: each case closes only the offending
+//! connection, with a counted reason, while a well-behaved client sending
+//! at the same time loses nothing.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use common::{closed_by_peer, connect, message};
+use fluent_catcher::{Config, Limits, TestCatcher};
+use fluent_proto::{Options, Timestamp, encode_entry};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+/// Runs `attack` against a catcher while a good client sends 200 events
+/// (half before, half after); asserts the attacker is disconnected, the
+/// reason is counted, and every good event is written.
+fn survives(config: Config, counter: &str, attack: impl FnOnce(&TestCatcher) -> std::net::TcpStream) {
+    let catcher = TestCatcher::with_config(config).unwrap();
+    let mut good = connect(catcher.forward_addr());
+    let burst = |stream: &mut std::net::TcpStream, range: std::ops::Range<u64>| {
+        let mut wire = Vec::new();
+        for n in range {
+            wire.extend(message("good", Timestamp::Seconds(1), "good", n, None));
+        }
+        stream.write_all(&wire).unwrap();
+    };
+    burst(&mut good, 0..100);
+    let mut bad = attack(&catcher);
+    assert!(closed_by_peer(&mut bad), "the offending connection is closed");
+    burst(&mut good, 100..200);
+    drop(good);
+    let events = catcher.wait_for_events(200, WAIT);
+    let good_ns: Vec<u64> = events.iter().filter(|e| e.tag == "good").map(|e| e.record["n"].as_u64().unwrap()).collect();
+    assert_eq!(good_ns, (0..200).collect::<Vec<_>>(), "the good client's events all arrive, in order");
+    // The server still accepts new clients.
+    let mut later = connect(catcher.forward_addr());
+    later.write_all(&message("later", Timestamp::Seconds(1), "l", 0, None)).unwrap();
+    drop(later);
+    assert!(catcher.wait_for_events(201, WAIT).iter().any(|e| e.tag == "later"));
+    let stats = catcher.stop();
+    assert!(stats.rejected.get(counter).copied().unwrap_or(0) >= 1, "{counter} counted: {:?}", stats.rejected);
+}
+
+fn send(addr: SocketAddr, bytes: &[u8]) -> std::net::TcpStream {
+    let mut stream = connect(addr);
+    stream.write_all(bytes).unwrap();
+    stream
+}
+
+fn forward_attack(bytes: &'static [u8]) -> impl FnOnce(&TestCatcher) -> std::net::TcpStream {
+    move |c| send(c.forward_addr(), bytes)
+}
+
+#[test]
+fn malformed_bytes() {
+    survives(Config::default(), "malformed", forward_attack(b"\x93\xa1t\x01\xc1"));
+}
+
+#[test]
+fn request_that_is_not_an_array() {
+    survives(Config::default(), "malformed", forward_attack(b"\x81\xa1k\xa1v"));
+}
+
+#[test]
+fn non_map_record() {
+    survives(Config::default(), "malformed", forward_attack(b"\x93\xa1t\x01\x05"));
+}
+
+#[test]
+fn absurd_length_prefix() {
+    // A str 32 claiming 4 GiB, and an array 32 claiming 4 billion elements.
+    survives(Config::default(), "malformed", forward_attack(b"\x93\xa1t\x01\x81\xa1k\xdb\xff\xff\xff\xff"));
+    survives(Config::default(), "malformed", forward_attack(b"\xdd\xff\xff\xff\xff\xa1t"));
+}
+
+#[test]
+fn frame_over_the_size_limit() {
+    let config = Config::default().limits(Limits::default().max_frame_len(64 * 1024));
+    survives(config, "malformed", |c| {
+        let big = "x".repeat(100 * 1024);
+        let mut wire = Vec::new();
+        fluent_proto::encode_message(&mut wire, "big", Timestamp::Seconds(1), &BTreeMap::from([("k", big)]), None).unwrap();
+        send(c.forward_addr(), &wire)
+    });
+}
+
+#[test]
+fn truncated_frame_then_close() {
+    survives(Config::default(), "truncated", |c| {
+        let stream = send(c.forward_addr(), b"\x93\xa4trun\x01\x81\xa1k");
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        stream
+    });
+}
+
+#[test]
+fn gzip_bomb() {
+    // 16 MiB of zeros inflate from ~16 KiB; the cap here is 1 MiB.
+    let config = Config::default().limits(Limits::default().max_decompressed_len(1 << 20));
+    survives(config, "gzip", |c| {
+        let zeros = vec![0u8; 16 << 20];
+        let mut wire = Vec::new();
+        fluent_proto::encode_compressed_packed_forward(&mut wire, "bomb", &zeros, &Options::default(), 9).unwrap();
+        assert!(wire.len() < 64 * 1024);
+        send(c.forward_addr(), &wire)
+    });
+}
+
+#[test]
+fn corrupt_gzip() {
+    survives(Config::default(), "gzip", forward_attack(b"\x93\xa1t\xc4\x04\x1f\x8b\x08\x00\x81\xaacompressed\xa4gzip"));
+}
+
+#[test]
+fn pickle_that_runs_code() {
+    // pickle.dumps of an object whose __reduce__ is (os.system, ("touch /tmp/pwned",)), protocol 1.
+    survives(Config::default(), "pickle", |c| {
+        let pickle = b"cposix\nsystem\nq\x00(X\x10\x00\x00\x00touch /tmp/pwnedq\x01tq\x02Rq\x03.";
+        let mut wire = (pickle.len() as u32).to_be_bytes().to_vec();
+        wire.extend_from_slice(pickle);
+        send(c.pickle_addr(), &wire)
+    });
+}
+
+#[test]
+fn pickle_that_is_not_a_dict() {
+    survives(Config::default(), "pickle", |c| send(c.pickle_addr(), b"\x00\x00\x00\x03K\x05."));
+}
+
+#[test]
+fn pickle_with_absurd_length() {
+    survives(Config::default(), "pickle-too-large", |c| send(c.pickle_addr(), b"\xff\xff\xff\xff}."));
+}
+
+#[test]
+fn idle_connection_is_closed_and_others_are_served() {
+    let config = Config::default().limits(Limits::default().idle_timeout(Duration::from_millis(300)));
+    let catcher = TestCatcher::with_config(config).unwrap();
+    let mut idle = connect(catcher.forward_addr());
+    assert!(closed_by_peer(&mut idle));
+    let mut busy = connect(catcher.forward_addr());
+    for n in 0..5 {
+        busy.write_all(&message("busy", Timestamp::Seconds(1), "b", n, None)).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(busy);
+    assert_eq!(catcher.wait_for_events(5, WAIT).len(), 5);
+    let connections = catcher.wait_for_connections(2, WAIT);
+    assert_eq!(connections[0].close_reason.as_deref(), Some("idle timeout"));
+    assert_eq!(connections[1].close_reason, None, "a client sending more often than the timeout stays");
+}
+
+#[test]
+fn connections_over_the_limit_are_refused() {
+    let catcher = TestCatcher::with_config(Config::default().limits(Limits::default().max_connections(2))).unwrap();
+    let _a = connect(catcher.forward_addr());
+    let _b = connect(catcher.forward_addr());
+    while catcher.stats().connections_active < 2 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut c = connect(catcher.forward_addr());
+    assert!(closed_by_peer(&mut c));
+    assert_eq!(catcher.stats().connections_refused, 1);
+    drop(_a);
+    // A slot frees up once a client leaves.
+    catcher.wait_for_connections(1, WAIT);
+    let mut d = connect(catcher.forward_addr());
+    d.write_all(&message("after", Timestamp::Seconds(1), "d", 0, None)).unwrap();
+    drop(d);
+    assert_eq!(catcher.wait_for_events(1, WAIT)[0].tag, "after");
+}
+
+#[test]
+fn malformed_events_inside_a_good_request_are_dropped_and_the_rest_kept() {
+    let catcher = TestCatcher::start().unwrap();
+    let mut entries = Vec::new();
+    encode_entry(&mut entries, Timestamp::Seconds(1), &BTreeMap::from([("n", 0)])).unwrap();
+    entries.extend_from_slice(b"\x92\x01\x05"); // record is not a map
+    encode_entry(&mut entries, Timestamp::Seconds(1), &BTreeMap::from([("n", 2)])).unwrap();
+    let mut wire = Vec::new();
+    let options = Options { chunk: Some("mixed"), ..Default::default() };
+    fluent_proto::encode_packed_forward(&mut wire, "mixed", &entries, fluent_proto::EntriesFormat::Bin, Some(&options)).unwrap();
+    let mut stream = connect(catcher.forward_addr());
+    stream.write_all(&wire).unwrap();
+    // Acked, as Fluentd does: the good events are safe, the bad one will
+    // never become good by resending.
+    assert_eq!(fluent_proto::parse_ack(&common::read_value(&mut stream)).unwrap(), "mixed");
+    let ns: Vec<_> = catcher.events().iter().map(|e| e.record["n"].as_u64().unwrap()).collect();
+    assert_eq!(ns, [0, 2]);
+    assert_eq!(catcher.stats().events_rejected, 1);
+}

@@ -1,0 +1,241 @@
+//! The Forward listener: every mode, times, acks, heartbeats, the Unix
+//! socket, the handshake, shutdown, and both output formats.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use common::{closed_by_peer, connect, message, read_value};
+use fluent_catcher::{Config, Output, OutputFormat, TestCatcher};
+use fluent_proto::{
+    EntriesFormat, EventTime, Options, Timestamp, encode_compressed_packed_forward, encode_entry, encode_forward,
+    encode_packed_forward, parse_ack,
+};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn record(n: u64) -> BTreeMap<&'static str, u64> {
+    BTreeMap::from([("n", n)])
+}
+
+#[test]
+fn every_mode_and_time_form_arrives() {
+    let catcher = TestCatcher::start().unwrap();
+    let mut stream = connect(catcher.forward_addr());
+    let t = |n: u64| Timestamp::Event(EventTime::new(1_490_061_367, n as u32));
+    let mut wire = Vec::new();
+    // Message, integer and EventTime.
+    fluent_proto::encode_message(&mut wire, "m.int", Timestamp::Seconds(1_490_061_367), &record(0), None).unwrap();
+    fluent_proto::encode_message(&mut wire, "m.evt", t(1), &record(1), None).unwrap();
+    // Forward.
+    let recs: Vec<_> = (2..5).map(record).collect();
+    encode_forward(&mut wire, "fwd", recs.iter().enumerate().map(|(i, r)| (t(2 + i as u64), r)), None).unwrap();
+    // PackedForward, bin and str entries.
+    let mut entries = Vec::new();
+    for n in 5..8 {
+        encode_entry(&mut entries, t(n), &record(n)).unwrap();
+    }
+    encode_packed_forward(&mut wire, "packed.bin", &entries, EntriesFormat::Bin, None).unwrap();
+    let mut entries = Vec::new();
+    for n in 8..10 {
+        encode_entry(&mut entries, t(n), &record(n)).unwrap();
+    }
+    encode_packed_forward(&mut wire, "packed.str", &entries, EntriesFormat::Str, Some(&Options { size: Some(2), ..Default::default() })).unwrap();
+    // CompressedPackedForward with two gzip members back to back.
+    let mut first = Vec::new();
+    encode_entry(&mut first, t(10), &record(10)).unwrap();
+    let mut second = Vec::new();
+    encode_entry(&mut second, t(11), &record(11)).unwrap();
+    let mut members = fluent_proto::gzip::compress(&first, 6);
+    members.extend(fluent_proto::gzip::compress(&second, 6));
+    wire.extend_from_slice(b"\x93\xa4gzip");
+    wire.push(0xc4);
+    wire.push(members.len() as u8);
+    wire.extend_from_slice(&members);
+    wire.extend_from_slice(b"\x81\xaacompressed\xa4gzip");
+    // [[time, metadata], record] (Fluent Bit v2) inside Forward.
+    wire.extend_from_slice(b"\x92\xa2fb\x91\x92\x92\xd7\x00\x58\xd0\x88\x37\x00\x00\x00\x0c\x81\xa1m\x01\x81\xa1n\x0c");
+    // A heartbeat between requests.
+    wire.push(0xc0);
+    stream.write_all(&wire).unwrap();
+    drop(stream);
+
+    let events = catcher.wait_for_events(13, WAIT);
+    let got: Vec<(String, Timestamp, u64)> =
+        events.iter().map(|e| (e.tag.clone(), e.time, e.record["n"].as_u64().unwrap())).collect();
+    let mut want = vec![("m.int".to_owned(), Timestamp::Seconds(1_490_061_367), 0)];
+    let tags = ["m.evt", "fwd", "fwd", "fwd", "packed.bin", "packed.bin", "packed.bin", "packed.str", "packed.str", "gzip", "gzip", "fb"];
+    for (i, tag) in tags.iter().enumerate() {
+        let n = i as u64 + 1;
+        want.push((tag.to_string(), t(n), n));
+    }
+    assert_eq!(got, want);
+    let stats = catcher.stop();
+    assert_eq!(stats.heartbeats, 1);
+    assert_eq!(stats.events_rejected, 0);
+}
+
+#[test]
+fn acks_echo_the_chunk_byte_for_byte_after_the_events_are_written() {
+    let catcher = TestCatcher::start().unwrap();
+    let mut stream = connect(catcher.forward_addr());
+    // Fluentd's own chunk ids end in a newline: echo exactly.
+    for (i, chunk) in ["abc==", "Zm9vYmFy\n", "ünïcode"].iter().enumerate() {
+        let options = Options { chunk: Some(chunk), ..Default::default() };
+        stream.write_all(&message("ack.me", Timestamp::Seconds(1), "c", i as u64, Some(&options))).unwrap();
+        let reply = read_value(&mut stream);
+        assert_eq!(parse_ack(&reply).unwrap(), *chunk);
+        // The ack promises the event is already written.
+        assert_eq!(catcher.stats().events_written, i as u64 + 1);
+    }
+    drop(stream);
+    catcher.wait_for_connections(1, WAIT);
+    assert_eq!(catcher.acks(), ["abc==", "Zm9vYmFy\n", "ünïcode"]);
+    assert_eq!(catcher.connections()[0].acks, 3);
+}
+
+#[test]
+fn requests_without_chunk_get_no_reply() {
+    let catcher = TestCatcher::start().unwrap();
+    let mut stream = connect(catcher.forward_addr());
+    stream.write_all(&message("quiet", Timestamp::Seconds(1), "c", 0, None)).unwrap();
+    catcher.wait_for_events(1, WAIT);
+    stream.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+    let mut buf = [0u8; 8];
+    let read = std::io::Read::read(&mut stream, &mut buf);
+    assert!(matches!(read, Err(ref e) if e.kind() == std::io::ErrorKind::WouldBlock), "{read:?}");
+}
+
+#[test]
+fn udp_heartbeat_is_answered_on_the_forward_port() {
+    let catcher = TestCatcher::start().unwrap();
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    socket.send_to(&[0], catcher.forward_addr()).unwrap();
+    let mut buf = [9u8; 4];
+    let (n, from) = socket.recv_from(&mut buf).unwrap();
+    assert_eq!((&buf[..n], from), (&[0u8][..], catcher.forward_addr()));
+}
+
+#[test]
+fn unix_socket_serves_the_forward_protocol() {
+    let dir = std::env::temp_dir().join(format!("fluent-catcher-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("forward.sock");
+    let catcher = TestCatcher::with_config(Config::default().unix(&path)).unwrap();
+    let mut stream = std::os::unix::net::UnixStream::connect(&path).unwrap();
+    stream.write_all(&message("unix", Timestamp::Seconds(5), "u", 7, None)).unwrap();
+    drop(stream);
+    let events = catcher.wait_for_events(1, WAIT);
+    assert_eq!((events[0].tag.as_str(), events[0].record["n"].as_u64()), ("unix", Some(7)));
+    let connections = catcher.wait_for_connections(1, WAIT);
+    assert_eq!(connections[0].listener, fluent_catcher::Listener::ForwardUnix);
+    catcher.stop();
+    assert!(!path.exists(), "the socket file is removed at shutdown");
+}
+
+#[test]
+fn shared_key_handshake_admits_the_right_key_only() {
+    use fluent_proto::handshake::{Helo, Ping, Pong, shared_key_digest};
+    let catcher = TestCatcher::with_config(Config::default().shared_key("s3cret").hostname("catcher.test")).unwrap();
+    for (key, admitted) in [("s3cret", true), ("wrong", false)] {
+        let mut stream = connect(catcher.forward_addr());
+        let helo_bytes = read_value(&mut stream);
+        let helo = Helo::parse(&helo_bytes).unwrap();
+        assert_eq!(helo.nonce.len(), 16);
+        let salt = b"0123456789abcdef";
+        let digest = shared_key_digest(salt, "client.test", helo.nonce, key.as_bytes());
+        let mut ping = Vec::new();
+        Ping { hostname: "client.test", shared_key_salt: salt, shared_key_hexdigest: digest.as_str(), username: "", password_digest: "" }
+            .write(&mut ping)
+            .unwrap();
+        stream.write_all(&ping).unwrap();
+        let pong_bytes = read_value(&mut stream);
+        let pong = Pong::parse(&pong_bytes).unwrap();
+        assert_eq!(pong.auth_result, admitted);
+        if admitted {
+            assert!(pong.verify("client.test", salt, helo.nonce, b"s3cret"), "server digest verifies");
+            stream.write_all(&message("authed", Timestamp::Seconds(1), "c", 1, None)).unwrap();
+            drop(stream);
+        } else {
+            assert!(closed_by_peer(&mut stream));
+        }
+    }
+    let events = catcher.wait_for_events(1, WAIT);
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].tag, "authed");
+    assert_eq!(catcher.stats().rejected.get("handshake"), Some(&1));
+}
+
+#[test]
+fn shutdown_writes_everything_received_before_it() {
+    let catcher = TestCatcher::start().unwrap();
+    let mut stream = connect(catcher.forward_addr());
+    let mut wire = Vec::new();
+    for n in 0..1000 {
+        wire.extend(message("bye", Timestamp::Seconds(1), "c", n, None));
+    }
+    stream.write_all(&wire).unwrap();
+    // Wait until the catcher has read it all, then stop with the
+    // connection still open.
+    while catcher.stats().bytes_received < wire.len() as u64 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stats = catcher.stop();
+    assert_eq!(stats.events_written, 1000);
+    assert!(closed_by_peer(&mut stream), "open connections are closed at shutdown");
+}
+
+#[test]
+fn fluentd_out_file_format_to_a_file() {
+    let path = std::env::temp_dir().join(format!("fluent-catcher-out-{}.log", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    let config = Config::default()
+        .forward("127.0.0.1:0".parse().unwrap())
+        .no_pickle()
+        .output(Output::File(path.clone()))
+        .format(OutputFormat::Fluentd)
+        .log_connections(false);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let stats = runtime.block_on(async {
+        let catcher = fluent_catcher::Catcher::bind(config).await.unwrap();
+        let addr = catcher.forward_addr().unwrap();
+        let handle = catcher.handle();
+        let server = tokio::spawn(catcher.run());
+        tokio::task::spawn_blocking(move || {
+            let mut stream = connect(addr);
+            stream.write_all(&message("file.tag", Timestamp::Seconds(1_490_061_367), "f", 3, None)).unwrap();
+        })
+        .await
+        .unwrap();
+        while handle.stats().events_received < 1 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        handle.shutdown();
+        server.await.unwrap().unwrap()
+    });
+    assert_eq!(stats.events_written, 1);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert_eq!(text, "2017-03-21T01:56:07+00:00\tfile.tag\t{\"client\":\"f\",\"n\":3}\n");
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn compressed_request_built_by_the_codec_arrives() {
+    let catcher = TestCatcher::start().unwrap();
+    let mut entries = Vec::new();
+    for n in 0..100 {
+        encode_entry(&mut entries, Timestamp::Seconds(n), &record(n)).unwrap();
+    }
+    let mut wire = Vec::new();
+    let options = Options { chunk: Some("gz-1"), size: Some(100), ..Default::default() };
+    encode_compressed_packed_forward(&mut wire, "gz", &entries, &options, 6).unwrap();
+    let mut stream = connect(catcher.forward_addr());
+    stream.write_all(&wire).unwrap();
+    assert_eq!(parse_ack(&read_value(&mut stream)).unwrap(), "gz-1");
+    let events = catcher.events();
+    assert_eq!(events.len(), 100);
+    assert!(events.iter().enumerate().all(|(i, e)| e.record["n"] == i as u64));
+}
