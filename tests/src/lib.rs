@@ -312,3 +312,38 @@ pub fn decode_with_msgpack_python(wire: &[u8]) -> Vec<serde_json::Value> {
 pub fn spawn(command: &mut Command) -> Child {
     command.stdin(Stdio::null()).spawn().unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"))
 }
+
+/// Fails with a clear message unless Go and Debian's fluent-logger-golang
+/// sources are installed.
+pub fn require_go() {
+    let ok = Command::new("go").arg("version").output().map(|o| o.status.success()).unwrap_or(false);
+    let pkg = std::path::Path::new("/usr/share/gocode/src/github.com/fluent/fluent-logger-golang/fluent").exists();
+    assert!(
+        ok && pkg,
+        "interop test needs Go and fluent-logger-golang; run `ci/test.sh` (it installs them) or \
+         `apt-get install golang-go golang-github-fluent-fluent-logger-golang-dev`"
+    );
+}
+
+/// Builds a Go `main` package (GOPATH mode, against Debian's packaged
+/// sources under /usr/share/gocode) and returns the binary's path.
+pub fn build_go_program(name: &str, program: &str) -> PathBuf {
+    require_go();
+    let gopath = std::env::temp_dir().join(format!("fluent-go-{name}-{}", std::process::id()));
+    let src = gopath.join("src").join(name);
+    std::fs::create_dir_all(&src).expect("go source dir");
+    std::fs::write(src.join("main.go"), program).expect("main.go");
+    let cache = std::env::var("GOCACHE")
+        .unwrap_or_else(|_| std::env::temp_dir().join("fluent-go-cache").to_string_lossy().into_owned());
+    let binary = gopath.join(format!("{name}-bin"));
+    run(Command::new("go")
+        .args(["build", "-o"])
+        .arg(&binary)
+        .arg(".")
+        .current_dir(&src)
+        .env("GO111MODULE", "off")
+        .env("GOPATH", format!("{}:/usr/share/gocode", gopath.display()))
+        .env("GOCACHE", cache)
+        .env("GOFLAGS", ""));
+    binary
+}

@@ -13,7 +13,6 @@
 //!   unsigned types for non-negative values and `SubSecondPrecision`
 //!   (EventTime), which every peer writes identically.
 
-use std::path::Path;
 use std::process::Command;
 
 use fluent_proto::{EventTime, Options, Timestamp, encode_message};
@@ -38,19 +37,8 @@ fn one_key_records() -> Vec<(String, Val)> {
     out
 }
 
-fn go_available() {
-    let ok = Command::new("go").arg("version").output().map(|o| o.status.success()).unwrap_or(false);
-    let pkg = Path::new("/usr/share/gocode/src/github.com/fluent/fluent-logger-golang/fluent").exists();
-    assert!(
-        ok && pkg,
-        "interop test needs Go and fluent-logger-golang; run `ci/test.sh` (it installs them) or \
-         `apt-get install golang-go golang-github-fluent-fluent-logger-golang-dev`"
-    );
-}
-
 #[test]
 fn event_time_frames_are_byte_identical() {
-    go_available();
     let records = one_key_records();
     let times: Vec<EventTime> =
         (0..records.len() as u32).map(|i| EventTime::new(1_490_061_367 + i, 861_646_890 + i)).collect();
@@ -96,25 +84,7 @@ func main() {{
 }}
 "#
     );
-    let gopath = std::env::temp_dir().join(format!("fluent-go-golden-{}", std::process::id()));
-    let src = gopath.join("src/golden");
-    std::fs::create_dir_all(&src).unwrap();
-    std::fs::write(src.join("main.go"), program).unwrap();
-    let cache = std::env::var("GOCACHE")
-        .unwrap_or_else(|_| std::env::temp_dir().join("fluent-go-cache").to_string_lossy().into_owned());
-    // Build first (GOPATH mode against Debian's packaged sources), then run.
-    let binary = gopath.join("golden-bin");
-    fluent_tests::run(
-        Command::new("go")
-            .args(["build", "-o"])
-            .arg(&binary)
-            .arg(".")
-            .current_dir(&src)
-            .env("GO111MODULE", "off")
-            .env("GOPATH", format!("{}:/usr/share/gocode", gopath.display()))
-            .env("GOCACHE", cache)
-            .env("GOFLAGS", ""),
-    );
+    let binary = fluent_tests::build_go_program("golden", &program);
     let go = capture(|port| spawn(Command::new(&binary).arg(port.to_string())));
 
     let mut ours = Vec::new();
