@@ -1,23 +1,20 @@
-//! The quick start: sends a burst of events through the `AsyncSender` to a
-//! Forward receiver and prints what arrived and how fast.
+//! The quick start: starts the log catcher in this process on a free local
+//! port, sends a burst of events to it through the `AsyncSender`, and prints
+//! what arrived in the catcher's JSON-lines file and how fast.
 //!
 //! Run: `cargo run --release --example quickstart`
 //!
-//! By default the receiver runs in this process on a free local port (no
-//! Fluentd needed): it decodes every request with fluent-proto and counts
-//! the events. With `FLUENT_HOST` (and optionally `FLUENT_PORT`, default
-//! 24224) set, the events go to that server instead (Fluentd, Fluent Bit);
-//! then only the sender's own counters are printed. Until the log catcher
-//! lands, the in-process receiver is this example's own small loop.
+//! No Fluentd is needed. With `FLUENT_HOST` (and optionally `FLUENT_PORT`,
+//! default 24224) set, the events go to that server instead (Fluentd,
+//! Fluent Bit, a `fluent-catcher` you started); then only the sender's own
+//! counters are printed. The example fails (exit code 1) if any event is
+//! lost.
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread;
+use std::io::BufRead;
+use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use fluent_proto::{Decoded, Events, Frame, FrameDecoder, Limits, Mode, Value};
+use fluent_catcher::{Catcher, CatcherHandle, Config, Output};
 use fluent_std::AsyncSender;
 
 #[derive(serde::Serialize)]
@@ -31,64 +28,36 @@ struct Access<'a> {
 
 const EVENTS: u64 = 200_000;
 
-/// What the in-process receiver saw.
-#[derive(Default)]
-struct Received {
-    events: AtomicU64,
-    requests: AtomicU64,
-    samples: Mutex<Vec<String>>,
-}
-
-fn receive(listener: TcpListener, seen: Arc<Received>) {
-    for stream in listener.incoming() {
-        let Ok(mut stream) = stream else { continue };
-        let seen = seen.clone();
-        thread::spawn(move || {
-            let mut decoder = FrameDecoder::new(Limits::default());
-            let (mut buf, mut read) = (Vec::new(), vec![0u8; 64 * 1024]);
-            loop {
-                let n = match stream.read(&mut read) {
-                    Ok(0) | Err(_) => return,
-                    Ok(n) => n,
-                };
-                buf.extend_from_slice(&read[..n]);
-                let mut used = 0;
-                while let Ok(Decoded::Frame { frame, consumed }) = decoder.decode(&buf[used..]) {
-                    used += consumed;
-                    let Frame::Request(request) = frame else { continue };
-                    seen.requests.fetch_add(1, Ordering::Relaxed);
-                    let plain;
-                    let events = if request.mode() == Mode::CompressedPackedForward {
-                        plain = request.decompress(64 << 20).unwrap_or_default();
-                        Events::packed(&plain, request.event_depth())
-                    } else {
-                        request.events()
-                    };
-                    for event in events.flatten() {
-                        let n = seen.events.fetch_add(1, Ordering::Relaxed);
-                        if n.is_multiple_of(EVENTS / 4) {
-                            let line = format!("{} {:?} {:?}", request.tag(), event.time, Value::Map(event.record));
-                            seen.samples.lock().unwrap().push(line);
-                        }
-                    }
-                }
-                buf.drain(..used);
-            }
-        });
-    }
+/// Starts the catcher on a free loopback port, writing JSON lines to `path`.
+fn start_catcher(
+    runtime: &tokio::runtime::Runtime,
+    path: &std::path::Path,
+) -> std::io::Result<(SocketAddr, CatcherHandle, tokio::task::JoinHandle<std::io::Result<fluent_catcher::StatsSnapshot>>)>
+{
+    let config = Config::default()
+        .forward(SocketAddr::from(([127, 0, 0, 1], 0)))
+        .no_pickle()
+        .udp_heartbeat(false)
+        .output(Output::File(path.to_owned()))
+        .log_connections(false);
+    let catcher = runtime.block_on(Catcher::bind(config))?;
+    let addr = catcher.forward_addr().ok_or_else(|| std::io::Error::other("no forward listener"))?;
+    let handle = catcher.handle();
+    Ok((addr, handle, runtime.spawn(catcher.run())))
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let external = std::env::var("FLUENT_HOST").ok();
-    let seen = Arc::new(Received::default());
+    let runtime = tokio::runtime::Runtime::new()?;
+    let log_path = std::env::temp_dir().join(format!("quickstart-{}.jsonl", std::process::id()));
+    let mut catcher = None;
     let (host, port) = match &external {
         Some(host) => (host.clone(), std::env::var("FLUENT_PORT").map_or(Ok(24224), |p| p.parse())?),
         None => {
-            let listener = TcpListener::bind("127.0.0.1:0")?;
-            let port = listener.local_addr()?.port();
-            let seen = seen.clone();
-            thread::spawn(move || receive(listener, seen));
-            ("127.0.0.1".to_owned(), port)
+            let (addr, handle, server) = start_catcher(&runtime, &log_path)?;
+            println!("fluent-catcher listening on {addr}, writing {}", log_path.display());
+            catcher = Some((handle, server));
+            ("127.0.0.1".to_owned(), addr.port())
         }
     };
     println!("sending {EVENTS} events to {host}:{port} through fluent_std::AsyncSender (PackedForward batches)");
@@ -111,36 +80,54 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let emitted_in = started.elapsed();
     let stats = sender.close_with(true, Duration::from_secs(30));
-    let total = started.elapsed();
+    let sent_in = started.elapsed();
 
-    if external.is_none() {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while seen.events.load(Ordering::Relaxed) < stats.sent && Instant::now() < deadline {
-            thread::sleep(Duration::from_millis(5));
+    let mut written = stats.sent;
+    if let Some((handle, server)) = catcher {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while handle.stats().events_written < stats.sent && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        let caught_in = started.elapsed();
+        handle.shutdown();
+        let totals = runtime.block_on(server)??;
+        let file = std::io::BufReader::new(std::fs::File::open(&log_path)?);
+        let mut lines = 0u64;
+        let mut samples = Vec::new();
+        for line in file.lines() {
+            let line = line?;
+            let _: serde_json::Value = serde_json::from_str(&line)?;
+            if lines.is_multiple_of(EVENTS / 4) {
+                samples.push(line);
+            }
+            lines += 1;
         }
         println!(
-            "\nthe receiver decoded {} events in {} requests; a few of them:",
-            seen.events.load(Ordering::Relaxed),
-            seen.requests.load(Ordering::Relaxed)
+            "\nthe catcher wrote {lines} events ({} connections); a few lines of its log:",
+            totals.connections_accepted
         );
-        for line in seen.samples.lock().unwrap().iter() {
+        for line in &samples {
             println!("  {line}");
         }
+        println!(
+            "\nsent and written: {:.1} ms end to end, {:.2} M events/s",
+            caught_in.as_secs_f64() * 1e3,
+            lines as f64 / caught_in.as_secs_f64() / 1e6
+        );
+        println!("catcher: {totals}");
+        std::fs::remove_file(&log_path)?;
+        written = lines;
     }
     println!(
-        "\nemit: {:.1} ms for {EVENTS} events ({:.0} ns per event on the caller's thread)",
+        "emit: {:.1} ms for {EVENTS} events ({:.0} ns per event on the caller's thread); sender flushed in {:.1} ms",
         emitted_in.as_secs_f64() * 1e3,
-        emitted_in.as_nanos() as f64 / EVENTS as f64
-    );
-    println!(
-        "end to end: {:.1} ms, {:.2} M events/s",
-        total.as_secs_f64() * 1e3,
-        stats.sent as f64 / total.as_secs_f64() / 1e6
+        emitted_in.as_nanos() as f64 / EVENTS as f64,
+        sent_in.as_secs_f64() * 1e3
     );
     println!("sender stats: {stats:?}");
     let lost = stats.dropped_queue + stats.dropped_buffer + stats.unsent_at_close;
-    if stats.sent != EVENTS || lost > 0 {
-        return Err(format!("{lost} events were not delivered").into());
+    if stats.sent != EVENTS || lost > 0 || written != EVENTS {
+        return Err(format!("{} events were not delivered", EVENTS - written.min(EVENTS) + lost).into());
     }
     Ok(())
 }

@@ -324,7 +324,7 @@ impl Config {
     }
 
     /// Whether each connection's summary is kept for
-    /// [`Catcher::connections`](crate::Catcher::connections) (default off:
+    /// [`CatcherHandle::connections`](crate::CatcherHandle::connections) (default off:
     /// a long-running server would grow without bound).
     ///
     /// ```

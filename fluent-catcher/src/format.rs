@@ -92,12 +92,13 @@ pub(crate) fn write_time(out: &mut Vec<u8>, time: Timestamp) {
         Timestamp::Seconds(s) => json::write_u64(out, s),
         Timestamp::Event(t) => {
             json::write_u64(out, u64::from(t.seconds()));
-            let nanos = t.nanoseconds().min(999_999_999);
-            let mut digits = [b'0'; 9];
-            let text = itoa::Buffer::new().format(nanos).as_bytes().to_vec();
-            let start = 9 - text.len();
-            digits[start..].copy_from_slice(&text);
-            out.push(b'.');
+            let mut nanos = t.nanoseconds().min(999_999_999);
+            let mut digits = [b'0'; 10];
+            digits[0] = b'.';
+            for digit in digits[1..].iter_mut().rev() {
+                *digit = b'0' + (nanos % 10) as u8;
+                nanos /= 10;
+            }
             out.extend_from_slice(&digits);
         }
     }
@@ -108,12 +109,7 @@ pub(crate) fn write_iso8601(out: &mut Vec<u8>, unix_seconds: u64) {
     let days = unix_seconds / 86_400;
     let secs = unix_seconds % 86_400;
     let (year, month, day) = civil_from_days(days);
-    let text = format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    );
+    let text = format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00", secs / 3600, secs / 60 % 60, secs % 60);
     out.extend_from_slice(text.as_bytes());
 }
 
@@ -215,14 +211,23 @@ mod tests {
     #[test]
     fn json_line_with_integer_and_event_time() {
         let frame = b"\x93\xa3t.a\xce\x58\xd0\x88\x37\x82\xa1k\xa1v\xa1n\x92\x01\xc0";
-        assert_eq!(line(frame, OutputFormat::JsonLines), "{\"tag\":\"t.a\",\"time\":1490061367,\"record\":{\"k\":\"v\",\"n\":[1,null]}}\n");
+        assert_eq!(
+            line(frame, OutputFormat::JsonLines),
+            "{\"tag\":\"t.a\",\"time\":1490061367,\"record\":{\"k\":\"v\",\"n\":[1,null]}}\n"
+        );
         let frame = b"\x93\xa1t\xd7\x00\x58\xd0\x88\x37\x00\x00\x00\x05\x80";
-        assert_eq!(line(frame, OutputFormat::JsonLines), "{\"tag\":\"t\",\"time\":1490061367.000000005,\"record\":{}}\n");
+        assert_eq!(
+            line(frame, OutputFormat::JsonLines),
+            "{\"tag\":\"t\",\"time\":1490061367.000000005,\"record\":{}}\n"
+        );
     }
 
     #[test]
     fn unset_time_becomes_arrival_time() {
-        assert_eq!(line(b"\x93\xa1t\xc0\x80", OutputFormat::JsonLines), "{\"tag\":\"t\",\"time\":7.000000000,\"record\":{}}\n");
+        assert_eq!(
+            line(b"\x93\xa1t\xc0\x80", OutputFormat::JsonLines),
+            "{\"tag\":\"t\",\"time\":7.000000000,\"record\":{}}\n"
+        );
     }
 
     #[test]
@@ -234,7 +239,10 @@ mod tests {
     #[test]
     fn non_string_keys_are_stringified() {
         let frame = b"\x93\xa1t\x01\x82\x05\xa1a\xc3\x02";
-        assert_eq!(line(frame, OutputFormat::JsonLines), "{\"tag\":\"t\",\"time\":1,\"record\":{\"5\":\"a\",\"true\":2}}\n");
+        assert_eq!(
+            line(frame, OutputFormat::JsonLines),
+            "{\"tag\":\"t\",\"time\":1,\"record\":{\"5\":\"a\",\"true\":2}}\n"
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub(crate) async fn serve<S: Stream>(conn: &mut Conn<S>) -> Result<(), CloseReas
         let outcome = decode_available(conn, &mut decoder, &mut pending);
         match conn.hand_off(pending).await {
             Ok(HandedOff::Done) => {}
-            Ok(HandedOff::WriterFailed) => return Err(reject(conn, "writer-failed", "output failed; events not acknowledged")),
+            Ok(HandedOff::WriterFailed) => {
+                return Err(reject(conn, "writer-failed", "output failed; events not acknowledged"));
+            }
             Err(e) => return Err(format!("writing an ack failed: {e}")),
         }
         outcome?;
@@ -67,9 +69,7 @@ fn decode_available<S: Stream>(
                 consumed
             }
             Ok(Decoded::Frame { frame: Frame::Request(request), consumed }) => {
-                if let Err(reason) = take_request(conn, &request, now, pending) {
-                    return Err(reason);
-                }
+                take_request(conn, &request, now, pending)?;
                 consumed
             }
             Err(e) => return Err(reject(conn, "malformed", format!("malformed frame: {e}"))),
@@ -100,7 +100,8 @@ fn take_request<S: Stream>(
     let mut bad = None;
     let mut bad_count = 0u64;
     for event in events {
-        let result = event.and_then(|e| write_event_line(&mut pending.lines, config.format, tag, e.time, e.record, now));
+        let result =
+            event.and_then(|e| write_event_line(&mut pending.lines, config.format, tag, e.time, e.record, now));
         match result {
             Ok(()) => pending.events += 1,
             Err(e) => {

@@ -143,23 +143,9 @@ fn write_node(out: &mut Vec<u8>, p: &Pickle, id: NodeId, depth: usize, budget: &
     budget.check(out)
 }
 
-/// The `created` field's time as it is written (for tests and docs).
-#[cfg(test)]
-fn time_text(time: EventTime) -> String {
-    let mut out = Vec::new();
-    crate::format::write_time(&mut out, Timestamp::Event(time));
-    String::from_utf8(out).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn created_float_follows_python_conversion() {
-        let t = EventTime::from_f64(1490061367.8616468906402588).unwrap();
-        assert_eq!(time_text(t), "1490061367.861646890");
-    }
 
     #[test]
     fn shared_references_cannot_expand_past_the_limit() {

@@ -76,10 +76,7 @@ struct Args {
 }
 
 fn parse_addr(text: &str) -> Result<SocketAddr, String> {
-    text.to_socket_addrs()
-        .map_err(|e| format!("{text}: {e}"))?
-        .next()
-        .ok_or_else(|| format!("{text}: no address"))
+    text.to_socket_addrs().map_err(|e| format!("{text}: {e}"))?.next().ok_or_else(|| format!("{text}: no address"))
 }
 
 fn main() -> ExitCode {
@@ -142,7 +139,11 @@ async fn serve(args: Args) -> std::io::Result<()> {
         listening.push(format!("sockethandler tcp {addr}"));
     }
     let out = args.out.as_ref().map_or("stdout".to_owned(), |p| p.display().to_string());
-    eprintln!("fluent-catcher: listening on {}; writing {} lines to {out}", listening.join(", "), if args.format == OutputFormat::Fluentd { "fluentd out_file" } else { "JSON" });
+    eprintln!(
+        "fluent-catcher: listening on {}; writing {} lines to {out}",
+        listening.join(", "),
+        if args.format == OutputFormat::Fluentd { "fluentd out_file" } else { "JSON" }
+    );
 
     let handle = catcher.handle();
     let stats_every = (args.stats_interval > 0).then(|| Duration::from_secs(args.stats_interval));

@@ -100,7 +100,9 @@ impl Output {
     pub(crate) fn open(&self) -> io::Result<OpenOutput> {
         const BUFFER: usize = 1 << 20;
         Ok(match self {
-            Output::Stdout => OpenOutput { writer: io::BufWriter::with_capacity(BUFFER, Box::new(io::stdout())), file: None },
+            Output::Stdout => {
+                OpenOutput { writer: io::BufWriter::with_capacity(BUFFER, Box::new(io::stdout())), file: None }
+            }
             Output::File(path) => {
                 let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
                 let sync = file.try_clone()?;

@@ -206,7 +206,7 @@ impl Machine {
     }
 
     fn set_items(&mut self, dict: NodeId, items: Vec<NodeId>) -> Result<(), PickleError> {
-        if items.len() % 2 != 0 {
+        if !items.len().is_multiple_of(2) {
             return Err(PickleError::BadStack);
         }
         let Node::Dict(pairs) = self.node_mut(dict)? else { return Err(PickleError::BadStack) };
@@ -592,13 +592,18 @@ mod tests {
     fn code_is_refused() {
         // pickle.dumps(os.system, 1)
         assert_eq!(read(b"cposix\nsystem\nq\x00.").unwrap_err(), PickleError::Global("posix.system".into()));
-        assert_eq!(read(b"c_codecs\nencode\n(X\x01\x00\x00\x00lX\x01\x00\x00\x00xtb.").unwrap_err(), PickleError::Code("BUILD"));
+        assert_eq!(
+            read(b"c_codecs\nencode\n(X\x01\x00\x00\x00lX\x01\x00\x00\x00xtb.").unwrap_err(),
+            PickleError::Code("BUILD")
+        );
         assert!(matches!(read(b"(cos\nsystem\nX\x02\x00\x00\x00idtR."), Err(PickleError::Global(_))));
     }
 
     #[test]
     fn malformed_is_an_error_not_a_panic() {
-        for bad in [&b""[..], b"a", b"e.", b"X\xff\xff\xff\xff", b"h\x05.", b"(u.", b"}K\x01s.", b"\x8a\x09\x01", b"L12x\n."] {
+        for bad in
+            [&b""[..], b"a", b"e.", b"X\xff\xff\xff\xff", b"h\x05.", b"(u.", b"}K\x01s.", b"\x8a\x09\x01", b"L12x\n."]
+        {
             assert!(read(bad).is_err(), "{bad:?}");
         }
     }

@@ -119,7 +119,8 @@ impl<S: Stream> Conn<S> {
             if shutting_down && !partial {
                 return Ok(Filled::Shutdown);
             }
-            let wait = if shutting_down { self.shared.config.shutdown_grace } else { self.shared.config.limits.idle_timeout };
+            let wait =
+                if shutting_down { self.shared.config.shutdown_grace } else { self.shared.config.limits.idle_timeout };
             tokio::select! {
                 ready = self.stream.readable() => ready?,
                 () = tokio::time::sleep(wait) => return Ok(Filled::Idle),

@@ -120,10 +120,8 @@ fn write(output: &mut OpenOutput, batch: &Batch, stats: &Stats) -> bool {
 
 fn flush(output: &mut OpenOutput, sync: bool, stats: &Stats) -> bool {
     let mut result = output.writer.flush();
-    if sync && result.is_ok() {
-        if let Some(file) = &output.file {
-            result = file.sync_data();
-        }
+    if let (true, Ok(()), Some(file)) = (sync, &result, &output.file) {
+        result = file.sync_data();
     }
     match result {
         Ok(()) => true,

@@ -34,7 +34,8 @@ fn survives(config: Config, counter: &str, attack: impl FnOnce(&TestCatcher) -> 
     burst(&mut good, 100..200);
     drop(good);
     let events = catcher.wait_for_events(200, WAIT);
-    let good_ns: Vec<u64> = events.iter().filter(|e| e.tag == "good").map(|e| e.record["n"].as_u64().unwrap()).collect();
+    let good_ns: Vec<u64> =
+        events.iter().filter(|e| e.tag == "good").map(|e| e.record["n"].as_u64().unwrap()).collect();
     assert_eq!(good_ns, (0..200).collect::<Vec<_>>(), "the good client's events all arrive, in order");
     // The server still accepts new clients.
     let mut later = connect(catcher.forward_addr());
@@ -83,7 +84,8 @@ fn frame_over_the_size_limit() {
     survives(config, "malformed", |c| {
         let big = "x".repeat(100 * 1024);
         let mut wire = Vec::new();
-        fluent_proto::encode_message(&mut wire, "big", Timestamp::Seconds(1), &BTreeMap::from([("k", big)]), None).unwrap();
+        fluent_proto::encode_message(&mut wire, "big", Timestamp::Seconds(1), &BTreeMap::from([("k", big)]), None)
+            .unwrap();
         send(c.forward_addr(), &wire)
     });
 }
@@ -183,7 +185,8 @@ fn malformed_events_inside_a_good_request_are_dropped_and_the_rest_kept() {
     encode_entry(&mut entries, Timestamp::Seconds(1), &BTreeMap::from([("n", 2)])).unwrap();
     let mut wire = Vec::new();
     let options = Options { chunk: Some("mixed"), ..Default::default() };
-    fluent_proto::encode_packed_forward(&mut wire, "mixed", &entries, fluent_proto::EntriesFormat::Bin, Some(&options)).unwrap();
+    fluent_proto::encode_packed_forward(&mut wire, "mixed", &entries, fluent_proto::EntriesFormat::Bin, Some(&options))
+        .unwrap();
     let mut stream = connect(catcher.forward_addr());
     stream.write_all(&wire).unwrap();
     // Acked, as Fluentd does: the good events are safe, the bad one will

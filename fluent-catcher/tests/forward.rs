@@ -42,7 +42,14 @@ fn every_mode_and_time_form_arrives() {
     for n in 8..10 {
         encode_entry(&mut entries, t(n), &record(n)).unwrap();
     }
-    encode_packed_forward(&mut wire, "packed.str", &entries, EntriesFormat::Str, Some(&Options { size: Some(2), ..Default::default() })).unwrap();
+    encode_packed_forward(
+        &mut wire,
+        "packed.str",
+        &entries,
+        EntriesFormat::Str,
+        Some(&Options { size: Some(2), ..Default::default() }),
+    )
+    .unwrap();
     // CompressedPackedForward with two gzip members back to back.
     let mut first = Vec::new();
     encode_entry(&mut first, t(10), &record(10)).unwrap();
@@ -66,7 +73,20 @@ fn every_mode_and_time_form_arrives() {
     let got: Vec<(String, Timestamp, u64)> =
         events.iter().map(|e| (e.tag.clone(), e.time, e.record["n"].as_u64().unwrap())).collect();
     let mut want = vec![("m.int".to_owned(), Timestamp::Seconds(1_490_061_367), 0)];
-    let tags = ["m.evt", "fwd", "fwd", "fwd", "packed.bin", "packed.bin", "packed.bin", "packed.str", "packed.str", "gzip", "gzip", "fb"];
+    let tags = [
+        "m.evt",
+        "fwd",
+        "fwd",
+        "fwd",
+        "packed.bin",
+        "packed.bin",
+        "packed.bin",
+        "packed.str",
+        "packed.str",
+        "gzip",
+        "gzip",
+        "fb",
+    ];
     for (i, tag) in tags.iter().enumerate() {
         let n = i as u64 + 1;
         want.push((tag.to_string(), t(n), n));
@@ -148,9 +168,15 @@ fn shared_key_handshake_admits_the_right_key_only() {
         let salt = b"0123456789abcdef";
         let digest = shared_key_digest(salt, "client.test", helo.nonce, key.as_bytes());
         let mut ping = Vec::new();
-        Ping { hostname: "client.test", shared_key_salt: salt, shared_key_hexdigest: digest.as_str(), username: "", password_digest: "" }
-            .write(&mut ping)
-            .unwrap();
+        Ping {
+            hostname: "client.test",
+            shared_key_salt: salt,
+            shared_key_hexdigest: digest.as_str(),
+            username: "",
+            password_digest: "",
+        }
+        .write(&mut ping)
+        .unwrap();
         stream.write_all(&ping).unwrap();
         let pong_bytes = read_value(&mut stream);
         let pong = Pong::parse(&pong_bytes).unwrap();

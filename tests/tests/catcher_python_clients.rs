@@ -33,10 +33,9 @@ fn python_clients_events_all_arrive_intact() {
     for (got, want) in forward.iter().zip(&forward_sent) {
         assert_eq!(got.tag, want["tag"]);
         let time = match &want["time"] {
-            serde_json::Value::Array(p) => Timestamp::Event(EventTime::new(
-                p[0].as_u64().unwrap() as u32,
-                p[1].as_u64().unwrap() as u32,
-            )),
+            serde_json::Value::Array(p) => {
+                Timestamp::Event(EventTime::new(p[0].as_u64().unwrap() as u32, p[1].as_u64().unwrap() as u32))
+            }
             t => Timestamp::Seconds(t.as_u64().unwrap()),
         };
         assert_eq!(got.time, time, "{}", want["tag"]);
