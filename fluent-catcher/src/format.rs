@@ -104,28 +104,11 @@ pub(crate) fn write_time(out: &mut Vec<u8>, time: Timestamp) {
     }
 }
 
-/// `YYYY-MM-DDTHH:MM:SS+00:00` for a Unix time (proleptic Gregorian, UTC).
+/// `YYYY-MM-DDTHH:MM:SS+00:00` for a Unix time (UTC).
 pub(crate) fn write_iso8601(out: &mut Vec<u8>, unix_seconds: u64) {
-    let days = unix_seconds / 86_400;
-    let secs = unix_seconds % 86_400;
-    let (year, month, day) = civil_from_days(days);
-    let text = format!("{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00", secs / 3600, secs / 60 % 60, secs % 60);
+    let t = fluent_proto::UtcDateTime::from_unix_seconds(unix_seconds);
+    let text = format!("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}+00:00", t.year, t.month, t.day, t.hour, t.minute, t.second);
     out.extend_from_slice(text.as_bytes());
-}
-
-/// Days since 1970-01-01 to (year, month, day): Howard Hinnant's
-/// `civil_from_days`, for non-negative day counts.
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z % 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
 }
 
 /// A msgpack map as a JSON object. Non-string keys are written as the

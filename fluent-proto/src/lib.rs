@@ -83,4 +83,4 @@ pub use options::{Compression, Options};
 pub use record::encode_record;
 pub use ser::{Compound, EXT_STRUCT_NAME, Serializer, to_sink};
 pub use sink::{CountingSink, IoSink, Sink, SinkError, SliceSink};
-pub use time::{EVENT_TIME_EXT_TYPE, EventTime, Timestamp};
+pub use time::{EVENT_TIME_EXT_TYPE, EventTime, Timestamp, UtcDateTime};

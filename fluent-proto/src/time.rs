@@ -278,3 +278,59 @@ impl From<EventTime> for Timestamp {
         Timestamp::Event(t)
     }
 }
+
+/// A Unix time in seconds as a UTC calendar date and time (proleptic
+/// Gregorian, no leap seconds), for writing human-readable times without a
+/// date library.
+///
+/// ```
+/// use fluent_proto::UtcDateTime;
+/// let t = UtcDateTime::from_unix_seconds(1_490_061_367);
+/// assert_eq!((t.year, t.month, t.day, t.hour, t.minute, t.second), (2017, 3, 21, 1, 56, 7));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcDateTime {
+    /// The year.
+    pub year: u64,
+    /// 1 to 12.
+    pub month: u8,
+    /// 1 to 31.
+    pub day: u8,
+    /// 0 to 23.
+    pub hour: u8,
+    /// 0 to 59.
+    pub minute: u8,
+    /// 0 to 59.
+    pub second: u8,
+}
+
+impl UtcDateTime {
+    /// Converts seconds since 1970-01-01T00:00:00Z (Howard Hinnant's
+    /// `civil_from_days`).
+    ///
+    /// ```
+    /// let t = fluent_proto::UtcDateTime::from_unix_seconds(951_782_400);
+    /// assert_eq!((t.year, t.month, t.day), (2000, 2, 29));
+    /// ```
+    pub const fn from_unix_seconds(seconds: u64) -> Self {
+        let days = seconds / 86_400;
+        let secs = seconds % 86_400;
+        let z = days + 719_468;
+        let era = z / 146_097;
+        let doe = z % 146_097;
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = doy - (153 * mp + 2) / 5 + 1;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 };
+        let year = yoe + era * 400 + if month <= 2 { 1 } else { 0 };
+        UtcDateTime {
+            year,
+            month: month as u8,
+            day: day as u8,
+            hour: (secs / 3600) as u8,
+            minute: (secs / 60 % 60) as u8,
+            second: (secs % 60) as u8,
+        }
+    }
+}

@@ -632,6 +632,33 @@ impl AsyncSender {
         self.fail(error)
     }
 
+    /// Waits until every event emitted before the call has been sent (or
+    /// counted as dropped), or `timeout` passes; the sender stays open.
+    /// Returns whether everything was sent in time. `log::Log::flush` on
+    /// the async log handler calls this.
+    ///
+    /// ```
+    /// let sender = fluent_std::AsyncSender::builder("a").build();
+    /// assert!(sender.flush(std::time::Duration::from_millis(10)), "nothing emitted, nothing to wait for");
+    /// ```
+    pub fn flush(&self, timeout: Duration) -> bool {
+        let target = self.stats().emitted;
+        let deadline = Instant::now() + timeout;
+        loop {
+            let s = self.stats();
+            if s.sent + s.dropped_queue + s.dropped_buffer + s.unsent_at_close >= target {
+                return true;
+            }
+            if Instant::now() >= deadline || self.worker.lock().map(|w| w.is_none()).unwrap_or(true) {
+                return false;
+            }
+            if let Some(t) = self.shared.worker_thread.get() {
+                t.unpark();
+            }
+            thread::sleep(Duration::from_micros(200));
+        }
+    }
+
     /// Closes with flush and the configured deadline (also done on drop).
     ///
     /// ```

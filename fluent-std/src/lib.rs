@@ -29,7 +29,15 @@ mod connection;
 mod error;
 mod event;
 mod global;
+#[cfg(feature = "log")]
+pub mod handler;
+#[cfg(any(feature = "log", feature = "tracing"))]
+mod handler_support;
+#[cfg(feature = "tracing")]
+pub mod layer;
 mod packet;
+#[cfg(any(feature = "log", feature = "tracing"))]
+mod record_sender;
 mod rings;
 mod sender;
 mod stats;
@@ -37,6 +45,8 @@ mod worker;
 
 pub use async_sender::{AsyncSender, AsyncSenderBuilder, DEFAULT_QUEUE_CIRCULAR, DEFAULT_QUEUE_MAXSIZE};
 pub use packet::BatchMode;
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub use record_sender::RecordSender;
 pub use stats::Stats;
 
 pub use connection::Endpoint;

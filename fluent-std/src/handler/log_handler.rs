@@ -1,0 +1,285 @@
+//! `FluentHandler`: a `log::Log` that sends each record as one event.
+
+use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Mutex, OnceLock, PoisonError};
+use std::time::Duration;
+
+use log::LevelFilter;
+
+use super::formatter::FluentRecordFormatter;
+use super::template::TemplateError;
+use crate::{AsyncSender, RecordSender, SendError};
+
+/// Why a record was not sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HandlerError {
+    /// The formatter could not build the record (a missing attribute).
+    Format(TemplateError),
+    /// The sender refused it (closed, queue full, ...).
+    Send(SendError),
+}
+
+impl fmt::Display for HandlerError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            HandlerError::Format(e) => write!(f, "formatting the record failed: {e}"),
+            HandlerError::Send(e) => write!(f, "sending the record failed: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for HandlerError {}
+
+/// fluent-logger-python's `handler.FluentHandler` (over a [`Sender`](crate::Sender))
+/// and `asynchandler.FluentHandler` (over an [`AsyncSender`]): each `log`
+/// record at or above the level becomes one event under the sender's tag,
+/// shaped by a [`FluentRecordFormatter`].
+///
+/// `log` cannot return errors, so a record that cannot be formatted or sent
+/// is counted ([`format_errors`](Self::format_errors),
+/// [`send_errors`](Self::send_errors)) and kept as
+/// [`last_error`](Self::last_error); [`handle`](Self::handle) returns the
+/// error directly.
+///
+/// ```
+/// use fluent_std::handler::FluentHandler;
+/// let catcher = fluent_catcher::TestCatcher::start()?;
+/// let sender = fluent_std::Sender::builder("app").host("127.0.0.1").port(catcher.forward_addr().port()).build();
+/// let handler = FluentHandler::new(sender).level(log::LevelFilter::Info);
+/// handler.handle(&log::Record::builder().level(log::Level::Warn).target("db").args(format_args!("slow query")).build())?;
+/// let events = catcher.wait_for_events(1, std::time::Duration::from_secs(10));
+/// assert_eq!((events[0].tag.as_str(), &events[0].record["message"]), ("app", &"slow query".into()));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct FluentHandler {
+    sender: RecordSender,
+    formatter: FluentRecordFormatter,
+    level: LevelFilter,
+    flush_timeout: Duration,
+    format_errors: AtomicU64,
+    send_errors: AtomicU64,
+    last_error: Mutex<Option<HandlerError>>,
+}
+
+impl fmt::Debug for FluentHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FluentHandler")
+            .field("sender", &self.sender)
+            .field("formatter", &self.formatter)
+            .field("level", &self.level)
+            .finish_non_exhaustive()
+    }
+}
+
+impl FluentHandler {
+    /// A handler over `sender` (a `Sender`, an `AsyncSender`, or a
+    /// [`RecordSender`]), every level, the default formatter.
+    ///
+    /// ```
+    /// let _h = fluent_std::handler::FluentHandler::new(fluent_std::AsyncSender::builder("app").build());
+    /// ```
+    pub fn new(sender: impl Into<RecordSender>) -> Self {
+        FluentHandler {
+            sender: sender.into(),
+            formatter: FluentRecordFormatter::default(),
+            level: LevelFilter::Trace,
+            flush_timeout: Duration::from_secs(5),
+            format_errors: AtomicU64::new(0),
+            send_errors: AtomicU64::new(0),
+            last_error: Mutex::new(None),
+        }
+    }
+
+    /// The formatter.
+    ///
+    /// ```
+    /// use fluent_std::handler::{FluentHandler, FluentRecordFormatter};
+    /// let _h = FluentHandler::new(fluent_std::AsyncSender::builder("app").build()).formatter(FluentRecordFormatter::new().format_json(false));
+    /// ```
+    pub fn formatter(mut self, formatter: FluentRecordFormatter) -> Self {
+        self.formatter = formatter;
+        self
+    }
+
+    /// The lowest level sent (default: everything).
+    ///
+    /// ```
+    /// let _h = fluent_std::handler::FluentHandler::new(fluent_std::AsyncSender::builder("app").build()).level(log::LevelFilter::Warn);
+    /// ```
+    pub fn level(mut self, level: LevelFilter) -> Self {
+        self.level = level;
+        self
+    }
+
+    /// How long `flush` waits for queued records (default 5 s).
+    ///
+    /// ```
+    /// let _h = fluent_std::handler::FluentHandler::new(fluent_std::AsyncSender::builder("app").build()).flush_timeout(std::time::Duration::from_secs(1));
+    /// ```
+    pub fn flush_timeout(mut self, timeout: Duration) -> Self {
+        self.flush_timeout = timeout;
+        self
+    }
+
+    /// The level filter in force.
+    ///
+    /// ```
+    /// let h = fluent_std::handler::FluentHandler::new(fluent_std::AsyncSender::builder("app").build());
+    /// assert_eq!(h.level_filter(), log::LevelFilter::Trace);
+    /// ```
+    pub fn level_filter(&self) -> LevelFilter {
+        self.level
+    }
+
+    /// The sender records go through.
+    ///
+    /// ```
+    /// let h = fluent_std::handler::FluentHandler::new(fluent_std::AsyncSender::builder("app").build());
+    /// assert!(h.sender().is_async());
+    /// ```
+    pub fn sender(&self) -> &RecordSender {
+        &self.sender
+    }
+
+    /// Formats and sends one record (ignoring the level filter).
+    ///
+    /// # Errors
+    /// [`HandlerError::Format`] or [`HandlerError::Send`]; both are also
+    /// counted and kept as [`last_error`](Self::last_error).
+    pub fn handle(&self, record: &log::Record<'_>) -> Result<(), HandlerError> {
+        let result = match self.formatter.format(record) {
+            Ok(map) => self.sender.emit(&map).map_err(|e| {
+                self.send_errors.fetch_add(1, Relaxed);
+                HandlerError::Send(e)
+            }),
+            Err(e) => {
+                self.format_errors.fetch_add(1, Relaxed);
+                Err(HandlerError::Format(e))
+            }
+        };
+        if let Err(e) = &result {
+            *self.last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(e.clone());
+        }
+        result
+    }
+
+    /// Records that could not be formatted.
+    ///
+    /// ```
+    /// assert_eq!(fluent_std::handler::FluentHandler::new(fluent_std::AsyncSender::builder("a").build()).format_errors(), 0);
+    /// ```
+    pub fn format_errors(&self) -> u64 {
+        self.format_errors.load(Relaxed)
+    }
+
+    /// Records the sender refused (see the sender's own counters for what
+    /// happened after it accepted them).
+    ///
+    /// ```
+    /// assert_eq!(fluent_std::handler::FluentHandler::new(fluent_std::AsyncSender::builder("a").build()).send_errors(), 0);
+    /// ```
+    pub fn send_errors(&self) -> u64 {
+        self.send_errors.load(Relaxed)
+    }
+
+    /// The last error, if any.
+    ///
+    /// ```
+    /// assert!(fluent_std::handler::FluentHandler::new(fluent_std::AsyncSender::builder("a").build()).last_error().is_none());
+    /// ```
+    pub fn last_error(&self) -> Option<HandlerError> {
+        self.last_error.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Sends what is queued, then closes the sender: later records are
+    /// refused (and counted).
+    ///
+    /// ```
+    /// let h = fluent_std::handler::FluentHandler::new(fluent_std::AsyncSender::builder("a").build());
+    /// h.close();
+    /// ```
+    pub fn close(&self) {
+        self.sender.close();
+    }
+}
+
+impl log::Log for FluentHandler {
+    fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
+        metadata.level() <= self.level
+    }
+
+    fn log(&self, record: &log::Record<'_>) {
+        if self.enabled(record.metadata()) {
+            let _ = self.handle(record);
+        }
+    }
+
+    /// Waits until every record logged before the call has been sent (up
+    /// to the flush timeout); the handler stays usable.
+    fn flush(&self) {
+        self.sender.flush(self.flush_timeout);
+    }
+}
+
+static INSTALLED: OnceLock<&'static FluentHandler> = OnceLock::new();
+
+/// Installs `handler` as the global `log` logger (and sets `log`'s maximum
+/// level to the handler's). Call [`shutdown`] before exit so the last
+/// records are sent.
+///
+/// ```no_run
+/// use fluent_std::handler::{FluentHandler, install};
+/// install(FluentHandler::new(fluent_std::AsyncSender::builder("app").build()).level(log::LevelFilter::Info))?;
+/// log::info!(user = "ada"; "logged in");
+/// fluent_std::handler::shutdown();
+/// # Ok::<(), log::SetLoggerError>(())
+/// ```
+///
+/// # Errors
+/// Another logger is already installed.
+pub fn install(handler: FluentHandler) -> Result<&'static FluentHandler, log::SetLoggerError> {
+    let level = handler.level;
+    let handler: &'static FluentHandler = Box::leak(Box::new(handler));
+    log::set_logger(handler)?;
+    log::set_max_level(level);
+    let _ = INSTALLED.set(handler);
+    Ok(handler)
+}
+
+/// The one-call setup, like `env_logger::init`: an async handler (Python's
+/// `asynchandler.FluentHandler`) with the default formatter, sending under
+/// `tag` to `FLUENT_HOST`:`FLUENT_PORT` (default `localhost:24224`), at the
+/// level `RUST_LOG` names (`error`, `warn`, `info`, `debug`, `trace`,
+/// `off`; default `info`).
+///
+/// ```no_run
+/// fluent_std::handler::init("app")?;
+/// log::warn!("disk almost full");
+/// fluent_std::handler::shutdown();
+/// # Ok::<(), log::SetLoggerError>(())
+/// ```
+///
+/// # Errors
+/// Another logger is already installed.
+pub fn init(tag: &str) -> Result<&'static FluentHandler, log::SetLoggerError> {
+    let host = std::env::var("FLUENT_HOST").unwrap_or_else(|_| "localhost".to_owned());
+    let port = std::env::var("FLUENT_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(24224);
+    let level = std::env::var("RUST_LOG").ok().and_then(|l| l.trim().parse().ok()).unwrap_or(LevelFilter::Info);
+    let sender = AsyncSender::builder(tag).sender(|s| s.host(host).port(port)).build();
+    install(FluentHandler::new(sender).level(level))
+}
+
+/// Sends what the installed handler has queued and closes its sender (the
+/// async sender's close timeout bounds the wait). Records logged after this
+/// are refused and counted. Does nothing when no handler was installed.
+///
+/// ```
+/// fluent_std::handler::shutdown(); // no handler installed: nothing to do
+/// ```
+pub fn shutdown() {
+    if let Some(handler) = INSTALLED.get() {
+        handler.close();
+    }
+}

@@ -1,0 +1,25 @@
+//! The `log` integration (`log` feature): fluent-logger-python's
+//! `handler.FluentHandler` / `asynchandler.FluentHandler` and
+//! `FluentRecordFormatter`.
+//!
+//! ```no_run
+//! fluent_std::handler::init("app")?; // async handler to FLUENT_HOST or localhost:24224
+//! log::info!(user = "ada", attempts = 3; "logged in");
+//! fluent_std::handler::shutdown(); // the last records are sent before exit
+//! # Ok::<(), log::SetLoggerError>(())
+//! ```
+//!
+//! The record sent for that line, with the default formatter:
+//! `{"sys_host": <hostname>, "sys_name": <target>, "sys_module": <module
+//! path>, "level": "INFO", "file": ..., "line": ..., "user": "ada",
+//! "attempts": 3, "message": "logged in"}`.
+
+mod attributes;
+mod formatter;
+mod log_handler;
+mod template;
+
+pub use attributes::{LogAttributes, level_name};
+pub use formatter::FluentRecordFormatter;
+pub use log_handler::{FluentHandler, HandlerError, init, install, shutdown};
+pub use template::{FormatStyle, TemplateError};

@@ -1,0 +1,175 @@
+//! The `tracing` integration (`tracing` feature): a
+//! `tracing_subscriber::Layer` that sends every event as one record, with
+//! the same shape as the `log` handler's records.
+//!
+//! ```no_run
+//! use tracing_subscriber::prelude::*;
+//! let sender = fluent_std::AsyncSender::builder("app").build();
+//! tracing_subscriber::registry().with(fluent_std::layer::FluentLayer::new(sender)).init();
+//! let span = tracing::info_span!("request", id = 7);
+//! let _entered = span.enter();
+//! tracing::info!(user = "ada", "logged in");
+//! // record: {"sys_host", "sys_name": target, "sys_module", "level": "INFO",
+//! //          "file", "line", "id": 7, "user": "ada", "message": "logged in",
+//! //          "spans": ["request"]}
+//! ```
+
+use std::fmt;
+
+use fluent_proto::{EventTime, Timestamp};
+use serde_json::{Map, Value};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+
+use crate::RecordSender;
+
+/// A span's fields, kept in the span's extensions.
+struct SpanFields(Map<String, Value>);
+
+/// Collects `tracing` fields as JSON values.
+struct JsonVisitor<'a>(&'a mut Map<String, Value>);
+
+impl Visit for JsonVisitor<'_> {
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.0.insert(field.name().to_owned(), value.into());
+    }
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        let mut chain = value.to_string();
+        let mut source = value.source();
+        while let Some(cause) = source {
+            chain.push_str(&format!("\nCaused by: {cause}"));
+            source = cause.source();
+        }
+        self.0.insert(field.name().to_owned(), chain.into());
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        self.0.insert(field.name().to_owned(), format!("{value:?}").into());
+    }
+}
+
+/// Sends each `tracing` event as one record under the sender's tag:
+/// `sys_host`, `sys_name` (target), `sys_module` (module path), `level`,
+/// `file`, `line`, the fields of every span the event is in (outermost
+/// first; inner spans and the event's own fields win on a name clash), the
+/// event's fields (its `message` under `"message"`), and `spans`, the span
+/// names from the outermost in. The time is the event's EventTime
+/// (nanoseconds). Composes with other layers (e.g. `fmt`).
+///
+/// Records the sender refuses are counted in
+/// [`send_errors`](FluentLayer::send_errors).
+pub struct FluentLayer {
+    sender: RecordSender,
+    send_errors: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl fmt::Debug for FluentLayer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FluentLayer").field("sender", &self.sender).finish_non_exhaustive()
+    }
+}
+
+impl FluentLayer {
+    /// A layer sending through `sender` (a `Sender`, an `AsyncSender` or a
+    /// [`RecordSender`]).
+    ///
+    /// ```
+    /// let _layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build());
+    /// ```
+    pub fn new(sender: impl Into<RecordSender>) -> Self {
+        FluentLayer { sender: sender.into(), send_errors: Default::default() }
+    }
+
+    /// The sender (to flush or close it at exit).
+    ///
+    /// ```
+    /// let layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build());
+    /// assert!(layer.sender().is_async());
+    /// ```
+    pub fn sender(&self) -> &RecordSender {
+        &self.sender
+    }
+
+    /// A counter of events the sender refused, readable after the layer
+    /// has moved into a subscriber.
+    ///
+    /// ```
+    /// let layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build());
+    /// assert_eq!(layer.send_errors().load(std::sync::atomic::Ordering::Relaxed), 0);
+    /// ```
+    pub fn send_errors(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+        self.send_errors.clone()
+    }
+}
+
+fn level_name(level: &tracing::Level) -> &'static str {
+    match *level {
+        tracing::Level::ERROR => "ERROR",
+        tracing::Level::WARN => "WARNING",
+        tracing::Level::INFO => "INFO",
+        tracing::Level::DEBUG => "DEBUG",
+        tracing::Level::TRACE => "TRACE",
+    }
+}
+
+impl<S> Layer<S> for FluentLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let mut fields = Map::new();
+        attrs.record(&mut JsonVisitor(&mut fields));
+        if let Some(span) = ctx.span(id) {
+            span.extensions_mut().insert(SpanFields(fields));
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        if let Some(span) = ctx.span(id)
+            && let Some(fields) = span.extensions_mut().get_mut::<SpanFields>()
+        {
+            values.record(&mut JsonVisitor(&mut fields.0));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let time = EventTime::now().map(Timestamp::Event).unwrap_or(Timestamp::Seconds(0));
+        let meta = event.metadata();
+        let mut record = Map::new();
+        record.insert("sys_host".into(), crate::handler_support::hostname().into());
+        record.insert("sys_name".into(), meta.target().into());
+        record.insert("sys_module".into(), meta.module_path().unwrap_or_default().into());
+        record.insert("level".into(), level_name(meta.level()).into());
+        record.insert("file".into(), meta.file().map_or(Value::Null, Value::from));
+        record.insert("line".into(), meta.line().map_or(Value::Null, Value::from));
+        let mut spans = Vec::new();
+        if let Some(scope) = ctx.event_scope(event) {
+            for span in scope.from_root() {
+                spans.push(Value::from(span.name()));
+                if let Some(fields) = span.extensions().get::<SpanFields>() {
+                    record.extend(fields.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+            }
+        }
+        event.record(&mut JsonVisitor(&mut record));
+        record.insert("spans".into(), Value::Array(spans));
+        if self.sender.emit_with_time(time, &record).is_err() {
+            self.send_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The `tracing` layer against the catcher: event and span fields, span
+//! names, level and target, EventTime, and composition with `fmt`.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use fluent_catcher::TestCatcher;
+use fluent_std::layer::FluentLayer;
+use fluent_std::{AsyncSender, Sender, Timestamp};
+use serde_json::json;
+use tracing_subscriber::prelude::*;
+
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn events_with_span_fields_arrive_and_fmt_still_prints() {
+    let catcher = TestCatcher::start().unwrap();
+    let sender = Sender::builder("traced").host("127.0.0.1").port(catcher.forward_addr().port()).build();
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(move || writer.clone()).with_ansi(false))
+        .with(FluentLayer::new(sender));
+    tracing::subscriber::with_default(subscriber, || {
+        let outer = tracing::info_span!("request", id = 7, user = "ada");
+        let _o = outer.enter();
+        let inner = tracing::debug_span!("db", table = "orders", user = "bob");
+        let _i = inner.enter();
+        inner.record("table", "invoices");
+        tracing::warn!(rows = 3u64, slow = true, ratio = 0.5, "query took {}ms", 250);
+    });
+    let events = catcher.wait_for_events(1, Duration::from_secs(10));
+    let e = &events[0];
+    assert_eq!(e.tag, "traced");
+    assert!(matches!(e.time, Timestamp::Event(_)), "EventTime from the event's time");
+    let r = serde_json::Value::Object(e.record.clone());
+    assert_eq!(r["message"], "query took 250ms");
+    assert_eq!(
+        (&r["level"], &r["sys_name"], &r["sys_module"]),
+        (&json!("WARNING"), &json!(module_path!()), &json!(module_path!()))
+    );
+    assert_eq!((&r["rows"], &r["slow"], &r["ratio"]), (&json!(3), &json!(true), &json!(0.5)));
+    assert_eq!((&r["id"], &r["table"]), (&json!(7), &json!("invoices")), "span fields, updated by record()");
+    assert_eq!(r["user"], "bob", "the inner span wins");
+    assert_eq!(r["spans"], json!(["request", "db"]));
+    assert_eq!(r["file"], file!());
+    let printed = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(printed.contains("query took 250ms"), "the fmt layer printed too: {printed}");
+}
+
+#[test]
+fn async_sender_layer_and_flush() {
+    let catcher = TestCatcher::start().unwrap();
+    let sender = AsyncSender::builder("traced.async")
+        .sender(|s| s.host("127.0.0.1").port(catcher.forward_addr().port()))
+        .build();
+    let layer = FluentLayer::new(sender);
+    let target = layer.sender().clone();
+    let subscriber = tracing_subscriber::registry().with(layer);
+    tracing::subscriber::with_default(subscriber, || {
+        for i in 0..500u64 {
+            tracing::info!(seq = i, "event");
+        }
+    });
+    assert!(target.flush(Duration::from_secs(10)));
+    let events = catcher.wait_for_events(500, Duration::from_secs(10));
+    assert!(events.iter().enumerate().all(|(i, e)| e.record["seq"] == i as u64));
+    target.close();
+}
