@@ -1,6 +1,7 @@
 //! The quick start: starts the log catcher in this process on a free local
-//! port, sends a burst of events to it through the `AsyncSender`, and prints
-//! what arrived in the catcher's JSON-lines file and how fast.
+//! port, sends a burst of events to it through the `AsyncSender` and a
+//! burst of `log` records through the async log handler, and prints what
+//! arrived in the catcher's JSON-lines file and how fast.
 //!
 //! Run: `cargo run --release --example quickstart`
 //!
@@ -16,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use fluent_catcher::{Catcher, CatcherHandle, Config, Output};
 use fluent_std::AsyncSender;
+use fluent_std::handler::FluentHandler;
 
 #[derive(serde::Serialize)]
 struct Access<'a> {
@@ -27,6 +29,7 @@ struct Access<'a> {
 }
 
 const EVENTS: u64 = 200_000;
+const LOG_RECORDS: u64 = 1_000;
 
 /// Starts the catcher on a free loopback port, writing JSON lines to `path`.
 fn start_catcher(
@@ -82,28 +85,44 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let stats = sender.close_with(true, Duration::from_secs(30));
     let sent_in = started.elapsed();
 
+    // The same server through `log`: Python's asynchandler.FluentHandler.
+    let log_sender = AsyncSender::builder("quickstart.log").sender(|s| s.host(host.as_str()).port(port)).build();
+    fluent_std::handler::install(FluentHandler::new(log_sender).level(log::LevelFilter::Info))?;
+    for i in 0..LOG_RECORDS {
+        log::info!(request = i, user = "ada"; "order {i} placed");
+    }
+    fluent_std::handler::shutdown(); // sends the last records before returning
+    println!("logged {LOG_RECORDS} records through fluent_std::handler (the `log` facade)");
+
     let mut written = stats.sent;
     if let Some((handle, server)) = catcher {
         let deadline = Instant::now() + Duration::from_secs(30);
-        while handle.stats().events_written < stats.sent && Instant::now() < deadline {
+        while handle.stats().events_written < stats.sent + LOG_RECORDS && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(2));
         }
         let caught_in = started.elapsed();
         handle.shutdown();
         let totals = runtime.block_on(server)??;
         let file = std::io::BufReader::new(std::fs::File::open(&log_path)?);
-        let mut lines = 0u64;
+        let (mut lines, mut log_lines) = (0u64, 0u64);
         let mut samples = Vec::new();
         for line in file.lines() {
             let line = line?;
-            let _: serde_json::Value = serde_json::from_str(&line)?;
+            let event: serde_json::Value = serde_json::from_str(&line)?;
+            if event["tag"] == "quickstart.log" {
+                if log_lines == 0 {
+                    samples.push(line);
+                }
+                log_lines += 1;
+                continue;
+            }
             if lines.is_multiple_of(EVENTS / 4) {
                 samples.push(line);
             }
             lines += 1;
         }
         println!(
-            "\nthe catcher wrote {lines} events ({} connections); a few lines of its log:",
+            "\nthe catcher wrote {lines} sender events and {log_lines} log records ({} connections); a few lines of its log:",
             totals.connections_accepted
         );
         for line in &samples {
@@ -117,6 +136,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("catcher: {totals}");
         std::fs::remove_file(&log_path)?;
         written = lines;
+        if log_lines != LOG_RECORDS {
+            return Err(format!("{} log records were not delivered", LOG_RECORDS - log_lines.min(LOG_RECORDS)).into());
+        }
     }
     println!(
         "emit: {:.1} ms for {EVENTS} events ({:.0} ns per event on the caller's thread); sender flushed in {:.1} ms",

@@ -129,9 +129,8 @@ fn exclude_attrs_with_and_without_exclusions_and_with_extra_fields() {
 #[test]
 fn function_fmt() {
     let catcher = TestCatcher::start().unwrap();
-    let formatter = FluentRecordFormatter::new().fmt_fn(|a| {
-        Map::from_iter([("lvl".to_owned(), a.get("levelno").cloned().unwrap()), ("custom".to_owned(), json!("x"))])
-    });
+    let formatter = FluentRecordFormatter::new()
+        .fmt_fn(|a| Map::from_iter([("lvl".to_owned(), a.get("levelno").unwrap()), ("custom".to_owned(), json!("x"))]));
     let handler = sync_handler(&catcher, formatter);
     log::debug!(logger: handler, "fn");
     let r = only(&catcher);

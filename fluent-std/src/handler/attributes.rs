@@ -1,7 +1,7 @@
 //! A `log::Record` seen as a Python `LogRecord`: named attributes that
 //! format templates and `exclude_attrs` work on.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
 
@@ -21,7 +21,8 @@ pub fn level_name(level: log::Level) -> (&'static str, u8) {
     }
 }
 
-/// One record's attributes, by their Python names (with Rust aliases):
+/// One record's attributes, by their Python names (with Rust aliases),
+/// computed when asked for:
 ///
 /// | attribute | value |
 /// |---|---|
@@ -38,12 +39,15 @@ pub fn level_name(level: log::Level) -> (&'static str, u8) {
 /// ```
 /// let record = log::Record::builder().target("app").args(format_args!("hi")).build();
 /// let attrs = fluent_std::handler::LogAttributes::from_record(&record, None);
-/// assert_eq!(attrs.get("name"), Some(&serde_json::Value::from("app")));
-/// assert_eq!(attrs.get("message"), Some(&serde_json::Value::from("hi")));
+/// assert_eq!(attrs.get("name"), Some(serde_json::Value::from("app")));
+/// assert_eq!(attrs.get("message"), Some(serde_json::Value::from("hi")));
 /// ```
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogAttributes {
-    attributes: Map<String, Value>,
+#[derive(Debug, Clone)]
+pub struct LogAttributes<'a> {
+    record: &'a log::Record<'a>,
+    datefmt: Option<&'a str>,
+    /// When the record was read (Python's `created`).
+    created: Duration,
     /// Key-value pairs (merged into the record as fields).
     extra: Map<String, Value>,
     /// The message, with any error's chain appended (Python appends the
@@ -51,63 +55,87 @@ pub struct LogAttributes {
     message: String,
 }
 
-impl LogAttributes {
+/// Every attribute name, aliases included (what `exclude_attrs` starts from).
+const NAMES: [&str; 21] = [
+    "name",
+    "target",
+    "levelname",
+    "level",
+    "levelno",
+    "module",
+    "module_path",
+    "pathname",
+    "file",
+    "filename",
+    "lineno",
+    "line",
+    "msg",
+    "message",
+    "created",
+    "msecs",
+    "asctime",
+    "thread",
+    "threadName",
+    "process",
+    "relativeCreated",
+];
+
+impl<'a> LogAttributes<'a> {
     /// Reads a record; `datefmt` formats `asctime` (strftime subset: `%Y %m
     /// %d %H %M %S %y %z %Z %%`; default `"%Y-%m-%d %H:%M:%S,mmm"` like Python).
-    pub fn from_record(record: &log::Record<'_>, datefmt: Option<&str>) -> Self {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
-        let created = now.as_secs_f64();
-        let (levelname, levelno) = level_name(record.level());
-        let text = record.args().to_string();
-        let file = record.file().unwrap_or_default();
-        let filename = file.rsplit(['/', '\\']).next().unwrap_or(file);
-        let thread = std::thread::current();
-        let thread_number: u64 =
-            format!("{:?}", thread.id()).chars().filter(char::is_ascii_digit).collect::<String>().parse().unwrap_or(0);
-        let mut a = Map::new();
-        let mut put = |keys: &[&str], value: Value| {
-            for key in keys {
-                a.insert((*key).to_owned(), value.clone());
-            }
-        };
-        put(&["name", "target"], record.target().into());
-        put(&["levelname", "level"], levelname.into());
-        put(&["levelno"], levelno.into());
-        put(&["module", "module_path"], record.module_path().unwrap_or_default().into());
-        put(&["pathname", "file"], file.into());
-        put(&["filename"], filename.into());
-        put(&["lineno", "line"], record.line().map_or(Value::Null, Value::from));
-        put(&["created"], created.into());
-        put(&["msecs"], f64::from(now.subsec_millis()).into());
-        put(&["asctime"], asctime(now.as_secs(), now.subsec_millis(), datefmt).into());
-        put(&["thread"], thread_number.into());
-        put(&["threadName"], thread.name().unwrap_or("unnamed").into());
-        put(&["process"], std::process::id().into());
-
+    pub fn from_record(record: &'a log::Record<'a>, datefmt: Option<&'a str>) -> Self {
+        let created = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let mut extra = Map::new();
         let mut errors = Vec::new();
-        let mut visitor = KeyValues { extra: &mut extra, errors: &mut errors };
-        let _ = record.key_values().visit(&mut visitor);
-        let mut message = text;
+        let _ = record.key_values().visit(&mut KeyValues { extra: &mut extra, errors: &mut errors });
+        let mut message = record.args().to_string();
         for chain in errors {
             message.push('\n');
             message.push_str(&chain);
         }
-        put(&["msg", "message"], message.clone().into());
-        for (k, v) in &extra {
-            a.entry(k.clone()).or_insert_with(|| v.clone());
+        LogAttributes { record, datefmt, created, extra, message }
+    }
+
+    /// One attribute (a key-value of the same name as a built-in attribute
+    /// does not replace it, as Python refuses `extra` keys that clash).
+    pub fn get(&self, name: &str) -> Option<Value> {
+        let r = self.record;
+        let file = r.file().unwrap_or_default();
+        Some(match name {
+            "name" | "target" => r.target().into(),
+            "levelname" | "level" => level_name(r.level()).0.into(),
+            "levelno" => level_name(r.level()).1.into(),
+            "module" | "module_path" => r.module_path().unwrap_or_default().into(),
+            "pathname" | "file" => file.into(),
+            "filename" => file.rsplit(['/', '\\']).next().unwrap_or(file).into(),
+            "lineno" | "line" => r.line().map_or(Value::Null, Value::from),
+            "msg" | "message" => self.message.as_str().into(),
+            "created" => self.created.as_secs_f64().into(),
+            "msecs" => f64::from(self.created.subsec_millis()).into(),
+            "relativeCreated" => process_age_ms(self.created).into(),
+            "asctime" => asctime(self.created.as_secs(), self.created.subsec_millis(), self.datefmt).into(),
+            "thread" => {
+                let id = format!("{:?}", std::thread::current().id());
+                id.chars().filter(char::is_ascii_digit).collect::<String>().parse::<u64>().unwrap_or(0).into()
+            }
+            "threadName" => std::thread::current().name().unwrap_or("unnamed").into(),
+            "process" => std::process::id().into(),
+            other => return self.extra.get(other).cloned(),
+        })
+    }
+
+    /// Every attribute, aliases and key-values included.
+    pub fn all(&self) -> Map<String, Value> {
+        let mut all: Map<String, Value> = NAMES.iter().filter_map(|n| Some(((*n).to_owned(), self.get(n)?))).collect();
+        for (k, v) in &self.extra {
+            all.entry(k.clone()).or_insert_with(|| v.clone());
         }
-        LogAttributes { attributes: a, extra, message }
+        all
     }
 
-    /// One attribute.
-    pub fn get(&self, name: &str) -> Option<&Value> {
-        self.attributes.get(name)
-    }
-
-    /// Every attribute.
-    pub fn all(&self) -> &Map<String, Value> {
-        &self.attributes
+    /// The record read.
+    pub(crate) fn record(&self) -> &log::Record<'a> {
+        self.record
     }
 
     /// The key-value pairs only.
@@ -119,6 +147,14 @@ impl LogAttributes {
     pub fn message(&self) -> &str {
         &self.message
     }
+}
+
+/// Milliseconds since this process first logged (Python: since the
+/// `logging` module loaded).
+fn process_age_ms(now: Duration) -> f64 {
+    static START: std::sync::OnceLock<Duration> = std::sync::OnceLock::new();
+    let start = *START.get_or_init(|| now);
+    now.saturating_sub(start).as_secs_f64() * 1e3
 }
 
 /// `log` key-values as JSON values; errors also noted for the message.

@@ -7,10 +7,11 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use super::attributes::LogAttributes;
+use super::default_record::DefaultRecord;
 use super::template::{FormatStyle, TemplateError, render};
 use crate::handler_support::hostname;
 
-type FieldsFn = Arc<dyn Fn(&LogAttributes) -> Map<String, Value> + Send + Sync>;
+type FieldsFn = Arc<dyn Fn(&LogAttributes<'_>) -> Map<String, Value> + Send + Sync>;
 
 #[derive(Clone)]
 enum Fields {
@@ -113,9 +114,9 @@ impl FluentRecordFormatter {
     ///
     /// ```
     /// let _f = fluent_std::handler::FluentRecordFormatter::new()
-    ///     .fmt_fn(|a| serde_json::Map::from_iter([("lvl".to_owned(), a.get("levelno").cloned().unwrap_or_default())]));
+    ///     .fmt_fn(|a| serde_json::Map::from_iter([("lvl".to_owned(), a.get("levelno").unwrap_or_default())]));
     /// ```
-    pub fn fmt_fn(mut self, f: impl Fn(&LogAttributes) -> Map<String, Value> + Send + Sync + 'static) -> Self {
+    pub fn fmt_fn(mut self, f: impl Fn(&LogAttributes<'_>) -> Map<String, Value> + Send + Sync + 'static) -> Self {
         self.fields = Fields::Function(Arc::new(f));
         self
     }
@@ -195,7 +196,7 @@ impl FluentRecordFormatter {
     ///
     /// # Errors
     /// As [`format`](Self::format).
-    pub fn format_attributes(&self, attrs: &LogAttributes) -> Result<Map<String, Value>, TemplateError> {
+    pub fn format_attributes(&self, attrs: &LogAttributes<'_>) -> Result<Map<String, Value>, TemplateError> {
         let mut data = match &self.fields {
             Fields::Default => {
                 let mut m = Map::new();
@@ -207,12 +208,12 @@ impl FluentRecordFormatter {
                     ("file", "pathname"),
                     ("line", "lineno"),
                 ] {
-                    m.insert(field.into(), attrs.get(attr).cloned().unwrap_or_default());
+                    m.insert(field.into(), attrs.get(attr).unwrap_or_default());
                 }
                 m
             }
             Fields::Templates(templates) => {
-                let lookup = |key: &str| attrs.get(key).cloned();
+                let lookup = |key: &str| attrs.get(key);
                 let mut m = Map::new();
                 for (field, template) in templates {
                     let value = match render(template, self.style, &lookup) {
@@ -237,19 +238,42 @@ impl FluentRecordFormatter {
         for (k, v) in attrs.extra() {
             data.insert(k.clone(), v.clone());
         }
-        let message = attrs.message();
-        let merged = self.format_json
-            && message.trim_start().starts_with('{')
-            && match serde_json::from_str::<Value>(message) {
-                Ok(Value::Object(object)) => {
-                    data.extend(object);
-                    true
+        match self.json_object(attrs) {
+            Some(object) => data.extend(object),
+            None => {
+                if !attrs.message().is_empty() || attrs.extra().is_empty() {
+                    data.insert("message".into(), attrs.message().into());
                 }
-                _ => false,
-            };
-        if !merged && (!message.is_empty() || attrs.extra().is_empty()) {
-            data.insert("message".into(), message.into());
+            }
         }
         Ok(data)
+    }
+
+    /// The message's JSON object, when it is one and `format_json` is on.
+    pub(crate) fn json_object(&self, attrs: &LogAttributes<'_>) -> Option<Map<String, Value>> {
+        let message = attrs.message();
+        if !self.format_json || !message.trim_start().starts_with('{') {
+            return None;
+        }
+        match serde_json::from_str::<Value>(message) {
+            Ok(Value::Object(object)) => Some(object),
+            _ => None,
+        }
+    }
+
+    /// Sends the record for `record` through `sender`: the default fields
+    /// take a path that serializes straight from the record.
+    pub(crate) fn send(
+        &self,
+        record: &log::Record<'_>,
+        sender: &crate::RecordSender,
+    ) -> Result<Result<(), crate::SendError>, TemplateError> {
+        let attrs = LogAttributes::from_record(record, self.datefmt.as_deref());
+        if matches!(self.fields, Fields::Default) {
+            let merged = self.json_object(&attrs);
+            return Ok(sender.emit(&DefaultRecord { attrs: &attrs, merged }));
+        }
+        let map = self.format_attributes(&attrs)?;
+        Ok(sender.emit(&map))
     }
 }

@@ -149,11 +149,12 @@ impl FluentHandler {
     /// [`HandlerError::Format`] or [`HandlerError::Send`]; both are also
     /// counted and kept as [`last_error`](Self::last_error).
     pub fn handle(&self, record: &log::Record<'_>) -> Result<(), HandlerError> {
-        let result = match self.formatter.format(record) {
-            Ok(map) => self.sender.emit(&map).map_err(|e| {
+        let result = match self.formatter.send(record, &self.sender) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => {
                 self.send_errors.fetch_add(1, Relaxed);
-                HandlerError::Send(e)
-            }),
+                Err(HandlerError::Send(e))
+            }
             Err(e) => {
                 self.format_errors.fetch_add(1, Relaxed);
                 Err(HandlerError::Format(e))

@@ -15,6 +15,7 @@
 //! "attempts": 3, "message": "logged in"}`.
 
 mod attributes;
+mod default_record;
 mod formatter;
 mod log_handler;
 mod template;

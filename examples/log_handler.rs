@@ -1,0 +1,44 @@
+//! `log` records to Fluentd through the async handler (Python's
+//! `asynchandler.FluentHandler`), formatted like `FluentRecordFormatter`.
+//!
+//! Run: `cargo run --example log_handler`
+//!
+//! Sends to a log catcher started in this process on a free port and prints
+//! what it wrote; with `FLUENT_HOST` (and `FLUENT_PORT`) set, sends there
+//! instead.
+
+use std::time::Duration;
+
+use fluent_catcher::TestCatcher;
+use fluent_std::AsyncSender;
+use fluent_std::handler::{FluentHandler, FluentRecordFormatter, install, shutdown};
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let catcher = match std::env::var("FLUENT_HOST") {
+        Ok(_) => None,
+        Err(_) => Some(TestCatcher::start()?),
+    };
+    let host = std::env::var("FLUENT_HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
+    let port = match &catcher {
+        Some(c) => c.forward_addr().port(),
+        None => std::env::var("FLUENT_PORT").map_or(Ok(24224), |p| p.parse())?,
+    };
+    let sender = AsyncSender::builder("example.log").sender(|s| s.host(host).port(port)).build();
+    // Default fields (sys_host, sys_name, sys_module, level, file, line);
+    // key-values become fields.
+    let formatter = FluentRecordFormatter::new().format_json(true);
+    install(FluentHandler::new(sender).formatter(formatter).level(log::LevelFilter::Info))?;
+
+    log::info!(user = "ada", attempts = 3; "logged in");
+    log::warn!(target: "billing", invoice = 42; "payment retried");
+    log::info!(r#"{{"order": 7, "state": "shipped"}}"#); // a JSON object message is merged
+    log::debug!("not sent: below the handler's level");
+
+    shutdown(); // the last records are sent before this returns
+    if let Some(catcher) = catcher {
+        for event in catcher.wait_for_events(3, Duration::from_secs(10)) {
+            println!("{} {:?} {}", event.tag, event.time, serde_json::Value::Object(event.record));
+        }
+    }
+    Ok(())
+}

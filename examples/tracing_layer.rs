@@ -1,0 +1,47 @@
+//! `tracing` events to Fluentd through the `FluentLayer`, next to the usual
+//! `fmt` output on stderr.
+//!
+//! Run: `cargo run --example tracing_layer`
+//!
+//! Sends to a log catcher started in this process on a free port and prints
+//! what it wrote; with `FLUENT_HOST` (and `FLUENT_PORT`) set, sends there
+//! instead.
+
+use std::time::Duration;
+
+use fluent_catcher::TestCatcher;
+use fluent_std::AsyncSender;
+use fluent_std::layer::FluentLayer;
+use tracing_subscriber::prelude::*;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let catcher = match std::env::var("FLUENT_HOST") {
+        Ok(_) => None,
+        Err(_) => Some(TestCatcher::start()?),
+    };
+    let host = std::env::var("FLUENT_HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
+    let port = match &catcher {
+        Some(c) => c.forward_addr().port(),
+        None => std::env::var("FLUENT_PORT").map_or(Ok(24224), |p| p.parse())?,
+    };
+    let layer = FluentLayer::new(AsyncSender::builder("example.tracing").sender(|s| s.host(host).port(port)).build());
+    let sender = layer.sender().clone();
+    tracing_subscriber::registry()
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        .with(layer)
+        .init();
+
+    let request = tracing::info_span!("request", id = 7, path = "/orders");
+    request.in_scope(|| {
+        tracing::info!(user = "ada", "order placed");
+        tracing::warn!(latency_ms = 950u64, "slow response");
+    });
+
+    sender.close(); // the last events are sent before this returns
+    if let Some(catcher) = catcher {
+        for event in catcher.wait_for_events(2, Duration::from_secs(10)) {
+            println!("{} {:?} {}", event.tag, event.time, serde_json::Value::Object(event.record));
+        }
+    }
+    Ok(())
+}
