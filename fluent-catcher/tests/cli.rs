@@ -1,0 +1,78 @@
+//! The `fluent-catcher` binary: the ready line, SIGUSR1 counters, and a
+//! clean SIGTERM shutdown (exit 0, every event received is in the file).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{connect, message};
+use fluent_proto::Timestamp;
+
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill").args([format!("-{name}"), pid.to_string()]).status().unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn ready_line_stats_on_sigusr1_and_clean_sigterm() {
+    let out = std::env::temp_dir().join(format!("fluent-catcher-cli-{}.jsonl", std::process::id()));
+    let _ = std::fs::remove_file(&out);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fluent-catcher"))
+        .args(["--listen", "127.0.0.1:0", "--pickle-listen", "127.0.0.1:0", "--out"])
+        .arg(&out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut ready = String::new();
+    stderr.read_line(&mut ready).unwrap();
+    assert!(ready.starts_with("fluent-catcher: listening on forward tcp 127.0.0.1:"), "{ready}");
+    let port: u16 = ready.split("127.0.0.1:").nth(1).unwrap().split([' ', ',']).next().unwrap().parse().unwrap();
+
+    let mut stream = connect(([127, 0, 0, 1], port).into());
+    let mut wire = Vec::new();
+    for n in 0..500 {
+        wire.extend(message("cli", Timestamp::Seconds(1), "c", n, None));
+    }
+    stream.write_all(&wire).unwrap();
+    drop(stream);
+
+    // The disconnect line, then the counters on SIGUSR1.
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("disconnected after 500 events"), "{line}");
+    signal(child.id(), "USR1");
+    line.clear();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("events received=500"), "{line}");
+
+    signal(child.id(), "TERM");
+    let status = child.wait_timeout(Duration::from_secs(20));
+    assert_eq!(status, Some(0), "exit code 0 after SIGTERM");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert!(rest.contains("stopped;") && rest.contains("written=500"), "{rest}");
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().count(), 500, "flushed at shutdown");
+    let _ = std::fs::remove_file(&out);
+}
+
+trait WaitTimeout {
+    fn wait_timeout(&mut self, timeout: Duration) -> Option<i32>;
+}
+
+impl WaitTimeout for std::process::Child {
+    fn wait_timeout(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            if let Some(status) = self.try_wait().unwrap() {
+                return status.code();
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let _ = self.kill();
+        None
+    }
+}
