@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Proves the no_std crates (fluent-proto, fluent-queue) build without std and without an allocator, on a
+# Proves the no_std crates (fluent-proto, fluent-queue, fluent-embedded) build without std and without an allocator, on a
 # machine that only has the host target installed. Two independent checks,
 # each with a negative control that must FAIL (so the check can fail):
 #
@@ -60,6 +60,8 @@ build_core_only -p fluent-proto --no-default-features --features handshake
 echo "ok: fluent-proto (handshake) builds against core alone"
 build_core_only -p fluent-queue --no-default-features
 echo "ok: fluent-queue builds against core alone"
+build_core_only -p fluent-embedded --no-default-features --features async
+echo "ok: fluent-embedded (async) builds against core alone"
 expect_failure "fluent-queue with alloc against the core-only sysroot" "can't find crate for \`alloc\`" \
   build_core_only -p fluent-queue --no-default-features --features alloc
 expect_failure "fluent-proto with alloc against the core-only sysroot" "can't find crate for \`alloc\`" \

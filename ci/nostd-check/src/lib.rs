@@ -93,3 +93,27 @@ pub extern "C" fn fluent_check_handshake() -> u8 {
     let digest = fluent_proto::handshake::shared_key_digest(b"salt", "fw", &[0; 16], b"key");
     digest.as_str().as_bytes().first().copied().unwrap_or(0)
 }
+
+static EMBEDDED_RING: fluent_queue::Ring<2048, 32> = fluent_queue::Ring::new(fluent_queue::Mode::Block);
+
+/// The embedded sender end to end: a producer emitting into a static ring,
+/// the pump writing PackedForward requests to a buffer through
+/// `embedded_io::Write`; returns the bytes written (or -1).
+#[unsafe(no_mangle)]
+pub extern "C" fn fluent_check_embedded() -> isize {
+    let Some((producer, consumer)) = EMBEDDED_RING.try_split() else { return -1 };
+    let mut producer = fluent_embedded::FluentProducer::new(producer, "fw", || EventTime::new(1_700_000_000, 0));
+    let mut pump = fluent_embedded::Pump::new(consumer);
+    for seq in 0..10u32 {
+        let record = Telemetry { sensor: "t0", celsius: 20.0, seq, ok: true };
+        if producer.emit("telemetry", &record).is_err() {
+            return -1;
+        }
+    }
+    let mut wire = [0u8; 1024];
+    let mut transport: &mut [u8] = &mut wire;
+    match pump.pump(&mut transport) {
+        Ok(_) => (1024 - transport.len()) as isize,
+        Err(_) => -1,
+    }
+}

@@ -1,0 +1,162 @@
+//! Opening connections: a small trait, and a holder that reconnects when
+//! asked. When to ask (backoff, a link-up event) is the application's
+//! choice, as in minimq and rust-mqtt.
+
+use core::fmt;
+use core::ops::Deref;
+
+use embedded_io::{ErrorType, Read, Write};
+use fluent_queue::Storage;
+
+use crate::error::PumpError;
+use crate::pump::{Pump, Pumped};
+
+/// Opens a connection to the Forward receiver.
+///
+/// ```
+/// use fluent_embedded::Connect;
+/// /// A "connection" to a buffer (a serial port is always connected).
+/// struct Loopback;
+/// impl Connect for Loopback {
+///     type Connection = Vec<u8>;
+///     type Error = core::convert::Infallible;
+///     fn connect(&mut self) -> Result<Vec<u8>, Self::Error> {
+///         Ok(Vec::new())
+///     }
+/// }
+/// ```
+pub trait Connect {
+    /// The open connection.
+    type Connection: ErrorType;
+    /// Why a connection could not be opened.
+    type Error;
+    /// Opens a new connection.
+    ///
+    /// # Errors
+    /// The connection could not be opened.
+    fn connect(&mut self) -> Result<Self::Connection, Self::Error>;
+}
+
+/// Why [`Link::pump`] stopped.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LinkError<C, E> {
+    /// Connecting failed (no request was written).
+    Connect(C),
+    /// The connection failed; it was dropped, and the next call opens a new
+    /// one.
+    Pump(PumpError<E>),
+}
+
+impl<C: fmt::Debug, E: fmt::Debug> fmt::Display for LinkError<C, E> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LinkError::Connect(e) => write!(f, "connecting failed: {e:?}"),
+            LinkError::Pump(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// A connector and the connection it opened, if any: each
+/// [`pump`](Link::pump) call connects when there is no connection, pumps,
+/// and drops the connection on failure (telling the pump), so the next call
+/// starts afresh.
+///
+/// ```
+/// use fluent_embedded::{Connect, FluentProducer, Link, Pump};
+/// use fluent_queue::{Mode, Ring};
+/// # struct Loopback;
+/// # impl Connect for Loopback {
+/// #     type Connection = Vec<u8>;
+/// #     type Error = core::convert::Infallible;
+/// #     fn connect(&mut self) -> Result<Vec<u8>, Self::Error> { Ok(Vec::new()) }
+/// # }
+/// static RING: Ring<512, 8> = Ring::new(Mode::Block);
+/// let (p, c) = RING.try_split().unwrap();
+/// let mut producer = FluentProducer::new(p, "dev", || fluent_proto::EventTime::new(1, 0));
+/// let (mut pump, mut link) = (Pump::new(c), Link::new(Loopback));
+/// producer.emit("up", &std::collections::BTreeMap::from([("ok", true)]))?;
+/// assert_eq!(link.pump(&mut pump).unwrap().events, 1);
+/// assert!(link.connection().is_some_and(|bytes| !bytes.is_empty()));
+/// # Ok::<(), fluent_embedded::EmitError>(())
+/// ```
+pub struct Link<C: Connect> {
+    connector: C,
+    connection: Option<C::Connection>,
+}
+
+impl<C: Connect> Link<C> {
+    /// A link that connects with `connector` on first use.
+    pub fn new(connector: C) -> Self {
+        Link { connector, connection: None }
+    }
+
+    /// The open connection, if any.
+    pub fn connection(&self) -> Option<&C::Connection> {
+        self.connection.as_ref()
+    }
+
+    /// Drops the connection (the next call reconnects).
+    pub fn disconnect(&mut self) {
+        self.connection = None;
+    }
+
+    fn connected<R>(&mut self, pump: &mut Pump<R>) -> Result<&mut C::Connection, C::Error>
+    where
+        R: Deref,
+        R::Target: Storage,
+    {
+        Ok(match self.connection.take() {
+            Some(connection) => self.connection.insert(connection),
+            None => {
+                let connection = self.connector.connect()?;
+                pump.connection_reset();
+                self.connection.insert(connection)
+            }
+        })
+    }
+
+    /// Pumps every queued event through the connection (opening one first
+    /// if needed), without acks.
+    ///
+    /// # Errors
+    /// [`LinkError`]; after a pump error the connection is dropped.
+    pub fn pump<R>(
+        &mut self,
+        pump: &mut Pump<R>,
+    ) -> Result<Pumped, LinkError<C::Error, <C::Connection as ErrorType>::Error>>
+    where
+        R: Deref,
+        R::Target: Storage,
+        C::Connection: Write,
+    {
+        let connection = self.connected(pump).map_err(LinkError::Connect)?;
+        let result = pump.pump(connection);
+        self.after(result)
+    }
+
+    /// As [`pump`](Link::pump), waiting for each request's ack.
+    ///
+    /// # Errors
+    /// [`LinkError`]; after a pump error the connection is dropped.
+    pub fn pump_acked<R>(
+        &mut self,
+        pump: &mut Pump<R>,
+    ) -> Result<Pumped, LinkError<C::Error, <C::Connection as ErrorType>::Error>>
+    where
+        R: Deref,
+        R::Target: Storage,
+        C::Connection: Read + Write,
+    {
+        let connection = self.connected(pump).map_err(LinkError::Connect)?;
+        let result = pump.pump_acked(connection);
+        self.after(result)
+    }
+
+    fn after<E>(&mut self, result: Result<Pumped, PumpError<E>>) -> Result<Pumped, LinkError<C::Error, E>> {
+        result.map_err(|e| {
+            self.connection = None;
+            LinkError::Pump(e)
+        })
+    }
+}

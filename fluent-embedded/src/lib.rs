@@ -1,0 +1,64 @@
+//! The Fluentd async-sender semantics on a microcontroller, over
+//! [`embedded-io`](embedded_io).
+//!
+//! `#![no_std]`, no allocator, no panics on the data path. A
+//! [`fluent_queue::Ring`] in static memory is split in two halves:
+//!
+//! - [`FluentProducer`]: `emit(label, &record)` encodes `[time, record]`
+//!   straight into the ring, from any context (an interrupt handler
+//!   included): block mode returns [`EmitError::Full`] at once, overwrite
+//!   mode evicts the oldest events (Python's circular queue) and counts
+//!   them;
+//! - [`Pump`]: drains whole frames into any [`embedded_io::Write`] (a UART, a
+//!   blocking TCP socket) or, with the `async` feature, any
+//!   `embedded_io_async::Write` (embassy-net's `TcpSocket`), one
+//!   PackedForward request per run of one tag, releasing frames only when
+//!   their request is written, or acknowledged in ack mode
+//!   ([`Pump::pump_acked`]).
+//!
+//! Connection policy stays with the application ([`Connect`], [`Link`]): the
+//! pump never retries on its own. Times come from a [`Clock`].
+//!
+//! ```
+//! use fluent_embedded::{FluentProducer, Pump};
+//! use fluent_proto::EventTime;
+//! use fluent_queue::{Mode, Ring};
+//!
+//! #[derive(serde::Serialize)]
+//! struct Telemetry { battery_mv: u16, rssi: i8 }
+//!
+//! static RING: Ring<4096, 64> = Ring::new(Mode::Overwrite);
+//! let (producer, consumer) = RING.try_split().unwrap();
+//! let mut producer = FluentProducer::new(producer, "node7", || EventTime::new(1_700_000_000, 0));
+//! let mut pump = Pump::new(consumer);
+//!
+//! producer.emit("telemetry", &Telemetry { battery_mv: 3712, rssi: -67 })?; // e.g. in an ISR
+//!
+//! let mut uart = [0u8; 512]; // stands in for a serial port
+//! let mut port: &mut [u8] = &mut uart;
+//! pump.pump(&mut port)?; // in the main loop
+//! assert_eq!(pump.counters().events, 1);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+#![no_std]
+#![deny(missing_docs)]
+#![deny(unsafe_code)]
+
+#[cfg(test)]
+extern crate std;
+
+mod clock;
+mod connect;
+mod error;
+mod frame;
+mod producer;
+mod pump;
+#[cfg(feature = "async")]
+mod pump_async;
+mod request;
+
+pub use clock::{Clock, OffsetClock, TimeMode};
+pub use connect::{Connect, Link, LinkError};
+pub use error::{EmitError, PumpError};
+pub use producer::{FluentProducer, ProducerCounters};
+pub use pump::{Pump, PumpCounters, Pumped};

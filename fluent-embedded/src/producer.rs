@@ -1,0 +1,180 @@
+//! The producer half: events encoded straight into the ring, from any
+//! context, interrupt handlers included (no lock, no allocation, no wait).
+
+use core::ops::Deref;
+
+use fluent_proto::{CountingSink, EncodeError, SliceSink, Timestamp, encode_entry};
+use fluent_queue::{OnEvict, Producer, ReserveError, Storage};
+use serde::Serialize;
+
+use crate::clock::{Clock, TimeMode};
+use crate::error::EmitError;
+use crate::frame::TAG_LEN_BYTES;
+
+/// What the producer dropped, by reason (evictions are in the queue's own
+/// counters, [`FluentProducer::queue_counters`]).
+///
+/// ```
+/// assert_eq!(fluent_embedded::ProducerCounters::default().emitted, 0);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+#[non_exhaustive]
+pub struct ProducerCounters {
+    /// Events committed to the ring.
+    pub emitted: u64,
+    /// Dropped: block mode, ring full.
+    pub full: u64,
+    /// Dropped: overwrite mode, the oldest event was being read.
+    pub busy: u64,
+    /// Dropped: larger than the ring.
+    pub too_large: u64,
+    /// Dropped: the record could not be encoded.
+    pub encode_errors: u64,
+}
+
+/// The producer half of the embedded sender (fluent-logger-python's
+/// `asyncsender.FluentSender.emit`, without the thread).
+///
+/// `emit` joins the tag as Python does (`tag.label`), takes the time from
+/// the [`Clock`], encodes `[time, record]` straight into a reserved slot of
+/// the ring and commits it. In block mode a full ring returns
+/// [`EmitError::Full`] at once; in overwrite mode (Python's circular queue)
+/// the oldest events are evicted to make room and offered to the queue's
+/// `on_evict` handler.
+///
+/// ```
+/// use fluent_embedded::{FluentProducer, TimeMode};
+/// use fluent_proto::EventTime;
+/// use fluent_queue::{Mode, Ring};
+///
+/// static RING: Ring<1024, 16> = Ring::new(Mode::Overwrite);
+/// let (producer, _consumer) = RING.try_split().unwrap();
+/// let mut producer = FluentProducer::new(producer, "sensor", || EventTime::new(1_700_000_000, 0));
+/// #[derive(serde::Serialize)]
+/// struct Reading { celsius: f32 }
+/// producer.emit("temp", &Reading { celsius: 21.5 })?;
+/// assert_eq!(producer.counters().emitted, 1);
+/// # Ok::<(), fluent_embedded::EmitError>(())
+/// ```
+pub struct FluentProducer<'t, R, C, H = ()> {
+    inner: Producer<R, H>,
+    tag: &'t str,
+    clock: C,
+    time_mode: TimeMode,
+    counters: ProducerCounters,
+}
+
+impl<'t, R, C, H> FluentProducer<'t, R, C, H>
+where
+    R: Deref,
+    R::Target: Storage,
+    C: Clock,
+    H: OnEvict,
+{
+    /// Wraps the ring's producer; events are tagged `tag.label`.
+    pub fn new(inner: Producer<R, H>, tag: &'t str, clock: C) -> Self {
+        FluentProducer { inner, tag, clock, time_mode: TimeMode::EventTime, counters: ProducerCounters::default() }
+    }
+
+    /// EventTime (default) or integer seconds.
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<256, 4> = Ring::new(Mode::Block);
+    /// # let (p, _c) = RING.try_split().unwrap();
+    /// let producer = fluent_embedded::FluentProducer::new(p, "t", || fluent_proto::EventTime::new(1, 0))
+    ///     .time_mode(fluent_embedded::TimeMode::Seconds);
+    /// ```
+    pub fn time_mode(mut self, mode: TimeMode) -> Self {
+        self.time_mode = mode;
+        self
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &C {
+        &self.clock
+    }
+
+    /// Queues `record` under `tag.label` at the clock's time.
+    ///
+    /// # Errors
+    /// [`EmitError`]: the event was dropped (and counted).
+    pub fn emit<T: Serialize + ?Sized>(&mut self, label: &str, record: &T) -> Result<(), EmitError> {
+        let time = self.time_mode.stamp(self.clock.now());
+        self.emit_with_time(label, time, record)
+    }
+
+    /// Queues `record` under `tag.label` with an explicit time.
+    ///
+    /// # Errors
+    /// [`EmitError`]: the event was dropped (and counted).
+    pub fn emit_with_time<T: Serialize + ?Sized>(
+        &mut self,
+        label: &str,
+        time: Timestamp,
+        record: &T,
+    ) -> Result<(), EmitError> {
+        let result = self.try_emit(label, time, record);
+        let c = &mut self.counters;
+        match &result {
+            Ok(()) => c.emitted += 1,
+            Err(EmitError::Full) => c.full += 1,
+            Err(EmitError::Busy) => c.busy += 1,
+            Err(EmitError::TooLarge) => c.too_large += 1,
+            Err(EmitError::Encode(_)) => c.encode_errors += 1,
+        }
+        result
+    }
+
+    fn try_emit<T: Serialize + ?Sized>(&mut self, label: &str, time: Timestamp, record: &T) -> Result<(), EmitError> {
+        // Tag as Python joins it: "tag.label", or either alone when the
+        // other is empty.
+        let parts: [&str; 3] = match (self.tag.is_empty(), label.is_empty()) {
+            (_, true) => [self.tag, "", ""],
+            (true, false) => [label, "", ""],
+            (false, false) => [self.tag, ".", label],
+        };
+        let tag_len: usize = parts.iter().map(|p| p.len()).sum();
+        let tag_len16 = u16::try_from(tag_len).map_err(|_| EmitError::Encode(EncodeError::TooLong))?;
+        let mut counter = CountingSink::default();
+        let entry_len = encode_entry(&mut counter, time, record).map_err(EmitError::Encode)?;
+        let total = TAG_LEN_BYTES + tag_len + entry_len;
+        let mut grant = self.inner.reserve(total).map_err(|e| match e {
+            ReserveError::TooLarge { .. } => EmitError::TooLarge,
+            ReserveError::Busy => EmitError::Busy,
+            _ => EmitError::Full,
+        })?;
+        let buf = grant.as_mut_slice();
+        let (head, rest) = buf.split_at_mut(TAG_LEN_BYTES);
+        head.copy_from_slice(&tag_len16.to_le_bytes());
+        let (tag_buf, entry_buf) = rest.split_at_mut(tag_len);
+        let mut at = 0;
+        for part in parts {
+            if let Some(dst) = tag_buf.get_mut(at..at + part.len()) {
+                dst.copy_from_slice(part.as_bytes());
+            }
+            at += part.len();
+        }
+        match encode_entry(&mut SliceSink::new(entry_buf), time, record) {
+            Ok(n) if n == entry_len => {
+                grant.commit(total);
+                Ok(())
+            }
+            // A Serialize impl that wrote something else than it measured:
+            // nothing is committed.
+            Ok(_) => Err(EmitError::Encode(EncodeError::LengthMismatch)),
+            Err(e) => Err(EmitError::Encode(e)),
+        }
+    }
+
+    /// What this producer dropped, by reason.
+    pub fn counters(&self) -> ProducerCounters {
+        self.counters
+    }
+
+    /// The ring's counters (committed, consumed, evicted, queued).
+    pub fn queue_counters(&self) -> fluent_queue::Counters {
+        self.inner.counters()
+    }
+}

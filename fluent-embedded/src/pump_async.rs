@@ -1,0 +1,145 @@
+//! The pump over `embedded_io_async` transports (`async` feature): the
+//! same requests, release rules and error handling as the blocking pump.
+
+use core::ops::Deref;
+
+use embedded_io_async::{Read, Write};
+use fluent_proto::{ChunkId, FrameDecoder};
+use fluent_queue::{ReadGrant, Storage};
+
+use crate::error::PumpError;
+use crate::frame;
+use crate::pump::{Pump, Pumped, next_run, record_sent};
+use crate::request::{Framing, Run, chunk_id};
+
+impl<R> Pump<R>
+where
+    R: Deref,
+    R::Target: Storage,
+{
+    /// [`pump`](Pump::pump) over an async transport (embassy-net's
+    /// `TcpSocket`, a tokio stream through `embedded-io-adapters`).
+    ///
+    /// # Errors
+    /// As [`pump`](Pump::pump).
+    pub async fn pump_async<W: Write>(&mut self, transport: &mut W) -> Result<Pumped, PumpError<W::Error>> {
+        self.drain_async(false, async |grant, tag, run, framing, _chunk| {
+            write_request(transport, grant, tag, run, framing).await
+        })
+        .await
+    }
+
+    /// [`pump_acked`](Pump::pump_acked) over an async transport.
+    ///
+    /// # Errors
+    /// As [`pump_acked`](Pump::pump_acked).
+    pub async fn pump_acked_async<T: Read + Write>(
+        &mut self,
+        transport: &mut T,
+    ) -> Result<Pumped, PumpError<T::Error>> {
+        self.drain_async(true, async |grant, tag, run, framing, chunk| {
+            write_request(transport, grant, tag, run, framing).await?;
+            match chunk {
+                Some(chunk) => read_ack(transport, chunk).await,
+                None => Ok(()),
+            }
+        })
+        .await
+    }
+
+    /// The blocking pump's loop, awaiting `send`.
+    async fn drain_async<E>(
+        &mut self,
+        acked: bool,
+        mut send: impl AsyncFnMut(&ReadGrant<'_, R>, &str, &Run, &Framing, Option<&ChunkId>) -> Result<(), PumpError<E>>,
+    ) -> Result<Pumped, PumpError<E>> {
+        if self.broken {
+            return Err(PumpError::NeedsReconnect);
+        }
+        let mut done = Pumped::default();
+        loop {
+            let chunk = acked.then(|| chunk_id(self.chunk_seed, self.chunk_counter));
+            let Some((grant, run)) = next_run(&mut self.consumer, self.max_events_per_request, &mut self.counters)
+            else {
+                return Ok(done);
+            };
+            let tag = frame::split(grant.frame(0)).map(|(t, _)| t).unwrap_or_default();
+            let framing = Framing::new(tag, &run, chunk.as_ref());
+            let request_len = framing.request_len(tag, &run);
+            match send(&grant, tag, &run, &framing, chunk.as_ref()).await {
+                Ok(()) => {
+                    grant.release_frames(run.frames);
+                    record_sent(&mut self.counters, &mut done, &run, request_len);
+                    self.chunk_counter += u64::from(acked);
+                }
+                Err(e) => {
+                    drop(grant);
+                    self.broken = true;
+                    self.counters.failed_requests += 1;
+                    return Err(e);
+                }
+            }
+        }
+    }
+}
+
+async fn write_request<W: Write, R>(
+    w: &mut W,
+    grant: &ReadGrant<'_, R>,
+    tag: &str,
+    run: &Run,
+    framing: &Framing,
+) -> Result<(), PumpError<W::Error>>
+where
+    R: Deref,
+    R::Target: Storage,
+{
+    write_all(w, framing.head()).await?;
+    write_all(w, tag.as_bytes()).await?;
+    write_all(w, framing.bin()).await?;
+    for i in 0..run.frames {
+        if let Some((_, entry)) = frame::split(grant.frame(i)) {
+            write_all(w, entry).await?;
+        }
+    }
+    write_all(w, framing.options()).await?;
+    w.flush().await.map_err(PumpError::Io)
+}
+
+async fn write_all<W: Write>(w: &mut W, mut bytes: &[u8]) -> Result<(), PumpError<W::Error>> {
+    while !bytes.is_empty() {
+        match w.write(bytes).await {
+            Ok(0) => return Err(PumpError::WriteZero),
+            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
+            Err(e) => return Err(PumpError::Io(e)),
+        }
+    }
+    Ok(())
+}
+
+/// Reads one msgpack value (the ack) and checks it names `chunk`.
+async fn read_ack<T: Read>(t: &mut T, chunk: &ChunkId) -> Result<(), PumpError<T::Error>> {
+    let mut buf = [0u8; 96];
+    let mut len = 0;
+    let mut decoder = FrameDecoder::new(fluent_proto::Limits { max_frame_len: buf.len(), max_depth: 2 });
+    loop {
+        let Some(dst) = buf.get_mut(len..) else { return Err(PumpError::BadAck) };
+        match t.read(dst).await {
+            Ok(0) => return Err(PumpError::NoAck),
+            Ok(n) => len += n,
+            Err(e) => return Err(PumpError::Io(e)),
+        }
+        let received = buf.get(..len).unwrap_or_default();
+        match decoder.next_value_len(received) {
+            Ok(Some(n)) => {
+                let value = received.get(..n).unwrap_or_default();
+                return match fluent_proto::parse_ack(value) {
+                    Ok(id) if id == chunk.as_str() && n == len => Ok(()),
+                    _ => Err(PumpError::BadAck),
+                };
+            }
+            Ok(None) => {}
+            Err(_) => return Err(PumpError::BadAck),
+        }
+    }
+}

@@ -1,0 +1,66 @@
+//! The pump talking to a real Forward receiver (the log catcher) over TCP
+//! through `embedded-io-adapters`' `FromStd`, with and without acks: every
+//! event arrives intact, and in ack mode every request is acknowledged.
+
+use std::collections::BTreeMap;
+use std::net::TcpStream;
+use std::time::Duration;
+
+use embedded_io_adapters::std::FromStd;
+use fluent_catcher::TestCatcher;
+use fluent_embedded::{Connect, FluentProducer, Link, Pump, TimeMode};
+use fluent_proto::{EventTime, Timestamp};
+use fluent_queue::{Mode, Ring};
+
+struct Tcp(std::net::SocketAddr);
+
+impl Connect for Tcp {
+    type Connection = FromStd<TcpStream>;
+    type Error = std::io::Error;
+    fn connect(&mut self) -> Result<Self::Connection, std::io::Error> {
+        let stream = TcpStream::connect(self.0)?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        // The pump writes a request in pieces (header, tag, entries,
+        // options): without NODELAY, Nagle holds the last piece back until
+        // the previous one is acknowledged (40 ms of delayed ACK per
+        // request in ack mode).
+        stream.set_nodelay(true)?;
+        Ok(FromStd::new(stream))
+    }
+}
+
+#[test]
+fn events_arrive_at_the_catcher_with_and_without_acks() {
+    for acked in [false, true] {
+        let catcher = TestCatcher::start().unwrap();
+        let ring: &'static Ring<65536, 1024> = Box::leak(Box::new(Ring::new(Mode::Block)));
+        let (producer, consumer) = ring.try_split().unwrap();
+        // Ack mode with EventTime, the other with integer seconds.
+        let mode = if acked { TimeMode::EventTime } else { TimeMode::Seconds };
+        let mut producer = FluentProducer::new(producer, "mcu", || EventTime::new(1_700_000_000, 7)).time_mode(mode);
+        let mut pump = Pump::new(consumer).chunk_seed(*b"mcu-0001");
+        let mut link = Link::new(Tcp(catcher.forward_addr()));
+        for i in 0..1000u32 {
+            let label = if i % 2 == 0 { "sensor" } else { "status" };
+            producer.emit(label, &BTreeMap::from([("seq", i)])).unwrap();
+        }
+        let done = if acked { link.pump_acked(&mut pump) } else { link.pump(&mut pump) }.unwrap();
+        assert_eq!(done.events, 1000);
+        let events = catcher.wait_for_events(1000, Duration::from_secs(20));
+        assert_eq!(events.len(), 1000);
+        for (i, e) in events.iter().enumerate() {
+            assert_eq!(e.tag, if i % 2 == 0 { "mcu.sensor" } else { "mcu.status" });
+            let time = if acked {
+                Timestamp::Event(EventTime::new(1_700_000_000, 7))
+            } else {
+                Timestamp::Seconds(1_700_000_000)
+            };
+            assert_eq!(e.time, time);
+            assert_eq!(e.record["seq"], i as u64);
+        }
+        // Alternating tags: one request per event.
+        if acked {
+            assert_eq!(catcher.acks().len(), 1000);
+        }
+    }
+}
