@@ -15,10 +15,12 @@
 //! `FLUENT_HOST`/`FLUENT_PORT`). Exits with an error if any event is lost.
 
 use std::io::Read;
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{SocketAddr, TcpStream};
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+mod support;
 
 use embedded_io_adapters::std::FromStd;
 use embedded_io_adapters::tokio_1::FromTokio;
@@ -85,18 +87,7 @@ impl Connect for Tcp {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let catcher = match std::env::var("FLUENT_HOST") {
-        Ok(_) => None,
-        Err(_) => Some(fluent_catcher::TestCatcher::start()?),
-    };
-    let addr = match &catcher {
-        Some(c) => c.forward_addr(),
-        None => {
-            let host = std::env::var("FLUENT_HOST")?;
-            let port = std::env::var("FLUENT_PORT").map_or(Ok(24224), |p| p.parse())?;
-            (host.as_str(), port).to_socket_addrs()?.next().ok_or("no address")?
-        }
-    };
+    let (catcher, addr) = support::receiver()?;
 
     // 1. Blocking TCP with acks, the main loop pumping until the sensor is done.
     static TCP_DONE: AtomicBool = AtomicBool::new(false);

@@ -9,20 +9,14 @@
 
 use std::time::Duration;
 
-use fluent_catcher::TestCatcher;
+mod support;
+
 use fluent_std::AsyncSender;
 use fluent_std::handler::{FluentHandler, FluentRecordFormatter, install, shutdown};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let catcher = match std::env::var("FLUENT_HOST") {
-        Ok(_) => None,
-        Err(_) => Some(TestCatcher::start()?),
-    };
-    let host = std::env::var("FLUENT_HOST").unwrap_or_else(|_| "127.0.0.1".to_owned());
-    let port = match &catcher {
-        Some(c) => c.forward_addr().port(),
-        None => std::env::var("FLUENT_PORT").map_or(Ok(24224), |p| p.parse())?,
-    };
+    let (catcher, addr) = support::receiver()?;
+    let (host, port) = (addr.ip().to_string(), addr.port());
     let sender = AsyncSender::builder("example.log").sender(|s| s.host(host).port(port)).build();
     // Default fields (sys_host, sys_name, sys_module, level, file, line);
     // key-values become fields.

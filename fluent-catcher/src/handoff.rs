@@ -60,13 +60,15 @@ impl<S: Stream> Conn<S> {
         for chunk in &pending.chunks {
             fluent_proto::encode_ack(&mut reply, chunk).map_err(std::io::Error::other)?;
         }
-        self.reply(&reply).await?;
+        // Counted (and recorded) before the bytes go out, so a client that
+        // has read its ack always finds it in the counters.
         let n = pending.chunks.len() as u64;
         self.acks += n;
         shared.stats.acks_sent.fetch_add(n, Relaxed);
         if shared.config.record_connections {
             shared.record_acks(pending.chunks);
         }
+        self.reply(&reply).await?;
         Ok(HandedOff::Done)
     }
 }

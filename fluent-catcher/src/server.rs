@@ -371,7 +371,10 @@ async fn accept_loop<L: Accept>(listener: L, kind: Listener, shared: Arc<Shared>
                 Listener::SocketHandler => crate::socket_handler::serve(&mut conn).await,
                 Listener::Forward | Listener::ForwardUnix => crate::forward::serve(&mut conn).await,
             };
+            // The slot is free before the summary is visible, so whoever
+            // sees the connection end can connect again at once.
             shared.stats.connections_active.fetch_sub(1, Relaxed);
+            drop(permit);
             shared.finish(ConnectionSummary {
                 listener: kind,
                 peer,
@@ -380,7 +383,6 @@ async fn accept_loop<L: Accept>(listener: L, kind: Listener, shared: Arc<Shared>
                 acks: conn.acks,
                 close_reason: result.err(),
             });
-            drop(permit);
         });
     }
     drop(listener);

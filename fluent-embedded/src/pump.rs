@@ -6,12 +6,11 @@ use core::ops::Deref;
 
 use embedded_io::{Read, Write};
 use fluent_proto::ChunkId;
-use fluent_proto::FrameDecoder;
 use fluent_queue::{Consumer, ReadGrant, Storage};
 
 use crate::error::PumpError;
 use crate::frame;
-use crate::request::{Framing, Run, chunk_id, plan};
+use crate::request::{ACK_BUFFER, AckState, Framing, Run, ack_decoder, check_ack, chunk_id, plan};
 
 /// What the pump did, cumulatively.
 ///
@@ -288,9 +287,9 @@ fn write_all<W: Write>(w: &mut W, mut bytes: &[u8]) -> Result<(), PumpError<W::E
 
 /// Reads one msgpack value (the ack) and checks it names `chunk`.
 fn read_ack<T: Read>(t: &mut T, chunk: &ChunkId) -> Result<(), PumpError<T::Error>> {
-    let mut buf = [0u8; 96];
+    let mut buf = [0u8; ACK_BUFFER];
     let mut len = 0;
-    let mut decoder = FrameDecoder::new(fluent_proto::Limits { max_frame_len: buf.len(), max_depth: 2 });
+    let mut decoder = ack_decoder();
     loop {
         let Some(dst) = buf.get_mut(len..) else { return Err(PumpError::BadAck) };
         match t.read(dst) {
@@ -298,17 +297,10 @@ fn read_ack<T: Read>(t: &mut T, chunk: &ChunkId) -> Result<(), PumpError<T::Erro
             Ok(n) => len += n,
             Err(e) => return Err(PumpError::Io(e)),
         }
-        let received = buf.get(..len).unwrap_or_default();
-        match decoder.next_value_len(received) {
-            Ok(Some(n)) => {
-                let value = received.get(..n).unwrap_or_default();
-                return match fluent_proto::parse_ack(value) {
-                    Ok(id) if id == chunk.as_str() && n == len => Ok(()),
-                    _ => Err(PumpError::BadAck),
-                };
-            }
-            Ok(None) => {}
-            Err(_) => return Err(PumpError::BadAck),
+        match check_ack(&mut decoder, buf.get(..len).unwrap_or_default(), chunk) {
+            AckState::Incomplete => {}
+            AckState::Matched => return Ok(()),
+            AckState::Wrong => return Err(PumpError::BadAck),
         }
     }
 }

@@ -4,13 +4,13 @@
 use core::ops::Deref;
 
 use embedded_io_async::{Read, Write};
-use fluent_proto::{ChunkId, FrameDecoder};
+use fluent_proto::ChunkId;
 use fluent_queue::{ReadGrant, Storage};
 
 use crate::error::PumpError;
 use crate::frame;
 use crate::pump::{Pump, Pumped, next_run, record_sent};
-use crate::request::{Framing, Run, chunk_id};
+use crate::request::{ACK_BUFFER, AckState, Framing, Run, ack_decoder, check_ack, chunk_id};
 
 impl<R> Pump<R>
 where
@@ -119,9 +119,9 @@ async fn write_all<W: Write>(w: &mut W, mut bytes: &[u8]) -> Result<(), PumpErro
 
 /// Reads one msgpack value (the ack) and checks it names `chunk`.
 async fn read_ack<T: Read>(t: &mut T, chunk: &ChunkId) -> Result<(), PumpError<T::Error>> {
-    let mut buf = [0u8; 96];
+    let mut buf = [0u8; ACK_BUFFER];
     let mut len = 0;
-    let mut decoder = FrameDecoder::new(fluent_proto::Limits { max_frame_len: buf.len(), max_depth: 2 });
+    let mut decoder = ack_decoder();
     loop {
         let Some(dst) = buf.get_mut(len..) else { return Err(PumpError::BadAck) };
         match t.read(dst).await {
@@ -129,17 +129,10 @@ async fn read_ack<T: Read>(t: &mut T, chunk: &ChunkId) -> Result<(), PumpError<T
             Ok(n) => len += n,
             Err(e) => return Err(PumpError::Io(e)),
         }
-        let received = buf.get(..len).unwrap_or_default();
-        match decoder.next_value_len(received) {
-            Ok(Some(n)) => {
-                let value = received.get(..n).unwrap_or_default();
-                return match fluent_proto::parse_ack(value) {
-                    Ok(id) if id == chunk.as_str() && n == len => Ok(()),
-                    _ => Err(PumpError::BadAck),
-                };
-            }
-            Ok(None) => {}
-            Err(_) => return Err(PumpError::BadAck),
+        match check_ack(&mut decoder, buf.get(..len).unwrap_or_default(), chunk) {
+            AckState::Incomplete => {}
+            AckState::Matched => return Ok(()),
+            AckState::Wrong => return Err(PumpError::BadAck),
         }
     }
 }

@@ -91,6 +91,36 @@ impl Framing {
     }
 }
 
+/// What the bytes read so far say about the ack.
+pub(crate) enum AckState {
+    /// Not a complete msgpack value yet.
+    Incomplete,
+    /// `{"ack": <our chunk>}`, and nothing after it.
+    Matched,
+    /// Anything else.
+    Wrong,
+}
+
+/// Checks the reply bytes received so far against `chunk`.
+pub(crate) fn check_ack(decoder: &mut fluent_proto::FrameDecoder, received: &[u8], chunk: &ChunkId) -> AckState {
+    match decoder.next_value_len(received) {
+        Ok(None) => AckState::Incomplete,
+        Ok(Some(n)) => match fluent_proto::parse_ack(received.get(..n).unwrap_or_default()) {
+            Ok(id) if id == chunk.as_str() && n == received.len() => AckState::Matched,
+            _ => AckState::Wrong,
+        },
+        Err(_) => AckState::Wrong,
+    }
+}
+
+/// The decoder for one ack reply (small, shallow).
+pub(crate) fn ack_decoder() -> fluent_proto::FrameDecoder {
+    fluent_proto::FrameDecoder::new(fluent_proto::Limits { max_frame_len: ACK_BUFFER, max_depth: 2 })
+}
+
+/// Bytes kept for an ack reply: `{"ack": <24-character id>}` is 31.
+pub(crate) const ACK_BUFFER: usize = 96;
+
 /// A chunk id that needs no random numbers: a per-device seed and a
 /// counter, base64 like every chunk id (unique as long as the seed is).
 pub(crate) fn chunk_id(seed: [u8; 8], counter: u64) -> ChunkId {
