@@ -9,8 +9,16 @@ use crate::format::OutputFormat;
 use crate::output::{AckWhen, Output};
 
 /// The Forward protocol's default port.
+///
+/// ```
+/// assert_eq!(fluent_catcher::DEFAULT_FORWARD_ADDR, "127.0.0.1:24224");
+/// ```
 pub const DEFAULT_FORWARD_ADDR: &str = "127.0.0.1:24224";
 /// `logging.handlers.DEFAULT_TCP_LOGGING_PORT`.
+///
+/// ```
+/// assert_eq!(fluent_catcher::DEFAULT_PICKLE_ADDR, "127.0.0.1:9020");
+/// ```
 pub const DEFAULT_PICKLE_ADDR: &str = "127.0.0.1:9020";
 
 /// Bounds on what clients can make the catcher hold.

@@ -60,6 +60,12 @@ struct Line<'a> {
 impl CaughtEvent {
     /// Reads one JSON-lines line.
     ///
+    /// ```
+    /// let e = fluent_catcher::CaughtEvent::parse_line(r#"{"tag":"t","time":5,"record":{}}"#)?;
+    /// assert_eq!(e.time, fluent_proto::Timestamp::Seconds(5));
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    ///
     /// # Errors
     /// The line is not a JSON-lines event.
     pub fn parse_line(line: &str) -> Result<CaughtEvent, serde_json::Error> {
@@ -78,6 +84,14 @@ impl CaughtEvent {
 }
 
 /// A running catcher for tests. Stops when dropped.
+///
+/// ```
+/// let catcher = fluent_catcher::TestCatcher::start()?;
+/// println!("forward on {}, SocketHandler on {}", catcher.forward_addr(), catcher.pickle_addr());
+/// let totals = catcher.stop();
+/// assert_eq!(totals.events_written, 0);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct TestCatcher {
     handle: CatcherHandle,
     memory: MemoryOutput,
@@ -90,6 +104,12 @@ pub struct TestCatcher {
 impl TestCatcher {
     /// Starts a catcher on free loopback ports (Forward and
     /// `SocketHandler`), quiet, recording connections and acks.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// assert_eq!(catcher.forward_addr().ip().to_string(), "127.0.0.1");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Errors
     /// The runtime or a listener could not be started.
@@ -145,21 +165,45 @@ impl TestCatcher {
     }
 
     /// The Forward TCP address.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// assert_ne!(catcher.forward_addr().port(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn forward_addr(&self) -> SocketAddr {
         self.forward
     }
 
     /// The `SocketHandler` address.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// assert_ne!(catcher.pickle_addr().port(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn pickle_addr(&self) -> SocketAddr {
         self.pickle
     }
 
     /// The Unix socket path, if one was configured.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// assert!(catcher.unix_path().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn unix_path(&self) -> Option<&Path> {
         self.unix.as_deref()
     }
 
     /// Every event written so far, in order.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// assert!(catcher.events().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     ///
     /// # Panics
     /// If the catcher wrote a line that is not a JSON-lines event (a bug).
@@ -172,12 +216,25 @@ impl TestCatcher {
     }
 
     /// The raw output: the lines exactly as written.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// assert!(catcher.output().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn output(&self) -> Vec<u8> {
         self.memory.contents()
     }
 
     /// Waits until at least `n` events were written or `timeout` passed;
     /// returns the events written by then.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// let events = catcher.wait_for_events(1, std::time::Duration::from_millis(10)); // nothing sent
+    /// assert!(events.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wait_for_events(&self, n: usize, timeout: Duration) -> Vec<CaughtEvent> {
         let deadline = Instant::now() + timeout;
         while self.handle.stats().events_written < n as u64 && Instant::now() < deadline {
@@ -188,6 +245,14 @@ impl TestCatcher {
 
     /// Waits until `n` connections have ended or `timeout` passed; returns
     /// the finished connections.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// drop(std::net::TcpStream::connect(catcher.forward_addr())?);
+    /// let done = catcher.wait_for_connections(1, std::time::Duration::from_secs(10));
+    /// assert_eq!(done[0].events, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn wait_for_connections(&self, n: usize, timeout: Duration) -> Vec<ConnectionSummary> {
         let deadline = Instant::now() + timeout;
         while self.handle.connections().len() < n && Instant::now() < deadline {
@@ -197,27 +262,59 @@ impl TestCatcher {
     }
 
     /// Finished connections.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// assert!(catcher.connections().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn connections(&self) -> Vec<ConnectionSummary> {
         self.handle.connections()
     }
 
     /// Chunk ids acknowledged, in order.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// assert!(catcher.acks().is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn acks(&self) -> Vec<String> {
         self.handle.acks()
     }
 
     /// The counters now.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// assert_eq!(catcher.stats().connections_active, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stats(&self) -> StatsSnapshot {
         self.handle.stats()
     }
 
     /// The handle (to shut down from elsewhere, say).
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// let handle = catcher.handle();
+    /// handle.shutdown(); // from any thread
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn handle(&self) -> CatcherHandle {
         self.handle.clone()
     }
 
     /// Shuts down (connections finish, output flushed) and returns the
     /// final counters.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// let totals = catcher.stop();
+    /// assert_eq!(totals.events_received, 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn stop(mut self) -> StatsSnapshot {
         self.stop_inner()
     }

@@ -15,6 +15,11 @@ use crate::pickle::{Node, NodeId, Pickle, PickleError};
 const MAX_DEPTH: usize = 32;
 
 /// Why a pickled record could not become an event.
+///
+/// ```
+/// let e = fluent_catcher::LogRecordError::TooLarge { limit: 1024 };
+/// assert!(e.to_string().contains("1024"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LogRecordError {

@@ -17,6 +17,11 @@
 use core::fmt;
 
 /// Why a pickle was refused.
+///
+/// ```
+/// let e = fluent_catcher::PickleError::Code("REDUCE");
+/// assert!(e.to_string().contains("only plain data"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PickleError {

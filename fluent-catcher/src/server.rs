@@ -17,6 +17,10 @@ use crate::stream::{Conn, Stream};
 use crate::writer::{self, Batch};
 
 /// Which listener a connection came in on.
+///
+/// ```
+/// assert_eq!(fluent_catcher::Listener::SocketHandler.to_string(), "sockethandler");
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Listener {
@@ -183,6 +187,14 @@ impl Catcher {
     /// listener (port 0 picks a free port; read it back with
     /// [`forward_addr`](Catcher::forward_addr)).
     ///
+    /// ```
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let config = fluent_catcher::Config::default().forward("127.0.0.1:0".parse().unwrap()).no_pickle();
+    /// let catcher = fluent_catcher::Catcher::bind(config).await?;
+    /// assert!(catcher.forward_addr().is_some());
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Errors
     /// The output cannot be opened or an address cannot be bound.
     pub async fn bind(config: Config) -> io::Result<Catcher> {
@@ -271,6 +283,17 @@ impl Catcher {
     /// Serves until [`CatcherHandle::shutdown`]; then stops accepting, lets
     /// connections finish their current request (up to the shutdown grace),
     /// flushes the output and returns the final counters.
+    ///
+    /// ```
+    /// # async fn demo() -> std::io::Result<()> {
+    /// let catcher = fluent_catcher::Catcher::bind(fluent_catcher::Config::default()).await?;
+    /// let handle = catcher.handle();
+    /// let server = tokio::spawn(catcher.run());
+    /// handle.shutdown();
+    /// let totals = server.await.expect("joined")?;
+    /// println!("{totals}");
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Errors
     /// The writer thread panicked.

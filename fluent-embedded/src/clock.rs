@@ -84,6 +84,11 @@ pub struct OffsetClock<F> {
 impl<F: Fn() -> u64> OffsetClock<F> {
     /// A clock reading `ticks`, which counts `ticks_per_second` per second
     /// (at least 1).
+    ///
+    /// ```
+    /// let clock = fluent_embedded::OffsetClock::new(|| 0, 32_768); // a 32 kHz RTC counter
+    /// assert_eq!(fluent_embedded::Clock::now(&clock).seconds(), 0);
+    /// ```
     pub const fn new(ticks: F, ticks_per_second: u64) -> Self {
         OffsetClock {
             ticks,
@@ -93,6 +98,13 @@ impl<F: Fn() -> u64> OffsetClock<F> {
     }
 
     /// Sets the Unix time (in milliseconds) at which the counter read 0.
+    ///
+    /// ```
+    /// use fluent_embedded::{Clock, OffsetClock};
+    /// let clock = OffsetClock::new(|| 0, 1);
+    /// clock.set_unix_offset_ms(1_700_000_000_000);
+    /// assert_eq!(clock.now().seconds(), 1_700_000_000);
+    /// ```
     pub fn set_unix_offset_ms(&self, offset_ms: u64) {
         // Relaxed: one independent value; readers need no other memory.
         self.offset_ms.store(offset_ms, Ordering::Relaxed);

@@ -38,6 +38,11 @@ pub trait Connect {
 }
 
 /// Why [`Link::pump`] stopped.
+///
+/// ```
+/// let e: fluent_embedded::LinkError<&str, ()> = fluent_embedded::LinkError::Connect("refused");
+/// assert!(e.to_string().contains("refused"));
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum LinkError<C, E> {
@@ -87,16 +92,49 @@ pub struct Link<C: Connect> {
 
 impl<C: Connect> Link<C> {
     /// A link that connects with `connector` on first use.
+    ///
+    /// ```
+    /// # struct Serial;
+    /// # impl fluent_embedded::Connect for Serial {
+    /// #     type Connection = Vec<u8>;
+    /// #     type Error = core::convert::Infallible;
+    /// #     fn connect(&mut self) -> Result<Vec<u8>, Self::Error> { Ok(Vec::new()) }
+    /// # }
+    /// let link = fluent_embedded::Link::new(Serial);
+    /// assert!(link.connection().is_none(), "connects on first use");
+    /// ```
     pub fn new(connector: C) -> Self {
         Link { connector, connection: None }
     }
 
     /// The open connection, if any.
+    ///
+    /// ```
+    /// # struct Serial;
+    /// # impl fluent_embedded::Connect for Serial {
+    /// #     type Connection = Vec<u8>;
+    /// #     type Error = core::convert::Infallible;
+    /// #     fn connect(&mut self) -> Result<Vec<u8>, Self::Error> { Ok(Vec::new()) }
+    /// # }
+    /// assert!(fluent_embedded::Link::new(Serial).connection().is_none());
+    /// ```
     pub fn connection(&self) -> Option<&C::Connection> {
         self.connection.as_ref()
     }
 
     /// Drops the connection (the next call reconnects).
+    ///
+    /// ```
+    /// # struct Serial;
+    /// # impl fluent_embedded::Connect for Serial {
+    /// #     type Connection = Vec<u8>;
+    /// #     type Error = core::convert::Infallible;
+    /// #     fn connect(&mut self) -> Result<Vec<u8>, Self::Error> { Ok(Vec::new()) }
+    /// # }
+    /// let mut link = fluent_embedded::Link::new(Serial);
+    /// link.disconnect();
+    /// assert!(link.connection().is_none());
+    /// ```
     pub fn disconnect(&mut self) {
         self.connection = None;
     }
@@ -119,6 +157,20 @@ impl<C: Connect> Link<C> {
     /// Pumps every queued event through the connection (opening one first
     /// if needed), without acks.
     ///
+    /// ```
+    /// # struct Serial;
+    /// # impl fluent_embedded::Connect for Serial {
+    /// #     type Connection = Vec<u8>;
+    /// #     type Error = core::convert::Infallible;
+    /// #     fn connect(&mut self) -> Result<Vec<u8>, Self::Error> { Ok(Vec::new()) }
+    /// # }
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// let (mut pump, mut link) = (fluent_embedded::Pump::new(c), fluent_embedded::Link::new(Serial));
+    /// assert_eq!(link.pump(&mut pump).unwrap().events, 0); // nothing queued
+    /// ```
+    ///
     /// # Errors
     /// [`LinkError`]; after a pump error the connection is dropped.
     pub fn pump<R>(
@@ -136,6 +188,36 @@ impl<C: Connect> Link<C> {
     }
 
     /// As [`pump`](Link::pump), waiting for each request's ack.
+    ///
+    /// ```
+    /// use fluent_embedded::{Connect, Link, LinkError, Pump, PumpError};
+    /// /// A peer that takes requests but never acks them.
+    /// struct Mute;
+    /// impl embedded_io::ErrorType for Mute { type Error = core::convert::Infallible; }
+    /// impl embedded_io::Write for Mute {
+    ///     fn write(&mut self, b: &[u8]) -> Result<usize, Self::Error> { Ok(b.len()) }
+    ///     fn flush(&mut self) -> Result<(), Self::Error> { Ok(()) }
+    /// }
+    /// impl embedded_io::Read for Mute {
+    ///     fn read(&mut self, _: &mut [u8]) -> Result<usize, Self::Error> { Ok(0) }
+    /// }
+    /// struct ToMute;
+    /// impl Connect for ToMute {
+    ///     type Connection = Mute;
+    ///     type Error = ();
+    ///     fn connect(&mut self) -> Result<Mute, ()> { Ok(Mute) }
+    /// }
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// let mut producer = fluent_embedded::FluentProducer::new(p, "dev", || fluent_proto::EventTime::new(7, 0));
+    /// producer.emit("up", &std::collections::BTreeMap::from([("ok", true)]))?;
+    /// let (mut pump, mut link) = (Pump::new(c), Link::new(ToMute));
+    /// assert!(matches!(link.pump_acked(&mut pump), Err(LinkError::Pump(PumpError::NoAck))));
+    /// assert!(link.connection().is_none(), "dropped after the failure");
+    /// assert_eq!(pump.queue_counters().frames, 1, "not acked: still queued");
+    /// # Ok::<(), fluent_embedded::EmitError>(())
+    /// ```
     ///
     /// # Errors
     /// [`LinkError`]; after a pump error the connection is dropped.

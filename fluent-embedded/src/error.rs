@@ -6,6 +6,10 @@ use fluent_proto::EncodeError;
 
 /// Why [`emit`](crate::FluentProducer::emit) dropped an event. Every case
 /// is also counted in [`ProducerCounters`](crate::ProducerCounters).
+///
+/// ```
+/// assert_eq!(fluent_embedded::EmitError::Full.to_string(), "ring full");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]
@@ -41,6 +45,11 @@ impl core::error::Error for EmitError {}
 /// [`connection_reset`](crate::Pump::connection_reset) (a request may have
 /// been cut in the middle). Nothing was released: the unsent events go out
 /// again on the next connection.
+///
+/// ```
+/// let e: fluent_embedded::PumpError<()> = fluent_embedded::PumpError::WriteZero;
+/// assert_eq!(e.to_string(), "transport accepted no bytes");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 #[non_exhaustive]

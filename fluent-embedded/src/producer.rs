@@ -73,6 +73,15 @@ where
     H: OnEvict,
 {
     /// Wraps the ring's producer; events are tagged `tag.label`.
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// # let _ = c;
+    /// let producer = fluent_embedded::FluentProducer::new(p, "dev", || fluent_proto::EventTime::new(1, 0));
+    /// assert_eq!(producer.counters().emitted, 0);
+    /// ```
     pub fn new(inner: Producer<R, H>, tag: &'t str, clock: C) -> Self {
         FluentProducer { inner, tag, clock, time_mode: TimeMode::EventTime, counters: ProducerCounters::default() }
     }
@@ -92,11 +101,30 @@ where
     }
 
     /// The clock.
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// # let _ = c;
+    /// let producer = fluent_embedded::FluentProducer::new(p, "dev", || fluent_proto::EventTime::new(7, 0));
+    /// assert_eq!(fluent_embedded::Clock::now(producer.clock()).seconds(), 7);
+    /// ```
     pub fn clock(&self) -> &C {
         &self.clock
     }
 
     /// Queues `record` under `tag.label` at the clock's time.
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// # let _ = c;
+    /// let mut producer = fluent_embedded::FluentProducer::new(p, "dev", || fluent_proto::EventTime::new(7, 0));
+    /// producer.emit("boot", &std::collections::BTreeMap::from([("reset_cause", "watchdog")]))?;
+    /// # Ok::<(), fluent_embedded::EmitError>(())
+    /// ```
     ///
     /// # Errors
     /// [`EmitError`]: the event was dropped (and counted).
@@ -106,6 +134,16 @@ where
     }
 
     /// Queues `record` under `tag.label` with an explicit time.
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// # let _ = c;
+    /// let mut producer = fluent_embedded::FluentProducer::new(p, "dev", || fluent_proto::EventTime::new(7, 0));
+    /// producer.emit_with_time("boot", fluent_proto::Timestamp::Seconds(1), &std::collections::BTreeMap::from([("ok", true)]))?;
+    /// # Ok::<(), fluent_embedded::EmitError>(())
+    /// ```
     ///
     /// # Errors
     /// [`EmitError`]: the event was dropped (and counted).
@@ -169,11 +207,31 @@ where
     }
 
     /// What this producer dropped, by reason.
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// # let _ = c;
+    /// let mut producer = fluent_embedded::FluentProducer::new(p, "dev", || fluent_proto::EventTime::new(7, 0));
+    /// let huge = "x".repeat(2000);
+    /// assert_eq!(producer.emit("big", &std::collections::BTreeMap::from([("k", huge)])), Err(fluent_embedded::EmitError::TooLarge));
+    /// assert_eq!(producer.counters().too_large, 1);
+    /// ```
     pub fn counters(&self) -> ProducerCounters {
         self.counters
     }
 
     /// The ring's counters (committed, consumed, evicted, queued).
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// # let _ = c;
+    /// let producer = fluent_embedded::FluentProducer::new(p, "dev", || fluent_proto::EventTime::new(7, 0));
+    /// assert_eq!(producer.queue_counters().frames, 0);
+    /// ```
     pub fn queue_counters(&self) -> fluent_queue::Counters {
         self.inner.counters()
     }

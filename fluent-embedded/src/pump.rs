@@ -94,6 +94,15 @@ where
     R::Target: Storage,
 {
     /// A pump draining `consumer`; at most 256 events per request.
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// # let _ = p;
+    /// let pump = fluent_embedded::Pump::new(c);
+    /// assert_eq!(pump.counters().requests, 0);
+    /// ```
     pub fn new(consumer: Consumer<R>) -> Self {
         Pump {
             consumer,
@@ -133,27 +142,73 @@ where
     }
 
     /// Says the next call writes to a new connection.
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// # let _ = p;
+    /// let mut pump = fluent_embedded::Pump::new(c);
+    /// pump.connection_reset();
+    /// assert!(!pump.is_broken());
+    /// ```
     pub fn connection_reset(&mut self) {
         self.broken = false;
         self.counters.connections += 1;
     }
 
     /// Whether the last error broke the connection.
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// # let _ = p;
+    /// assert!(!fluent_embedded::Pump::new(c).is_broken());
+    /// ```
     pub fn is_broken(&self) -> bool {
         self.broken
     }
 
     /// Cumulative counters.
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// # let _ = p;
+    /// assert_eq!(fluent_embedded::Pump::new(c).counters().failed_requests, 0);
+    /// ```
     pub fn counters(&self) -> PumpCounters {
         self.counters
     }
 
     /// The ring's counters (committed, consumed, evicted, queued).
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// # let _ = p;
+    /// assert_eq!(fluent_embedded::Pump::new(c).queue_counters().frames, 0);
+    /// ```
     pub fn queue_counters(&self) -> fluent_queue::Counters {
         self.consumer.counters()
     }
 
     /// Sends every queued event through `transport`, without acks.
+    ///
+    /// ```
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// let mut producer = fluent_embedded::FluentProducer::new(p, "dev", || fluent_proto::EventTime::new(7, 0));
+    /// let mut pump = fluent_embedded::Pump::new(c);
+    /// producer.emit("up", &std::collections::BTreeMap::from([("ok", true)]))?;
+    /// let mut sink = Vec::new(); // any embedded_io::Write
+    /// assert_eq!(pump.pump(&mut sink).unwrap().events, 1);
+    /// # Ok::<(), fluent_embedded::EmitError>(())
+    /// ```
     ///
     /// # Errors
     /// [`PumpError`]; see the type's docs for what stays queued.
@@ -166,6 +221,29 @@ where
     /// from the same transport (at-least-once delivery; a request that is
     /// not acknowledged is resent with the same chunk id on the next
     /// connection).
+    ///
+    /// ```
+    /// use fluent_embedded::{Pump, PumpError};
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (p, c) = RING.try_split().unwrap();
+    /// let mut producer = fluent_embedded::FluentProducer::new(p, "dev", || fluent_proto::EventTime::new(7, 0));
+    /// let mut pump = Pump::new(c);
+    /// producer.emit("up", &std::collections::BTreeMap::from([("ok", true)]))?;
+    /// /// A peer that reads but never answers.
+    /// struct Mute(Vec<u8>);
+    /// impl embedded_io::ErrorType for Mute { type Error = core::convert::Infallible; }
+    /// impl embedded_io::Write for Mute {
+    ///     fn write(&mut self, b: &[u8]) -> Result<usize, Self::Error> { self.0.extend_from_slice(b); Ok(b.len()) }
+    ///     fn flush(&mut self) -> Result<(), Self::Error> { Ok(()) }
+    /// }
+    /// impl embedded_io::Read for Mute {
+    ///     fn read(&mut self, _: &mut [u8]) -> Result<usize, Self::Error> { Ok(0) }
+    /// }
+    /// assert_eq!(pump.pump_acked(&mut Mute(Vec::new())), Err(PumpError::NoAck));
+    /// assert_eq!(pump.queue_counters().frames, 1, "not acked: still queued");
+    /// # Ok::<(), fluent_embedded::EmitError>(())
+    /// ```
     ///
     /// # Errors
     /// [`PumpError`]; see the type's docs for what stays queued.

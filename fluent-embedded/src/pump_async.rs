@@ -20,6 +20,19 @@ where
     /// [`pump`](Pump::pump) over an async transport (embassy-net's
     /// `TcpSocket`, a tokio stream through `embedded-io-adapters`).
     ///
+    /// ```
+    /// # async fn demo<W: embedded_io_async::Write>(mut socket: W) {
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (_p, c) = RING.try_split().unwrap();
+    /// let mut pump = fluent_embedded::Pump::new(c);
+    /// if let Err(e) = pump.pump_async(&mut socket).await {
+    ///     // reconnect, then pump.connection_reset()
+    /// #   let _ = e;
+    /// }
+    /// # }
+    /// ```
+    ///
     /// # Errors
     /// As [`pump`](Pump::pump).
     pub async fn pump_async<W: Write>(&mut self, transport: &mut W) -> Result<Pumped, PumpError<W::Error>> {
@@ -30,6 +43,16 @@ where
     }
 
     /// [`pump_acked`](Pump::pump_acked) over an async transport.
+    ///
+    /// ```
+    /// # async fn demo<T: embedded_io_async::Read + embedded_io_async::Write>(mut socket: T) {
+    /// # use fluent_queue::{Mode, Ring};
+    /// # static RING: Ring<1024, 16> = Ring::new(Mode::Block);
+    /// # let (_p, c) = RING.try_split().unwrap();
+    /// let mut pump = fluent_embedded::Pump::new(c).chunk_seed(*b"dev-0042");
+    /// let _ = pump.pump_acked_async(&mut socket).await;
+    /// # }
+    /// ```
     ///
     /// # Errors
     /// As [`pump_acked`](Pump::pump_acked).

@@ -73,6 +73,15 @@ impl Visit for JsonVisitor<'_> {
 ///
 /// Records the sender refuses are counted in
 /// [`send_errors`](FluentLayer::send_errors).
+///
+/// ```
+/// use tracing_subscriber::prelude::*;
+/// let layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build());
+/// let sender = layer.sender().clone();
+/// let subscriber = tracing_subscriber::registry().with(layer);
+/// tracing::subscriber::with_default(subscriber, || tracing::info!(user = "ada", "logged in"));
+/// sender.close();
+/// ```
 pub struct FluentLayer {
     sender: RecordSender,
     send_errors: std::sync::Arc<std::sync::atomic::AtomicU64>,

@@ -83,6 +83,12 @@ const NAMES: [&str; 21] = [
 impl<'a> LogAttributes<'a> {
     /// Reads a record; `datefmt` formats `asctime` (strftime subset: `%Y %m
     /// %d %H %M %S %y %z %Z %%`; default `"%Y-%m-%d %H:%M:%S,mmm"` like Python).
+    ///
+    /// ```
+    /// let record = log::Record::builder().level(log::Level::Warn).args(format_args!("x")).build();
+    /// let attrs = fluent_std::handler::LogAttributes::from_record(&record, Some("%H:%M"));
+    /// assert_eq!(attrs.get("levelno"), Some(30.into()));
+    /// ```
     pub fn from_record(record: &'a log::Record<'a>, datefmt: Option<&'a str>) -> Self {
         let created = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let mut extra = Map::new();
@@ -98,6 +104,13 @@ impl<'a> LogAttributes<'a> {
 
     /// One attribute (a key-value of the same name as a built-in attribute
     /// does not replace it, as Python refuses `extra` keys that clash).
+    ///
+    /// ```
+    /// let record = log::Record::builder().line(Some(9)).args(format_args!("x")).build();
+    /// let attrs = fluent_std::handler::LogAttributes::from_record(&record, None);
+    /// assert_eq!(attrs.get("lineno"), Some(9.into()));
+    /// assert_eq!(attrs.get("no_such_attribute"), None);
+    /// ```
     pub fn get(&self, name: &str) -> Option<Value> {
         let r = self.record;
         let file = r.file().unwrap_or_default();
@@ -125,6 +138,12 @@ impl<'a> LogAttributes<'a> {
     }
 
     /// Every attribute, aliases and key-values included.
+    ///
+    /// ```
+    /// let record = log::Record::builder().args(format_args!("x")).build();
+    /// let all = fluent_std::handler::LogAttributes::from_record(&record, None).all();
+    /// assert!(all.contains_key("threadName") && all.contains_key("asctime"));
+    /// ```
     pub fn all(&self) -> Map<String, Value> {
         let mut all: Map<String, Value> = NAMES.iter().filter_map(|n| Some(((*n).to_owned(), self.get(n)?))).collect();
         for (k, v) in &self.extra {
@@ -139,11 +158,23 @@ impl<'a> LogAttributes<'a> {
     }
 
     /// The key-value pairs only.
+    ///
+    /// ```
+    /// let kv = [("user", "ada")];
+    /// let record = log::Record::builder().key_values(&kv).args(format_args!("x")).build();
+    /// let attrs = fluent_std::handler::LogAttributes::from_record(&record, None);
+    /// assert_eq!(attrs.extra()["user"], "ada");
+    /// ```
     pub fn extra(&self) -> &Map<String, Value> {
         &self.extra
     }
 
     /// The message (with error chains appended).
+    ///
+    /// ```
+    /// let record = log::Record::builder().args(format_args!("hello {}", 1)).build();
+    /// assert_eq!(fluent_std::handler::LogAttributes::from_record(&record, None).message(), "hello 1");
+    /// ```
     pub fn message(&self) -> &str {
         &self.message
     }

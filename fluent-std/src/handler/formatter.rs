@@ -176,6 +176,13 @@ impl FluentRecordFormatter {
 
     /// The record map for a `log` record.
     ///
+    /// ```
+    /// let record = log::Record::builder().target("db").args(format_args!("slow")).build();
+    /// let map = fluent_std::handler::FluentRecordFormatter::new().format(&record)?;
+    /// assert_eq!((&map["sys_name"], &map["message"]), (&"db".into(), &"slow".into()));
+    /// # Ok::<(), fluent_std::handler::TemplateError>(())
+    /// ```
+    ///
     /// # Errors
     /// A template names an attribute the record lacks (and
     /// `fill_missing_fmt_key` is off), or is malformed.

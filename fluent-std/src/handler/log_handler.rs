@@ -12,6 +12,12 @@ use super::template::TemplateError;
 use crate::{AsyncSender, RecordSender, SendError};
 
 /// Why a record was not sent.
+///
+/// ```
+/// use fluent_std::handler::{HandlerError, TemplateError};
+/// let e = HandlerError::Format(TemplateError::MissingKey("user".into()));
+/// assert!(e.to_string().contains("user"));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum HandlerError {
@@ -144,6 +150,15 @@ impl FluentHandler {
     }
 
     /// Formats and sends one record (ignoring the level filter).
+    ///
+    /// ```
+    /// use fluent_std::handler::{FluentHandler, HandlerError};
+    /// let handler = FluentHandler::new(fluent_std::AsyncSender::builder("app").build());
+    /// handler.close();
+    /// let record = log::Record::builder().args(format_args!("late")).build();
+    /// assert_eq!(handler.handle(&record), Err(HandlerError::Send(fluent_std::SendError::Closed)));
+    /// assert_eq!(handler.send_errors(), 1);
+    /// ```
     ///
     /// # Errors
     /// [`HandlerError::Format`] or [`HandlerError::Send`]; both are also

@@ -36,6 +36,11 @@ impl core::str::FromStr for FormatStyle {
 }
 
 /// Why a template could not be rendered.
+///
+/// ```
+/// let e = fluent_std::handler::TemplateError::MissingKey("user".into());
+/// assert_eq!(e.to_string(), "the record has no attribute \"user\"");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TemplateError {
