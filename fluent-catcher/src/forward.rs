@@ -25,9 +25,19 @@ pub(crate) async fn serve<S: Stream>(conn: &mut Conn<S>) -> Result<(), CloseReas
     }
     let limits = fluent_proto::Limits { max_frame_len: conn.shared.config.limits.max_frame_len, max_depth: 32 };
     let mut decoder = FrameDecoder::new(limits);
+    // Like Fluentd's in_forward: a connection whose first byte is `[` speaks
+    // JSON (not after a handshake: JSON has no authentication).
+    let mut json = None;
     loop {
         let mut pending = Pending::default();
-        let outcome = decode_available(conn, &mut decoder, &mut pending);
+        if json.is_none() && !conn.pending().is_empty() {
+            json = Some(conn.shared.config.shared_key.is_none() && conn.pending().first() == Some(&b'['));
+        }
+        let outcome = if json == Some(true) {
+            crate::json_input::decode_available(conn, &mut pending)
+        } else {
+            decode_available(conn, &mut decoder, &mut pending)
+        };
         match conn.hand_off(pending).await {
             Ok(HandedOff::Done) => {}
             Ok(HandedOff::WriterFailed) => {

@@ -14,6 +14,8 @@ pub(crate) struct Pending {
     pub(crate) lines: Vec<u8>,
     pub(crate) events: u64,
     pub(crate) chunks: Vec<String>,
+    /// The requests came as JSON text: acks go back as JSON text too.
+    pub(crate) json: bool,
 }
 
 /// How a hand-off ended.
@@ -58,7 +60,12 @@ impl<S: Stream> Conn<S> {
         }
         let mut reply = Vec::new();
         for chunk in &pending.chunks {
-            fluent_proto::encode_ack(&mut reply, chunk).map_err(std::io::Error::other)?;
+            if pending.json {
+                serde_json::to_writer(&mut reply, &serde_json::json!({ "ack": chunk }))
+                    .map_err(std::io::Error::other)?;
+            } else {
+                fluent_proto::encode_ack(&mut reply, chunk).map_err(std::io::Error::other)?;
+            }
         }
         // Counted (and recorded) before the bytes go out, so a client that
         // has read its ack always finds it in the counters.

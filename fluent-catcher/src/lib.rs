@@ -9,7 +9,8 @@
 //!   heartbeats on the same port) and a Unix socket: every mode, EventTime
 //!   or integer time, `[time, metadata]`, str or bin entries, gzip, acks
 //!   (sent only once the events are written, see [`AckWhen`]), and the
-//!   shared-key handshake when a key is set;
+//!   shared-key handshake when a key is set; requests as JSON text too, as
+//!   Fluentd's `in_forward` accepts them;
 //! - Python's **`logging.SocketHandler`** (default `127.0.0.1:9020`), whose
 //!   pickles are read as plain data only: unlike Python's own receiver, a
 //!   hostile client cannot make it run code.
@@ -41,6 +42,7 @@ mod forward;
 mod handoff;
 mod handshake;
 mod json;
+mod json_input;
 mod log_record;
 mod output;
 mod pickle;

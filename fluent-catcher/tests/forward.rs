@@ -265,3 +265,34 @@ fn compressed_request_built_by_the_codec_arrives() {
     assert_eq!(events.len(), 100);
     assert!(events.iter().enumerate().all(|(i, e)| e.record["n"] == i as u64));
 }
+
+#[test]
+fn json_requests_as_fluentd_in_forward_accepts_them() {
+    let catcher = TestCatcher::start().unwrap();
+    let mut stream = connect(catcher.forward_addr());
+    // A Message with integer time, then a Forward with a float time and a
+    // chunk, split across two writes in the middle of a request.
+    let first = br#"["json.msg", 1490061367, {"k": "v", "n": [1, {"x": null}]}]
+["json.fwd", [[1490061367.5, {"i": 1}], [1490061368, {"i": 2}]], {"chunk": "j-1"}]"#;
+    let (a, b) = first.split_at(first.len() - 20);
+    stream.write_all(a).unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    stream.write_all(b).unwrap();
+    // The ack comes back as JSON text for a JSON request.
+    let mut reply = [0u8; 64];
+    let n = std::io::Read::read(&mut stream, &mut reply).unwrap();
+    assert_eq!(&reply[..n], br#"{"ack":"j-1"}"#);
+    let events = catcher.wait_for_events(3, WAIT);
+    assert_eq!(events[0].tag, "json.msg");
+    assert_eq!(events[0].time, Timestamp::Seconds(1_490_061_367));
+    assert_eq!(
+        serde_json::Value::Object(events[0].record.clone()),
+        serde_json::json!({"k": "v", "n": [1, {"x": null}]})
+    );
+    assert_eq!(events[1].time, Timestamp::Event(EventTime::new(1_490_061_367, 500_000_000)));
+    assert_eq!((events[1].record["i"].as_u64(), events[2].record["i"].as_u64()), (Some(1), Some(2)));
+    // Malformed JSON closes this connection only.
+    stream.write_all(b"[\"bad\", }").unwrap();
+    assert!(closed_by_peer(&mut stream));
+    assert_eq!(catcher.stats().rejected.get("malformed"), Some(&1));
+}
