@@ -7,11 +7,12 @@
 //! that decodes but holds some malformed events keeps its good events, and
 //! is still acknowledged, as Fluentd does; the bad ones are counted.
 
-use fluent_proto::{Decoded, EventTime, Events, Frame, FrameDecoder, Request};
+use fluent_proto::{Decoded, EventTime, Frame, FrameDecoder, Mode, Request};
 
 use crate::format::write_event_line;
 use crate::handoff::{HandedOff, Pending};
 use crate::stream::{Conn, Filled, Stream};
+use crate::transcode::write_packed_entries;
 
 /// Why a connection was closed by the catcher (`None` in the summary means
 /// the client closed it cleanly).
@@ -97,29 +98,32 @@ fn take_request<S: Stream>(
 ) -> Result<(), CloseReason> {
     let config = &conn.shared.config;
     let tag = request.tag();
-    let plain;
-    let events = match request.options().compressed {
-        Some(fluent_proto::Compression::Gzip) => {
-            plain = request
+    let depth = request.event_depth();
+    let (good, bad_count, bad) = match (request.mode(), request.packed_entries()) {
+        (Mode::CompressedPackedForward, _) => {
+            let plain = request
                 .decompress(config.limits.max_decompressed_len)
                 .map_err(|e| reject(conn, "gzip", format!("compressed entries refused: {e}")))?;
-            Events::packed(&plain, request.event_depth())
+            write_packed_entries(&mut pending.lines, config.format, tag, &plain, now, depth)
         }
-        _ => request.events(),
-    };
-    let mut bad = None;
-    let mut bad_count = 0u64;
-    for event in events {
-        let result =
-            event.and_then(|e| write_event_line(&mut pending.lines, config.format, tag, e.time, e.record, now));
-        match result {
-            Ok(()) => pending.events += 1,
-            Err(e) => {
-                bad_count += 1;
-                bad.get_or_insert(e);
+        (_, Some((entries, _))) => write_packed_entries(&mut pending.lines, config.format, tag, entries, now, depth),
+        _ => {
+            let (mut good, mut bad_count, mut bad) = (0, 0, None);
+            for event in request.events() {
+                let written =
+                    event.and_then(|e| write_event_line(&mut pending.lines, config.format, tag, e.time, e.record, now));
+                match written {
+                    Ok(()) => good += 1,
+                    Err(e) => {
+                        bad_count += 1;
+                        bad.get_or_insert(e);
+                    }
+                }
             }
+            (good, bad_count, bad)
         }
-    }
+    };
+    pending.events += good;
     if let Some(e) = bad {
         conn.shared.stats.events_rejected.fetch_add(bad_count, std::sync::atomic::Ordering::Relaxed);
         conn.shared.stats.reject("bad-event");

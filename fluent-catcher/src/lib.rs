@@ -50,6 +50,7 @@ mod server;
 mod socket_handler;
 mod stats;
 mod stream;
+mod transcode;
 mod writer;
 
 pub use config::{Config, DEFAULT_FORWARD_ADDR, DEFAULT_PICKLE_ADDR, Limits};

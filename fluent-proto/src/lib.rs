@@ -69,8 +69,8 @@ mod time;
 
 pub use chunk::ChunkId;
 pub use decode::{
-    ArrayIter, DecodeError, Decoded, Event, Events, Frame, FrameDecoder, Limits, MAX_DEPTH, MapIter, Mode, RawArray,
-    RawMap, Request, RequestOptions, Value, parse_ack,
+    ArrayIter, DecodeError, Decoded, Event, Events, Frame, FrameDecoder, Head, Limits, MAX_DEPTH, MapIter, Mode,
+    RawArray, RawMap, Request, RequestOptions, Value, parse_ack,
 };
 pub use encode_error::{CustomMessage, EncodeError};
 #[cfg(feature = "gzip")]

@@ -83,6 +83,24 @@ fn next_value<'a>(items: &mut ArrayIter<'a>) -> Result<Value<'a>, DecodeError> {
     items.next().unwrap_or(Err(DecodeError::Truncated))
 }
 
+impl Timestamp {
+    /// An event time from its decoded wire value: EventTime ext (fixext 8 or
+    /// ext 8), a non-negative integer, a float (converted as
+    /// fluent-logger-python does), or nil (`Seconds(0)`, unset).
+    ///
+    /// ```
+    /// use fluent_proto::{Timestamp, Value};
+    /// assert_eq!(Timestamp::from_value(Value::UInt(5)), Ok(Timestamp::Seconds(5)));
+    /// assert!(Timestamp::from_value(Value::Str("x")).is_err());
+    /// ```
+    ///
+    /// # Errors
+    /// [`DecodeError::BadTime`] for any other value.
+    pub fn from_value(value: Value<'_>) -> Result<Timestamp, DecodeError> {
+        time_from_value(value)
+    }
+}
+
 /// A time value: EventTime ext (fixext 8 or ext 8), a non-negative integer, a
 /// float (converted as fluent-logger-python does), or nil.
 pub(crate) fn time_from_value(value: Value<'_>) -> Result<Timestamp, DecodeError> {

@@ -9,6 +9,7 @@
 
 mod error;
 mod event;
+mod head;
 mod request;
 mod scan;
 mod token;
@@ -16,6 +17,7 @@ mod value;
 
 pub use error::DecodeError;
 pub use event::Event;
+pub use head::Head;
 pub use request::{Events, Mode, Request, RequestOptions, parse_ack};
 pub use scan::MAX_DEPTH;
 pub use value::{ArrayIter, MapIter, RawArray, RawMap, Value};
