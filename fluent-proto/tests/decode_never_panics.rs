@@ -36,6 +36,12 @@ fn exercise(bytes: &[u8]) {
     for e in Events::packed(bytes, 16) {
         let _ = format!("{e:?}");
     }
+    // Head by head to the end, as a single-pass consumer walks.
+    let mut at = 0;
+    while let Ok((head, used)) = fluent_proto::Head::read(&bytes[at..]) {
+        let _ = format!("{head:?}");
+        at += used;
+    }
 }
 
 fn walk_request(r: &Request<'_>) {
