@@ -19,6 +19,16 @@
 //! sender.close();
 //! # Ok::<(), fluent_std::SendError>(())
 //! ```
+//!
+//! [`AsyncSender`] is `asyncsender.FluentSender`: `emit` encodes into the
+//! calling thread's own lock-free ring and returns; a worker thread sends
+//! PackedForward batches (ack mode, reconnect backoff, bounded memory,
+//! `close` with a deadline).
+//!
+//! With the `log` feature, `handler` is `handler.FluentHandler` /
+//! `asynchandler.FluentHandler` with `FluentRecordFormatter` for the `log`
+//! facade; with the `tracing` feature, `layer::FluentLayer` is a
+//! `tracing_subscriber::Layer` sending records of the same shape.
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
