@@ -219,8 +219,17 @@ fn main() {
     let go = go_binary()
         .and_then(|bin| peer(&counter, n, Command::new(bin).arg(counter.port.to_string()).arg(n.to_string())));
 
+    // What the timing itself costs: an empty `Instant::now()` pair.
+    let timer: Vec<u32> = (0..200_000)
+        .map(|_| {
+            let t = Instant::now();
+            t.elapsed().as_nanos() as u32
+        })
+        .collect();
     println!("\n| emit latency (ns, includes an `Instant::now()` pair) | p50 | p99 | p99.9 |");
     println!("|---|---:|---:|---:|");
+    let (t50, t99, t999) = percentiles(timer);
+    println!("| (an empty `Instant::now()` pair, for reference) | {t50} | {t99} | {t999} |");
     for (name, lat) in [
         ("AsyncSender, 1 thread", lat1),
         ("AsyncSender, 2 threads", lat2),
