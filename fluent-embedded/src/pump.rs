@@ -80,12 +80,12 @@ pub struct Pumped {
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Pump<R> {
-    pub(crate) consumer: Consumer<R>,
-    pub(crate) max_events_per_request: usize,
-    pub(crate) chunk_seed: [u8; 8],
-    pub(crate) chunk_counter: u64,
-    pub(crate) broken: bool,
-    pub(crate) counters: PumpCounters,
+    consumer: Consumer<R>,
+    max_events_per_request: usize,
+    chunk_seed: [u8; 8],
+    chunk_counter: u64,
+    broken: bool,
+    counters: PumpCounters,
 }
 
 impl<R> Pump<R>
@@ -213,7 +213,11 @@ where
     /// # Errors
     /// [`PumpError`]; see the type's docs for what stays queued.
     pub fn pump<W: Write>(&mut self, transport: &mut W) -> Result<Pumped, PumpError<W::Error>> {
-        self.drain(false, |grant, tag, run, framing, _chunk| write_request(transport, grant, tag, run, framing))
+        run_blocking(
+            self.drain(false, async |grant, tag, run, framing, _chunk| {
+                write_request(transport, grant, tag, run, framing)
+            }),
+        )
     }
 
     /// Sends every queued event through `transport`, one request at a time,
@@ -248,21 +252,22 @@ where
     /// # Errors
     /// [`PumpError`]; see the type's docs for what stays queued.
     pub fn pump_acked<T: Read + Write>(&mut self, transport: &mut T) -> Result<Pumped, PumpError<T::Error>> {
-        self.drain(true, |grant, tag, run, framing, chunk| {
+        run_blocking(self.drain(true, async |grant, tag, run, framing, chunk| {
             write_request(transport, grant, tag, run, framing)?;
             match chunk {
                 Some(chunk) => read_ack(transport, chunk),
                 None => Ok(()),
             }
-        })
+        }))
     }
 
-    /// The loop both modes share: plan a run, frame it, send it, release
-    /// it; stop at the first error (marking the connection broken).
-    fn drain<E>(
+    /// The loop every pump shares, blocking or async: plan a run, frame it,
+    /// send it, release it; stop at the first error (marking the connection
+    /// broken). `send` does the transport's I/O.
+    pub(crate) async fn drain<E>(
         &mut self,
         acked: bool,
-        mut send: impl FnMut(&ReadGrant<'_, R>, &str, &Run, &Framing, Option<&ChunkId>) -> Result<(), PumpError<E>>,
+        mut send: impl AsyncFnMut(&ReadGrant<'_, R>, &str, &Run, &Framing, Option<&ChunkId>) -> Result<(), PumpError<E>>,
     ) -> Result<Pumped, PumpError<E>> {
         if self.broken {
             return Err(PumpError::NeedsReconnect);
@@ -277,7 +282,7 @@ where
             let tag = frame::split(grant.frame(0)).map(|(t, _)| t).unwrap_or_default();
             let framing = Framing::new(tag, &run, chunk.as_ref());
             let request_len = framing.request_len(tag, &run);
-            match send(&grant, tag, &run, &framing, chunk.as_ref()) {
+            match send(&grant, tag, &run, &framing, chunk.as_ref()).await {
                 Ok(()) => {
                     grant.release_frames(run.frames);
                     record_sent(&mut self.counters, &mut done, &run, request_len);
@@ -296,9 +301,22 @@ where
     }
 }
 
+/// Runs the shared loop for a blocking transport. Its `send` blocks inside
+/// `poll` and never returns `Pending` (it awaits nothing that waits), so the
+/// future completes in the first poll; no executor is needed.
+fn run_blocking<T>(future: impl core::future::Future<Output = T>) -> T {
+    let mut future = core::pin::pin!(future);
+    let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    loop {
+        if let core::task::Poll::Ready(value) = future.as_mut().poll(&mut cx) {
+            return value;
+        }
+    }
+}
+
 /// The next valid run of frames and the grant holding them, skipping (and
 /// counting) frames this crate did not write.
-pub(crate) fn next_run<'c, R>(
+fn next_run<'c, R>(
     consumer: &'c mut Consumer<R>,
     max_events: usize,
     counters: &mut PumpCounters,
@@ -320,7 +338,7 @@ where
     Some((grant, run))
 }
 
-pub(crate) fn record_sent(counters: &mut PumpCounters, done: &mut Pumped, run: &Run, request_len: usize) {
+fn record_sent(counters: &mut PumpCounters, done: &mut Pumped, run: &Run, request_len: usize) {
     counters.requests += 1;
     counters.events += run.frames as u64;
     counters.bytes += request_len as u64;

@@ -9,8 +9,8 @@ use fluent_queue::{ReadGrant, Storage};
 
 use crate::error::PumpError;
 use crate::frame;
-use crate::pump::{Pump, Pumped, next_run, record_sent};
-use crate::request::{ACK_BUFFER, AckState, Framing, Run, ack_decoder, check_ack, chunk_id};
+use crate::pump::{Pump, Pumped};
+use crate::request::{ACK_BUFFER, AckState, Framing, Run, ack_decoder, check_ack};
 
 impl<R> Pump<R>
 where
@@ -36,7 +36,7 @@ where
     /// # Errors
     /// As [`pump`](Pump::pump).
     pub async fn pump_async<W: Write>(&mut self, transport: &mut W) -> Result<Pumped, PumpError<W::Error>> {
-        self.drain_async(false, async |grant, tag, run, framing, _chunk| {
+        self.drain(false, async |grant, tag, run, framing, _chunk| {
             write_request(transport, grant, tag, run, framing).await
         })
         .await
@@ -60,7 +60,7 @@ where
         &mut self,
         transport: &mut T,
     ) -> Result<Pumped, PumpError<T::Error>> {
-        self.drain_async(true, async |grant, tag, run, framing, chunk| {
+        self.drain(true, async |grant, tag, run, framing, chunk| {
             write_request(transport, grant, tag, run, framing).await?;
             match chunk {
                 Some(chunk) => read_ack(transport, chunk).await,
@@ -68,41 +68,6 @@ where
             }
         })
         .await
-    }
-
-    /// The blocking pump's loop, awaiting `send`.
-    async fn drain_async<E>(
-        &mut self,
-        acked: bool,
-        mut send: impl AsyncFnMut(&ReadGrant<'_, R>, &str, &Run, &Framing, Option<&ChunkId>) -> Result<(), PumpError<E>>,
-    ) -> Result<Pumped, PumpError<E>> {
-        if self.broken {
-            return Err(PumpError::NeedsReconnect);
-        }
-        let mut done = Pumped::default();
-        loop {
-            let chunk = acked.then(|| chunk_id(self.chunk_seed, self.chunk_counter));
-            let Some((grant, run)) = next_run(&mut self.consumer, self.max_events_per_request, &mut self.counters)
-            else {
-                return Ok(done);
-            };
-            let tag = frame::split(grant.frame(0)).map(|(t, _)| t).unwrap_or_default();
-            let framing = Framing::new(tag, &run, chunk.as_ref());
-            let request_len = framing.request_len(tag, &run);
-            match send(&grant, tag, &run, &framing, chunk.as_ref()).await {
-                Ok(()) => {
-                    grant.release_frames(run.frames);
-                    record_sent(&mut self.counters, &mut done, &run, request_len);
-                    self.chunk_counter += u64::from(acked);
-                }
-                Err(e) => {
-                    drop(grant);
-                    self.broken = true;
-                    self.counters.failed_requests += 1;
-                    return Err(e);
-                }
-            }
-        }
     }
 }
 
