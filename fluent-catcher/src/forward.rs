@@ -10,8 +10,8 @@
 use fluent_proto::{Decoded, EventTime, Frame, FrameDecoder, Mode, Request};
 
 use crate::format::write_event_line;
-use crate::handoff::{HandedOff, Pending};
-use crate::stream::{Conn, Filled, Stream};
+use crate::handoff::Pending;
+use crate::stream::{Conn, Stream};
 use crate::transcode::write_packed_entries;
 
 /// Why a connection was closed by the catcher (`None` in the summary means
@@ -39,21 +39,8 @@ pub(crate) async fn serve<S: Stream>(conn: &mut Conn<S>) -> Result<(), CloseReas
         } else {
             decode_available(conn, &mut decoder, &mut pending)
         };
-        match conn.hand_off(pending).await {
-            Ok(HandedOff::Done) => {}
-            Ok(HandedOff::WriterFailed) => {
-                return Err(reject(conn, "writer-failed", "output failed; events not acknowledged"));
-            }
-            Err(e) => return Err(format!("writing an ack failed: {e}")),
-        }
-        outcome?;
-        match conn.fill().await {
-            Ok(Filled::Data) => {}
-            Ok(Filled::Eof) if conn.pending().is_empty() => return Ok(()),
-            Ok(Filled::Eof) => return Err(reject(conn, "truncated", "connection closed inside a frame")),
-            Ok(Filled::Idle) => return Err(reject(conn, "idle", "idle timeout")),
-            Ok(Filled::Shutdown) => return Err("catcher shutting down".into()),
-            Err(e) => return Err(format!("read failed: {e}")),
+        if !conn.end_round(pending, outcome, "frame").await? {
+            return Ok(());
         }
     }
 }

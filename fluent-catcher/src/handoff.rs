@@ -5,7 +5,8 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use tokio::sync::oneshot;
 
-use crate::stream::{Conn, Stream};
+use crate::forward::{CloseReason, reject};
+use crate::stream::{Conn, Filled, Stream};
 use crate::writer::Batch;
 
 /// Lines decoded from one read, with the chunk ids to acknowledge.
@@ -77,5 +78,36 @@ impl<S: Stream> Conn<S> {
         }
         self.reply(&reply).await?;
         Ok(HandedOff::Done)
+    }
+}
+
+impl<S: Stream> Conn<S> {
+    /// Ends one round of a protocol handler: hands the decoded lines to the
+    /// writer (acking them), reports a decoding error, then waits for more
+    /// bytes. `Ok(true)`: go on decoding; `Ok(false)`: the client closed
+    /// cleanly; `Err`: why the connection ends. `unit` names what a cut-off
+    /// read was inside ("frame", "record").
+    pub(crate) async fn end_round(
+        &mut self,
+        pending: Pending,
+        decoded: Result<(), CloseReason>,
+        unit: &str,
+    ) -> Result<bool, CloseReason> {
+        match self.hand_off(pending).await {
+            Ok(HandedOff::Done) => {}
+            Ok(HandedOff::WriterFailed) => {
+                return Err(reject(self, "writer-failed", "output failed; events not acknowledged"));
+            }
+            Err(e) => return Err(format!("writing an ack failed: {e}")),
+        }
+        decoded?;
+        match self.fill().await {
+            Ok(Filled::Data) => Ok(true),
+            Ok(Filled::Eof) if self.pending().is_empty() => Ok(false),
+            Ok(Filled::Eof) => Err(reject(self, "truncated", format!("connection closed inside a {unit}"))),
+            Ok(Filled::Idle) => Err(reject(self, "idle", "idle timeout")),
+            Ok(Filled::Shutdown) => Err("catcher shutting down".into()),
+            Err(e) => Err(format!("read failed: {e}")),
+        }
     }
 }

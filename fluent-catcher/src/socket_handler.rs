@@ -7,27 +7,16 @@
 use fluent_proto::EventTime;
 
 use crate::forward::{CloseReason, reject};
-use crate::handoff::{HandedOff, Pending};
+use crate::handoff::Pending;
 use crate::log_record::write_log_record_line;
-use crate::stream::{Conn, Filled, Stream};
+use crate::stream::{Conn, Stream};
 
 pub(crate) async fn serve<S: Stream>(conn: &mut Conn<S>) -> Result<(), CloseReason> {
     loop {
         let mut pending = Pending::default();
         let outcome = decode_available(conn, &mut pending);
-        match conn.hand_off(pending).await {
-            Ok(HandedOff::Done) => {}
-            Ok(HandedOff::WriterFailed) => return Err(reject(conn, "writer-failed", "output failed")),
-            Err(e) => return Err(format!("write failed: {e}")),
-        }
-        outcome?;
-        match conn.fill().await {
-            Ok(Filled::Data) => {}
-            Ok(Filled::Eof) if conn.pending().is_empty() => return Ok(()),
-            Ok(Filled::Eof) => return Err(reject(conn, "truncated", "connection closed inside a record")),
-            Ok(Filled::Idle) => return Err(reject(conn, "idle", "idle timeout")),
-            Ok(Filled::Shutdown) => return Err("catcher shutting down".into()),
-            Err(e) => return Err(format!("read failed: {e}")),
+        if !conn.end_round(pending, outcome, "record").await? {
+            return Ok(());
         }
     }
 }
