@@ -46,8 +46,9 @@ pub fn level_name(level: log::Level) -> (&'static str, u8) {
 pub struct LogAttributes<'a> {
     record: &'a log::Record<'a>,
     datefmt: Option<&'a str>,
-    /// When the record was read (Python's `created`).
-    created: Duration,
+    /// When the record was read (Python's `created`), taken on first use:
+    /// the default formatter never asks, so it costs no clock read.
+    created: std::cell::OnceCell<Duration>,
     /// Key-value pairs (merged into the record as fields).
     extra: Map<String, Value>,
     /// The message, with any error's chain appended (Python appends the
@@ -90,7 +91,6 @@ impl<'a> LogAttributes<'a> {
     /// assert_eq!(attrs.get("levelno"), Some(30.into()));
     /// ```
     pub fn from_record(record: &'a log::Record<'a>, datefmt: Option<&'a str>) -> Self {
-        let created = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
         let mut extra = Map::new();
         let mut errors = Vec::new();
         let _ = record.key_values().visit(&mut KeyValues { extra: &mut extra, errors: &mut errors });
@@ -99,7 +99,7 @@ impl<'a> LogAttributes<'a> {
             message.push('\n');
             message.push_str(&chain);
         }
-        LogAttributes { record, datefmt, created, extra, message }
+        LogAttributes { record, datefmt, created: std::cell::OnceCell::new(), extra, message }
     }
 
     /// One attribute (a key-value of the same name as a built-in attribute
@@ -123,10 +123,10 @@ impl<'a> LogAttributes<'a> {
             "filename" => file.rsplit(['/', '\\']).next().unwrap_or(file).into(),
             "lineno" | "line" => r.line().map_or(Value::Null, Value::from),
             "msg" | "message" => self.message.as_str().into(),
-            "created" => self.created.as_secs_f64().into(),
-            "msecs" => f64::from(self.created.subsec_millis()).into(),
-            "relativeCreated" => process_age_ms(self.created).into(),
-            "asctime" => asctime(self.created.as_secs(), self.created.subsec_millis(), self.datefmt).into(),
+            "created" => self.created().as_secs_f64().into(),
+            "msecs" => f64::from(self.created().subsec_millis()).into(),
+            "relativeCreated" => process_age_ms(self.created()).into(),
+            "asctime" => asctime(self.created().as_secs(), self.created().subsec_millis(), self.datefmt).into(),
             "thread" => {
                 let id = format!("{:?}", std::thread::current().id());
                 id.chars().filter(char::is_ascii_digit).collect::<String>().parse::<u64>().unwrap_or(0).into()
@@ -135,6 +135,11 @@ impl<'a> LogAttributes<'a> {
             "process" => std::process::id().into(),
             other => return self.extra.get(other).cloned(),
         })
+    }
+
+    /// When the record was read, since the Unix epoch.
+    fn created(&self) -> Duration {
+        *self.created.get_or_init(|| SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default())
     }
 
     /// Every attribute, aliases and key-values included.
