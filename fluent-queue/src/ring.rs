@@ -335,8 +335,13 @@ impl<const BYTES: usize, const FRAMES: usize> private::Sealed for Ring<BYTES, FR
 
 impl<const BYTES: usize, const FRAMES: usize> Storage for Ring<BYTES, FRAMES> {}
 
+/// What a new `HeapRing`'s bytes are filled with (see `HeapRing::new`).
+#[cfg(feature = "alloc")]
+const PREFAULT_FILL: u8 = 0xa5;
+
 /// A ring whose sizes are chosen at run time (`alloc` feature), shared by its
-/// two handles through an `Arc`.
+/// two handles through an `Arc`. Its memory is written once at creation, so
+/// that the producer never takes a page fault on a fresh page.
 ///
 /// ```
 /// let (mut producer, mut consumer) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 1 << 16, 100);
@@ -411,7 +416,11 @@ impl HeapRing {
         assert!(bytes > 0 && bytes <= u32::MAX as usize, "bytes must be in 1..=u32::MAX");
         assert!(max_frames > 0 && max_frames < (1 << 31), "max_frames must be in 1..2^31");
         let ring = alloc::sync::Arc::new(HeapRing {
-            bytes: (0..bytes).map(|_| UnsafeCell::new(0)).collect(),
+            // A non-zero fill: a zero fill may become a lazily mapped
+            // allocation (calloc), whose pages would then fault one by one
+            // on the producer's hot path. Written now, every page is
+            // resident before the first frame.
+            bytes: (0..bytes).map(|_| UnsafeCell::new(PREFAULT_FILL)).collect(),
             slots: (0..max_frames).map(|_| UnsafeCell::new(Slot::default())).collect(),
             shared: Shared { eviction_batch: eviction_batch as u64, ..new_shared!(mode, max_frames) },
         });

@@ -3,7 +3,7 @@
 //! a worker thread sends the queued events in batches.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering, fence};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::thread::{self, JoinHandle, Thread};
 use std::time::{Duration, Instant};
@@ -29,7 +29,7 @@ use serde::Serialize;
 use crate::error::SendError;
 use crate::packet::BatchMode;
 use crate::rings::{LocalRing, RingEntry, RingState, Unavailable, with_local_ring};
-use crate::sender::{CriticalRecord, OverflowHandler, SenderBuilder, now};
+use crate::sender::{CriticalRecord, OverflowHandler, SenderBuilder};
 use crate::stats::{Counters, Stats};
 use crate::worker::Worker;
 
@@ -187,6 +187,10 @@ impl AsyncSenderBuilder {
     /// ```
     pub fn build(self) -> AsyncSender {
         assert!(self.queue_maxsize > 0 && self.queue_bytes > 0, "the queue must hold something");
+        // Once per process, before any emit or worker runs: the clock's
+        // calibration and the choice of fence (both sides must agree).
+        crate::clock::warm_up();
+        crate::asymmetric_fence::init();
         let shared = Arc::new(Shared {
             id: NEXT_SENDER.fetch_add(1, Ordering::Relaxed),
             rings: Mutex::new(Vec::new()),
@@ -282,7 +286,7 @@ impl Shared {
     /// (store `sleeping`, fence, look at the queue): one of the two sides
     /// always sees the other's write, so no event waits for the idle timeout.
     fn wake(&self) {
-        fence(Ordering::SeqCst);
+        crate::asymmetric_fence::light();
         if self.sleeping.load(Ordering::Relaxed)
             && let Some(t) = self.worker_thread.get()
         {
@@ -431,7 +435,7 @@ impl AsyncSender {
     /// [`SendError::EventTooLarge`], or [`SendError::Encode`] when
     /// `forward_packet_error` is off.
     pub fn emit<T: Serialize + ?Sized>(&self, label: &str, record: &T) -> Result<(), SendError> {
-        self.emit_with_time(label, now(self.shared.options.base.nanosecond_precision), record)
+        self.emit_at(label, None, record)
     }
 
     /// Queues `record` under `tag.label` with an explicit time.
@@ -451,13 +455,25 @@ impl AsyncSender {
         time: Timestamp,
         record: &T,
     ) -> Result<(), SendError> {
+        self.emit_at(label, Some(time), record)
+    }
+
+    /// `emit` (time `None`: read the calling thread's clock once the ring is
+    /// at hand) or `emit_with_time`.
+    fn emit_at<T: Serialize + ?Sized>(
+        &self,
+        label: &str,
+        mut time: Option<Timestamp>,
+        record: &T,
+    ) -> Result<(), SendError> {
         let tag = tag_parts(&self.shared.options.base.tag, label);
-        match self.enqueue(tag, &Entry { time, record }) {
+        match self.enqueue(tag, &mut time, record) {
             Err(SendError::Encode(e)) if self.shared.options.base.forward_packet_error => {
                 self.shared.set_last_error(SendError::Encode(e.clone()));
                 let critical =
                     CriticalRecord { level: "CRITICAL", message: "Can't output to log", traceback: e.to_string() };
-                self.enqueue(tag, &Entry { time, record: &critical })
+                // The same time as the record it replaces.
+                self.enqueue(tag, &mut time, &critical)
             }
             other => other,
         }
@@ -481,6 +497,7 @@ impl AsyncSender {
             producer: producer.on_evict(on_evict),
             state,
             size_hint: 0,
+            clock: crate::clock::ThreadClock::new(),
         }
     }
 
@@ -489,13 +506,24 @@ impl AsyncSender {
     /// plus slack and encode once in place. If that is too small, the entry's
     /// exact size is measured first (a counting pass, no buffer), then it is
     /// written in place.
-    fn enqueue<T: Serialize + ?Sized>(&self, tag: [&str; 3], entry: &Entry<'_, T>) -> Result<(), SendError> {
+    ///
+    /// `time`: the event's time, or `None` to read the thread's clock (the
+    /// reading is stored back, for a fallback record).
+    fn enqueue<T: Serialize + ?Sized>(
+        &self,
+        tag: [&str; 3],
+        time: &mut Option<Timestamp>,
+        record: &T,
+    ) -> Result<(), SendError> {
         let tag_len: usize = tag.iter().map(|p| p.len()).sum();
         let tag_len16 = u16::try_from(tag_len).map_err(|_| SendError::Encode(EncodeError::TooLong))?;
+        let precision = self.shared.options.base.nanosecond_precision;
         let result = with_local_ring(
             self.shared.id,
             || self.register(),
             |ring| {
+                let time = *time.get_or_insert_with(|| ring.clock.timestamp(precision));
+                let entry = &Entry { time, record };
                 if ring.size_hint > 0 {
                     let guess = ring.size_hint + ring.size_hint / 4 + 16;
                     let fast = self.try_reserve_and_write(ring, tag, tag_len16, guess, true, |buf| {
@@ -558,7 +586,7 @@ impl AsyncSender {
         loop {
             // The emit/close handshake (see `rings`): announce, fence, look.
             ring.state.in_emit.store(true, Ordering::Relaxed);
-            fence(Ordering::SeqCst);
+            crate::asymmetric_fence::light();
             if self.shared.closed.load(Ordering::Relaxed) {
                 ring.state.in_emit.store(false, Ordering::Release);
                 return Err(self.fail(SendError::Closed));
@@ -685,7 +713,7 @@ impl AsyncSender {
         // The emit/close handshake (see `rings`): announce, fence, then wait
         // for every emit that did not see `closed` to finish its commit.
         self.shared.closed.store(true, Ordering::Relaxed);
-        fence(Ordering::SeqCst);
+        crate::asymmetric_fence::heavy();
         for ring in self.shared.rings().iter() {
             while ring.state.in_emit.load(Ordering::Acquire) {
                 thread::yield_now();

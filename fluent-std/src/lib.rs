@@ -32,9 +32,11 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod asymmetric_fence;
 mod async_sender;
 pub mod asynchronous;
 mod backoff;
+mod clock;
 mod connection;
 mod error;
 mod event;

@@ -10,7 +10,9 @@
 //! `in_emit` flag. An emit stores `in_emit`, fences, then reads `closed`;
 //! `close` stores `closed`, fences, then waits for every `in_emit` to clear.
 //! With both fences, at least one side sees the other's store, so an emit
-//! either sees `closed` and refuses, or `close` waits for its commit.
+//! either sees `closed` and refuses, or `close` waits for its commit. The
+//! fences are asymmetric (`asymmetric_fence`): the emit's costs nothing at
+//! run time, close's is a `membarrier` system call.
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -46,6 +48,8 @@ pub(crate) struct LocalRing {
     pub(crate) state: Arc<RingState>,
     /// The last entry's encoded size: the first guess for the next one.
     pub(crate) size_hint: usize,
+    /// This thread's wall clock (see `clock`).
+    pub(crate) clock: crate::clock::ThreadClock,
 }
 
 impl Drop for LocalRing {

@@ -238,11 +238,11 @@ pub fn join_tag(tag: &str, label: &str) -> String {
 /// memory read instead of a clock read on Linux), which has the same whole
 /// second give or take its few-millisecond tick.
 pub(crate) fn now(nanosecond_precision: bool) -> Timestamp {
+    let since = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
     if nanosecond_precision {
-        let since = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
         Timestamp::Event(EventTime::new(since.as_secs() as u32, since.subsec_nanos()))
     } else {
-        Timestamp::Seconds(coarsetime::Clock::now_since_epoch().as_secs())
+        Timestamp::Seconds(since.as_secs())
     }
 }
 

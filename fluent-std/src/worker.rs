@@ -4,7 +4,7 @@
 use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
-use std::sync::atomic::{Ordering, fence};
+use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -24,6 +24,13 @@ use crate::stats::Counters;
 /// earlier by every emit that finds it asleep).
 const IDLE: Duration = Duration::from_millis(100);
 
+/// When the queue runs empty, the worker first naps this long, up to
+/// [`NAPS`] times, without asking emitters to wake it: during a burst the
+/// next events arrive within a nap, and no emit pays for a wake-up system
+/// call. Only then does it sleep for [`IDLE`], woken by the next emit.
+const NAP: Duration = Duration::from_micros(50);
+const NAPS: u32 = 20;
+
 pub(crate) struct Worker {
     shared: Arc<Shared>,
     endpoint: Endpoint,
@@ -37,6 +44,8 @@ pub(crate) struct Worker {
     entries: Vec<u8>,
     lens: Vec<usize>,
     ack_buf: Vec<u8>,
+    /// Naps taken since the queue last had events (see [`NAP`]).
+    naps: u32,
 }
 
 impl Worker {
@@ -53,6 +62,7 @@ impl Worker {
             entries: Vec::new(),
             lens: Vec::new(),
             ack_buf: Vec::new(),
+            naps: 0,
         }
     }
 
@@ -85,7 +95,9 @@ impl Worker {
                 }
                 continue;
             }
-            if !drained && !sent {
+            if drained || sent {
+                self.naps = 0;
+            } else {
                 self.idle();
             }
         }
@@ -99,13 +111,17 @@ impl Worker {
         if closing {
             return;
         }
-        if self.queue.is_empty() {
+        if self.queue.is_empty() && self.naps < NAPS {
+            // Probably a pause within a burst: look again soon, unannounced.
+            self.naps += 1;
+            thread::park_timeout(NAP);
+        } else if self.queue.is_empty() {
             // Waiting for events: advertise it, so the next emit wakes us.
             let shared = &self.shared;
             shared.sleeping.store(true, Ordering::Relaxed);
-            // Pairs with the fence in `Shared::wake` (store-load order on both
-            // sides): either we see the emitter's event or it sees us asleep.
-            fence(Ordering::SeqCst);
+            // Pairs with the (light) fence in `Shared::wake`: either we see
+            // the emitter's event or it sees us asleep.
+            crate::asymmetric_fence::heavy();
             if self.queued_events() == 0 {
                 thread::park_timeout(IDLE);
             }
