@@ -17,6 +17,21 @@ struct Entry<'r, T: ?Sized> {
     record: &'r T,
 }
 
+/// Writes a frame's `[u16 tag length][tag]` prefix at the start of `buf`
+/// (which has room for it) and returns the rest, where the entry goes.
+#[inline(always)]
+fn write_tag<'b>(buf: &'b mut [u8], tag: [&str; 3], tag_len16: u16) -> &'b mut [u8] {
+    let (header, rest) = buf.split_at_mut(2);
+    header.copy_from_slice(&tag_len16.to_le_bytes());
+    let (tag_bytes, entry_bytes) = rest.split_at_mut(usize::from(tag_len16));
+    let mut at = 0;
+    for part in tag {
+        tag_bytes[at..at + part.len()].copy_from_slice(part.as_bytes());
+        at += part.len();
+    }
+    entry_bytes
+}
+
 impl<T: Serialize + ?Sized> Entry<'_, T> {
     #[inline]
     fn write<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<usize, EncodeError> {
@@ -285,11 +300,17 @@ impl Shared {
     /// Wakes the worker if it sleeps. The fence pairs with the worker's
     /// (store `sleeping`, fence, look at the queue): one of the two sides
     /// always sees the other's write, so no event waits for the idle timeout.
+    #[inline]
     fn wake(&self) {
         crate::asymmetric_fence::light();
-        if self.sleeping.load(Ordering::Relaxed)
-            && let Some(t) = self.worker_thread.get()
-        {
+        if self.sleeping.load(Ordering::Relaxed) {
+            self.unpark_worker();
+        }
+    }
+
+    #[cold]
+    fn unpark_worker(&self) {
+        if let Some(t) = self.worker_thread.get() {
             t.unpark();
         }
     }
@@ -460,6 +481,7 @@ impl AsyncSender {
 
     /// `emit` (time `None`: read the calling thread's clock once the ring is
     /// at hand) or `emit_with_time`.
+    #[inline]
     fn emit_at<T: Serialize + ?Sized>(
         &self,
         label: &str,
@@ -509,6 +531,7 @@ impl AsyncSender {
     ///
     /// `time`: the event's time, or `None` to read the thread's clock (the
     /// reading is stored back, for a fallback record).
+    #[inline]
     fn enqueue<T: Serialize + ?Sized>(
         &self,
         tag: [&str; 3],
@@ -524,20 +547,15 @@ impl AsyncSender {
             |ring| {
                 let time = *time.get_or_insert_with(|| ring.clock.timestamp(precision));
                 let entry = &Entry { time, record };
-                if ring.size_hint > 0 {
-                    let guess = ring.size_hint + ring.size_hint / 4 + 16;
-                    let fast = self.try_reserve_and_write(ring, tag, tag_len16, guess, true, |buf| {
-                        entry.write(&mut SliceSink::new(buf))
-                    })?;
-                    if fast.is_some() {
-                        return Ok(());
-                    }
-                    // The guess was too small, or the queue has no room for it:
-                    // take the exact path (which waits or drops for the real size).
+                if self.try_fast(ring, tag, tag_len16, entry) {
+                    return Ok(());
                 }
+                // No guess yet, the guess was too small, the queue has no room
+                // for it, or something failed: take the exact path (which
+                // waits, drops or reports for the real size).
                 let mut counter = CountingSink::default();
                 let written = match entry.write(&mut counter) {
-                    Ok(entry_len) => self.try_reserve_and_write(ring, tag, tag_len16, entry_len, false, |buf| {
+                    Ok(entry_len) => self.try_reserve_and_write(ring, tag, tag_len16, entry_len, |buf| {
                         entry.write(&mut SliceSink::new(buf))
                     })?,
                     // A map or sequence of unknown length needs a buffer to narrow
@@ -545,7 +563,7 @@ impl AsyncSender {
                     Err(EncodeError::UnknownLength) => {
                         let mut bytes = Vec::new();
                         entry.write(&mut bytes).map_err(|e| self.fail(SendError::Encode(e)))?;
-                        self.try_reserve_and_write(ring, tag, tag_len16, bytes.len(), false, |buf| {
+                        self.try_reserve_and_write(ring, tag, tag_len16, bytes.len(), |buf| {
                             buf[..bytes.len()].copy_from_slice(&bytes);
                             Ok(bytes.len())
                         })?
@@ -565,6 +583,49 @@ impl AsyncSender {
         }
     }
 
+    /// The common case, kept small and inlined: reserve the previous entry's
+    /// size plus slack, write the frame in place, commit. Returns false, with
+    /// nothing committed, whenever anything else happens (no guess yet, the
+    /// guess too small, no room, closed, an encoding error); the exact path
+    /// then deals with it.
+    #[inline(always)]
+    fn try_fast<T: Serialize + ?Sized>(
+        &self,
+        ring: &mut LocalRing,
+        tag: [&str; 3],
+        tag_len16: u16,
+        entry: &Entry<'_, T>,
+    ) -> bool {
+        if ring.size_hint == 0 {
+            return false;
+        }
+        let tag_len = usize::from(tag_len16);
+        let frame_room = 2 + tag_len + ring.size_hint + ring.size_hint / 4 + 16;
+        // The emit/close handshake (see `rings`): announce, fence, look.
+        ring.state.in_emit.store(true, Ordering::Relaxed);
+        crate::asymmetric_fence::light();
+        let mut committed = false;
+        if !self.shared.closed.load(Ordering::Relaxed)
+            && let Ok(mut grant) = ring.producer.reserve(frame_room)
+        {
+            let entry_bytes = write_tag(grant.as_mut_slice(), tag, tag_len16);
+            // On an error the grant is dropped: the reservation is abandoned.
+            if let Ok(n) = entry.write(&mut SliceSink::new(entry_bytes)) {
+                grant.commit(2 + tag_len + n);
+                // Only this thread writes its ring's count.
+                Counters::add_exclusive(&ring.state.emitted, 1);
+                ring.size_hint = n;
+                committed = true;
+            }
+        }
+        // Release pairs with `close`'s Acquire load of `in_emit`.
+        ring.state.in_emit.store(false, Ordering::Release);
+        if committed {
+            self.shared.wake();
+        }
+        committed
+    }
+
     /// Reserves room for the tag and `entry_room` bytes of entry in `ring`,
     /// writes the tag and then the entry with `write`, and commits what was
     /// used. `Ok(None)`: the entry did not fit in `entry_room`, or (`guess`)
@@ -576,7 +637,6 @@ impl AsyncSender {
         tag: [&str; 3],
         tag_len16: u16,
         entry_room: usize,
-        guess: bool,
         write: impl Fn(&mut [u8]) -> Result<usize, EncodeError>,
     ) -> Result<Option<()>, SendError> {
         let tag_len = usize::from(tag_len16);
@@ -592,17 +652,8 @@ impl AsyncSender {
                 return Err(self.fail(SendError::Closed));
             }
             let outcome = match ring.producer.reserve(frame_room) {
-                Err(_) if guess => Ok(None),
                 Ok(mut grant) => {
-                    let buf = grant.as_mut_slice();
-                    let (header, rest) = buf.split_at_mut(2);
-                    header.copy_from_slice(&tag_len16.to_le_bytes());
-                    let (tag_bytes, entry_bytes) = rest.split_at_mut(tag_len);
-                    let mut at = 0;
-                    for part in tag {
-                        tag_bytes[at..at + part.len()].copy_from_slice(part.as_bytes());
-                        at += part.len();
-                    }
+                    let entry_bytes = write_tag(grant.as_mut_slice(), tag, tag_len16);
                     match write(entry_bytes) {
                         Ok(n) => {
                             grant.commit(2 + tag_len + n);

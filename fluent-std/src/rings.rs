@@ -73,6 +73,7 @@ pub(crate) enum Unavailable {
 
 /// Runs `f` on this thread's ring for sender `id`, creating it with
 /// `register` on first use.
+#[inline]
 pub(crate) fn with_local_ring<R>(
     id: u64,
     register: impl FnOnce() -> LocalRing,
