@@ -179,7 +179,22 @@ where
     ///
     /// # Errors
     /// See [`ReserveError`]; each error counts one rejected frame.
+    #[inline]
     pub fn reserve(&mut self, len: usize) -> Result<Grant<'_, R, H>, ReserveError> {
+        // Fast path, inlined into the caller: room by the cached (possibly
+        // stale, hence conservative) head; no shared memory is read.
+        if len > 0
+            && len <= self.parts().bytes.len()
+            && let Some(at) = self.fit(self.cached_head, self.cached_rpos, len)
+        {
+            return Ok(Grant { producer: self, at, len });
+        }
+        self.reserve_slow(len)
+    }
+
+    /// `reserve` when the cached view shows no room (or `len` is invalid).
+    #[inline(never)]
+    fn reserve_slow(&mut self, len: usize) -> Result<Grant<'_, R, H>, ReserveError> {
         match self.find_space(len) {
             Ok(at) => Ok(Grant { producer: self, at, len }),
             Err(e) => {
@@ -201,6 +216,7 @@ where
     ///
     /// # Errors
     /// As [`reserve`](Producer::reserve), with the frame handed back.
+    #[inline]
     pub fn push<'f>(&mut self, frame: &'f [u8]) -> Result<(), PushError<'f>> {
         match self.reserve(frame.len()) {
             Ok(mut grant) => {
@@ -358,6 +374,7 @@ where
         p.evicted_bytes.store(p.evicted_bytes.load(Ordering::Relaxed) + bytes, Ordering::Relaxed);
     }
 
+    #[inline]
     fn commit(&mut self, at: usize, len: usize) {
         let parts = Self::parts_of(&self.ring);
         if at == 0 && self.wpos > 0 {
@@ -443,6 +460,7 @@ where
     /// # Ok::<(), fluent_queue::ReserveError>(())
     /// ```
     #[cfg(not(loom))]
+    #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [u8] {
         let range = self.at..self.at + self.len;
         // SAFETY: `find_space` returned bytes outside every queued frame; the
@@ -464,6 +482,7 @@ where
     /// g.commit(4);
     /// # Ok::<(), fluent_queue::ReserveError>(())
     /// ```
+    #[inline]
     pub fn write_at(&mut self, offset: usize, bytes: &[u8]) {
         assert!(offset + bytes.len() <= self.len, "write past the reservation");
         // SAFETY: as in `as_mut_slice`.
@@ -483,6 +502,7 @@ where
     /// assert_eq!(p.counters().bytes, 1);
     /// # Ok::<(), fluent_queue::ReserveError>(())
     /// ```
+    #[inline]
     pub fn commit(self, used: usize) {
         assert!(used <= self.len, "commit past the reservation");
         if used > 0 {
