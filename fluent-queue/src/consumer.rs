@@ -32,6 +32,8 @@ pub struct Consumer<R> {
     rpos: usize,
     /// The lap `rpos` is on.
     lap: bool,
+    /// `head % slots`, kept incrementally (no division per frame).
+    head_slot: usize,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -46,7 +48,7 @@ where
     R::Target: Storage,
 {
     pub(crate) fn new(ring: R) -> Self {
-        Consumer { ring, head: 0, rpos: 0, lap: false, _not_sync: PhantomData }
+        Consumer { ring, head: 0, rpos: 0, lap: false, head_slot: 0, _not_sync: PhantomData }
     }
 
     fn parts(&self) -> Parts<'_> {
@@ -93,7 +95,12 @@ where
 
     fn slot(&self, seq: u64) -> Slot {
         let slots = self.parts().slots;
-        let cell = &slots[(seq % slots.len() as u64) as usize];
+        // Slot `seq % len` counted on from `head_slot`: `seq` is queued, so
+        // `seq - head < max_frames <= len`.
+        let ahead = (seq - self.head) as usize;
+        debug_assert!(ahead < slots.len());
+        let index = self.head_slot + ahead;
+        let cell = &slots[if index >= slots.len() { index - slots.len() } else { index }];
         // SAFETY: `seq` is in [head, tail): its slot was written before `tail`
         // was published (Release/Acquire) and is not written again while the
         // frame is queued.
@@ -125,10 +132,11 @@ where
         if head != self.head {
             // Overwrite mode evicted frames since we last looked: resync from
             // the new oldest frame's slot.
-            let slot = self.slot(head);
             self.head = head;
-            self.rpos = slot.offset as usize;
-            self.lap = slot.lap;
+            self.head_slot = (head % self.parts().slots.len() as u64) as usize;
+            let slot = self.slot(head);
+            self.rpos = slot.offset() as usize;
+            self.lap = slot.lap();
         }
         let runs = if tail_lap == self.lap {
             Runs { start: self.rpos, end, second_end: 0 }
@@ -249,7 +257,7 @@ where
     /// ```
     pub fn frame_len(&self, index: usize) -> usize {
         assert!(index < self.frames(), "frame index out of range");
-        self.consumer.slot(self.head + index as u64).len as usize
+        self.consumer.slot(self.head + index as u64).len() as usize
     }
 
     /// Copies frame `index` into `out` (which must be exactly its length).
@@ -269,10 +277,10 @@ where
     pub fn copy_frame(&self, index: usize, out: &mut [u8]) {
         assert!(index < self.frames(), "frame index out of range");
         let slot = self.consumer.slot(self.head + index as u64);
-        assert_eq!(out.len(), slot.len as usize, "output length must equal the frame's");
+        assert_eq!(out.len(), slot.len() as usize, "output length must equal the frame's");
         // SAFETY: the frame is queued and locked (or, in block mode, only we
         // release it): the producer does not write its bytes meanwhile.
-        unsafe { copy_out(self.consumer.parts().bytes, slot.offset as usize, out) }
+        unsafe { copy_out(self.consumer.parts().bytes, slot.offset() as usize, out) }
     }
 
     /// Frame `index`, in place.
@@ -290,7 +298,7 @@ where
     pub fn frame(&self, index: usize) -> &[u8] {
         assert!(index < self.frames(), "frame index out of range");
         let slot = self.consumer.slot(self.head + index as u64);
-        let range = slot.offset as usize..(slot.offset + slot.len) as usize;
+        let range = slot.offset() as usize..(slot.offset() + slot.len()) as usize;
         // SAFETY: as in `copy_frame`, for as long as the grant lives.
         unsafe { crate::sync::bytes(self.consumer.parts().bytes, range) }
     }
@@ -371,16 +379,24 @@ where
         } else {
             // The next frame's slot says where it starts, and on which lap.
             let next = consumer.slot(self.head + count as u64);
-            let start = next.offset as usize;
-            let bytes =
-                if next.lap == consumer.lap { start - consumer.rpos } else { (self.runs.end - consumer.rpos) + start };
-            (start, next.lap, bytes as u64)
+            let start = next.offset() as usize;
+            let bytes = if next.lap() == consumer.lap {
+                start - consumer.rpos
+            } else {
+                (self.runs.end - consumer.rpos) + start
+            };
+            (start, next.lap(), bytes as u64)
         };
         let c = &consumer.parts().shared.consumed;
         // Only the consumer writes this counter (frame counts come from head
         // and the producer's commit count).
         c.consumed_bytes.store(c.consumed_bytes.load(Ordering::Relaxed) + bytes, Ordering::Relaxed);
         consumer.head = self.head + count as u64;
+        let slots = consumer.parts().slots.len();
+        consumer.head_slot += count;
+        if consumer.head_slot >= slots {
+            consumer.head_slot -= slots;
+        }
         consumer.rpos = rpos;
         consumer.lap = lap;
         consumer.unlock(consumer.head);

@@ -33,9 +33,12 @@
 //!   the end of the array is too short for the next frame, it starts at
 //!   offset 0 and the end stays unused until the data wraps (as in bbqueue).
 //!   So all queued bytes form at most two runs.
-//! - A slot array holds `(offset, len, lap)` per frame, indexed by the
-//!   frame's sequence number modulo its length; its length bounds the frame
-//!   count. `lap` is the parity of the number of wraps before the frame.
+//! - A slot array holds `(offset, len, lap)` per frame (8 bytes: capacities
+//!   are below 2^31, so the lap fits in the length's top bit), indexed by
+//!   the frame's sequence number modulo its length; its length bounds the
+//!   frame count. `lap` is the parity of the number of wraps before the
+//!   frame. Each side keeps its own end's index incrementally, so finding a
+//!   slot never divides.
 //! - The **tail word** packs `end << 32 | lap << 31 | (tail mod 2^31)`: where
 //!   the newest frame ends, its lap, and the next sequence number (fewer than
 //!   2^31 frames are ever queued, so 31 bits suffice). Beside it, the
@@ -72,7 +75,10 @@
 //!
 //! **Room** (producer): the producer caches `head` and the oldest frame's
 //! offset, and reloads them with `head.load(Acquire)` only when the cached
-//! view shows no room. A stale head only understates the room, and frame
+//! view shows no room. From the cached view it keeps two numbers, where the
+//! free run after the newest frame ends and how many more frames fit, so a
+//! push's whole test is one subtraction and two comparisons; they are
+//! recomputed when the cached head moves or a frame wraps to offset 0. A stale head only understates the room, and frame
 //! placement (after the newest frame, else at offset 0) does not depend on
 //! it. The `Acquire` pairs with the consumer's `Release` store: the
 //! consumer's reads of released frames happen before the producer reuses

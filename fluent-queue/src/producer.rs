@@ -62,6 +62,13 @@ pub struct Producer<R, H = ()> {
     cached_rpos: usize,
     /// `tail % slots`, kept incrementally (no division per commit).
     tail_slot: usize,
+    /// By the cached head: where the free run starting at `wpos` ends, and
+    /// how many more frames fit (the fast path's whole test). Recomputed
+    /// whenever the cached head moves or a frame wraps to offset 0.
+    room_end: usize,
+    frames_left: u64,
+    /// Our copy of the `committed_bytes` counter (only we write it).
+    committed_bytes: u64,
     /// Parity of the number of wraps to offset 0 so far.
     lap: bool,
     _not_sync: PhantomData<Cell<()>>,
@@ -86,9 +93,13 @@ where
             cached_head: 0,
             cached_rpos: 0,
             tail_slot: 0,
+            room_end: 0,
+            frames_left: 0,
+            committed_bytes: 0,
             lap: false,
             _not_sync: PhantomData,
         }
+        .with_room()
     }
 }
 
@@ -118,6 +129,9 @@ where
             cached_head: self.cached_head,
             cached_rpos: self.cached_rpos,
             tail_slot: self.tail_slot,
+            room_end: self.room_end,
+            frames_left: self.frames_left,
+            committed_bytes: self.committed_bytes,
             lap: self.lap,
             _not_sync: PhantomData,
         }
@@ -181,12 +195,11 @@ where
     /// See [`ReserveError`]; each error counts one rejected frame.
     #[inline]
     pub fn reserve(&mut self, len: usize) -> Result<Grant<'_, R, H>, ReserveError> {
-        // Fast path, inlined into the caller: room by the cached (possibly
-        // stale, hence conservative) head; no shared memory is read.
-        if len > 0
-            && len <= self.parts().bytes.len()
-            && let Some(at) = self.fit(self.cached_head, self.cached_rpos, len)
-        {
+        // Fast path, inlined into the caller: room right after the newest
+        // frame by the cached (possibly stale, hence conservative) head; no
+        // shared memory is read. `len - 1 < room` is `1 <= len <= room`.
+        if len.wrapping_sub(1) < self.room_end - self.wpos && self.frames_left != 0 {
+            let at = self.wpos;
             return Ok(Grant { producer: self, at, len });
         }
         self.reserve_slow(len)
@@ -238,7 +251,12 @@ where
     /// consumer only reads them, so this read races with nothing.
     fn slot(&self, seq: u64) -> Slot {
         let slots = self.parts().slots;
-        let cell = &slots[(seq % slots.len() as u64) as usize];
+        // Slot `seq % len`, found back from `tail_slot` without a division:
+        // `seq` is queued, so `1 <= tail - seq <= max_frames <= len`.
+        let back = (self.tail - seq) as usize;
+        debug_assert!(back >= 1 && back <= slots.len());
+        let index = if back <= self.tail_slot { self.tail_slot - back } else { self.tail_slot + slots.len() - back };
+        let cell = &slots[index];
         // SAFETY: slots are written only by this producer (in `commit`), never
         // concurrently with this read; concurrent consumer reads are fine.
         cell.with(|p| unsafe { *p })
@@ -277,14 +295,30 @@ where
 
     /// `fit` for a head read from the shared state (reads its slot).
     fn fit_at(&self, head: u64, len: usize) -> Option<usize> {
-        let rpos = if head == self.tail { 0 } else { self.slot(head).offset as usize };
+        let rpos = if head == self.tail { 0 } else { self.slot(head).offset() as usize };
         self.fit(head, rpos, len)
     }
 
     /// Moves the cached head (and its offset) to `head`.
     fn cache_head(&mut self, head: u64) {
         self.cached_head = head;
-        self.cached_rpos = if head == self.tail { 0 } else { self.slot(head).offset as usize };
+        self.cached_rpos = if head == self.tail { 0 } else { self.slot(head).offset() as usize };
+        self.refresh_room();
+    }
+
+    /// The fast path's view of `fit` for frames placed at `wpos`: the same
+    /// answers while the cached head stays put (placing at 0 after a wrap
+    /// is left to `fit` itself).
+    fn refresh_room(&mut self) {
+        let capacity = self.parts().bytes.len();
+        let queued = self.tail - self.cached_head;
+        self.frames_left = self.parts().shared.max_frames.saturating_sub(queued);
+        self.room_end = if queued == 0 || self.wpos > self.cached_rpos { capacity } else { self.cached_rpos };
+    }
+
+    fn with_room(mut self) -> Self {
+        self.refresh_room();
+        self
     }
 
     fn find_space(&mut self, len: usize) -> Result<usize, ReserveError> {
@@ -351,8 +385,8 @@ where
         let mut bytes = 0u64;
         for seq in head..head + count {
             let slot = self.slot(seq);
-            bytes += u64::from(slot.len);
-            let range = slot.offset as usize..(slot.offset + slot.len) as usize;
+            bytes += u64::from(slot.len());
+            let range = slot.offset() as usize..(slot.offset() + slot.len()) as usize;
             #[cfg(not(loom))]
             {
                 // SAFETY: the successful CAS moved `head` past this frame while
@@ -377,7 +411,9 @@ where
     #[inline]
     fn commit(&mut self, at: usize, len: usize) {
         let parts = Self::parts_of(&self.ring);
-        if at == 0 && self.wpos > 0 {
+        // A frame goes at `wpos` or, wrapping, at 0.
+        let wrapped = at != self.wpos;
+        if wrapped {
             // A wrap: the data before it ends at `wpos`. Relaxed: published by
             // the Release store of the tail word below. The consumer reads it
             // only while it is behind by this lap, and the producer cannot wrap
@@ -388,19 +424,24 @@ where
         }
         let slots = parts.slots;
         let cell = &slots[self.tail_slot];
-        let slot = Slot { offset: at as u32, len: len as u32, lap: self.lap };
+        let slot = Slot::new(at, len, self.lap);
         // SAFETY: this slot is not in [head, tail) (`fit` kept tail - head
         // below max_frames <= slots.len()), so the consumer does not read it.
         cell.with_mut(|p| unsafe { *p = slot });
         self.wpos = at + len;
         self.tail += 1;
         self.tail_slot = if self.tail_slot + 1 == slots.len() { 0 } else { self.tail_slot + 1 };
-        let p = &parts.shared.produced;
-        p.committed_bytes.store(p.committed_bytes.load(Ordering::Relaxed) + len as u64, Ordering::Relaxed);
+        self.committed_bytes += len as u64;
+        parts.shared.produced.committed_bytes.store(self.committed_bytes, Ordering::Relaxed);
         // Release pairs with the consumer's Acquire load of the tail word: the
         // frame's bytes, its slot and the watermark are visible before the
         // frame is.
         parts.shared.tail.word.store(crate::ring::pack_tail(self.wpos, self.lap, self.tail), Ordering::Release);
+        if wrapped {
+            self.refresh_room();
+        } else {
+            self.frames_left -= 1;
+        }
     }
 }
 

@@ -21,12 +21,41 @@ pub enum Mode {
 }
 
 /// Where one committed frame lives in the byte array, and on which lap
-/// (parity of the number of wraps to offset 0 before it).
+/// (parity of the number of wraps to offset 0 before it): 8 bytes, the
+/// lap in the top bit of the length (capacities are below 2^31).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Slot {
-    pub(crate) offset: u32,
-    pub(crate) len: u32,
-    pub(crate) lap: bool,
+    offset: u32,
+    len_lap: u32,
+}
+
+const SLOT_LAP: u32 = 1 << 31;
+
+/// The largest byte capacity: offsets and lengths take 31 bits.
+pub(crate) const MAX_BYTES: usize = (1 << 31) - 1;
+
+impl Slot {
+    pub(crate) const EMPTY: Slot = Slot { offset: 0, len_lap: 0 };
+
+    #[inline]
+    pub(crate) fn new(offset: usize, len: usize, lap: bool) -> Self {
+        Slot { offset: offset as u32, len_lap: len as u32 | if lap { SLOT_LAP } else { 0 } }
+    }
+
+    #[inline]
+    pub(crate) fn offset(self) -> u32 {
+        self.offset
+    }
+
+    #[inline]
+    pub(crate) fn len(self) -> u32 {
+        self.len_lap & !SLOT_LAP
+    }
+
+    #[inline]
+    pub(crate) fn lap(self) -> bool {
+        self.len_lap & SLOT_LAP != 0
+    }
 }
 
 /// Bits of the packed `tail` word: `end << 32 | lap << 31 | seq (31 bits)`.
@@ -216,7 +245,7 @@ impl<const BYTES: usize, const FRAMES: usize> core::fmt::Debug for Ring<BYTES, F
 
 impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
     const CHECK: () = {
-        assert!(BYTES > 0 && BYTES <= u32::MAX as usize, "BYTES must be in 1..=u32::MAX");
+        assert!(BYTES > 0 && BYTES <= MAX_BYTES, "BYTES must be in 1..2^31");
         assert!(FRAMES > 0 && FRAMES < (1 << 31), "FRAMES must be in 1..2^31");
     };
 
@@ -249,7 +278,7 @@ impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
         assert!(max_frames > 0 && max_frames <= FRAMES, "max_frames must be in 1..=FRAMES");
         Ring {
             bytes: [const { UnsafeCell::new(0) }; BYTES],
-            slots: [const { UnsafeCell::new(Slot { offset: 0, len: 0, lap: false }) }; FRAMES],
+            slots: [const { UnsafeCell::new(Slot::EMPTY) }; FRAMES],
             shared: new_shared!(mode, max_frames),
         }
     }
@@ -288,7 +317,7 @@ impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
         assert!(max_frames > 0 && max_frames <= FRAMES);
         Ring {
             bytes: core::array::from_fn(|_| UnsafeCell::new(0)),
-            slots: core::array::from_fn(|_| UnsafeCell::new(Slot::default())),
+            slots: core::array::from_fn(|_| UnsafeCell::new(Slot::EMPTY)),
             shared: new_shared!(mode, max_frames),
         }
     }
@@ -379,7 +408,7 @@ impl HeapRing {
     /// two handles.
     ///
     /// # Panics
-    /// When `bytes` is 0 or over `u32::MAX`, or `max_frames` is 0 or 2^31 or more.
+    /// When `bytes` is 0 or 2^31 or more, or `max_frames` is 0 or 2^31 or more.
     ///
     /// ```
     /// let (p, c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Overwrite, 4096, 64);
@@ -413,7 +442,7 @@ impl HeapRing {
         eviction_batch: usize,
     ) -> (Producer<alloc::sync::Arc<HeapRing>>, Consumer<alloc::sync::Arc<HeapRing>>) {
         assert!(eviction_batch > 0, "the eviction batch must be at least 1");
-        assert!(bytes > 0 && bytes <= u32::MAX as usize, "bytes must be in 1..=u32::MAX");
+        assert!(bytes > 0 && bytes <= MAX_BYTES, "bytes must be in 1..2^31");
         assert!(max_frames > 0 && max_frames < (1 << 31), "max_frames must be in 1..2^31");
         let ring = alloc::sync::Arc::new(HeapRing {
             // A non-zero fill: a zero fill may become a lazily mapped
@@ -421,7 +450,7 @@ impl HeapRing {
             // on the producer's hot path. Written now, every page is
             // resident before the first frame.
             bytes: (0..bytes).map(|_| UnsafeCell::new(PREFAULT_FILL)).collect(),
-            slots: (0..max_frames).map(|_| UnsafeCell::new(Slot::default())).collect(),
+            slots: (0..max_frames).map(|_| UnsafeCell::new(Slot::EMPTY)).collect(),
             shared: Shared { eviction_batch: eviction_batch as u64, ..new_shared!(mode, max_frames) },
         });
         ring.shared.split.store(true, Ordering::Relaxed);
