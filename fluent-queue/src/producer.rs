@@ -13,11 +13,17 @@ use crate::sync::{Ordering, copy_in};
 /// bytes just before they are reused. Implemented by `()` (ignore) and by
 /// any `FnMut(&[u8])`.
 pub trait OnEvict {
+    /// Whether [`evicted`](OnEvict::evicted) wants to see the frames; when
+    /// false, eviction does not visit them one by one (only counts them).
+    const WANTS_FRAMES: bool = true;
+
     /// Called once per evicted frame, oldest first.
     fn evicted(&mut self, frame: &[u8]);
 }
 
 impl OnEvict for () {
+    const WANTS_FRAMES: bool = false;
+
     #[inline]
     fn evicted(&mut self, _frame: &[u8]) {}
 }
@@ -60,6 +66,13 @@ pub struct Producer<R, H = ()> {
     /// The byte offset of frame `cached_head` (meaningless when it equals
     /// `tail`), so the fast path reads no slot.
     cached_rpos: usize,
+    /// The lap of frame `cached_head` (meaningful as `cached_rpos` is).
+    cached_lap: bool,
+    /// Where the data ended at the last wrap (our copy of the watermark).
+    watermark: usize,
+    /// Our copies of the eviction counters (only we write them).
+    evicted: u64,
+    evicted_bytes: u64,
     /// `tail % slots`, kept incrementally (no division per commit).
     tail_slot: usize,
     /// By the cached head: where the free run starting at `wpos` ends, and
@@ -92,6 +105,10 @@ where
             wpos: 0,
             cached_head: 0,
             cached_rpos: 0,
+            cached_lap: false,
+            watermark: 0,
+            evicted: 0,
+            evicted_bytes: 0,
             tail_slot: 0,
             room_end: 0,
             frames_left: 0,
@@ -128,6 +145,10 @@ where
             wpos: self.wpos,
             cached_head: self.cached_head,
             cached_rpos: self.cached_rpos,
+            cached_lap: self.cached_lap,
+            watermark: self.watermark,
+            evicted: self.evicted,
+            evicted_bytes: self.evicted_bytes,
             tail_slot: self.tail_slot,
             room_end: self.room_end,
             frames_left: self.frames_left,
@@ -302,7 +323,12 @@ where
     /// Moves the cached head (and its offset) to `head`.
     fn cache_head(&mut self, head: u64) {
         self.cached_head = head;
-        self.cached_rpos = if head == self.tail { 0 } else { self.slot(head).offset() as usize };
+        (self.cached_rpos, self.cached_lap) = if head == self.tail {
+            (0, self.lap)
+        } else {
+            let slot = self.slot(head);
+            (slot.offset() as usize, slot.lap())
+        };
         self.refresh_room();
     }
 
@@ -335,24 +361,33 @@ where
         if let Some(at) = self.fit(self.cached_head, self.cached_rpos, len) {
             return Ok(at);
         }
+        // Acquire pairs with the consumer's Release store of `head` in
+        // `Consumer::unlock`: its reads of the frames it released happen
+        // before we reuse their bytes.
+        let head_word = self.parts().shared.head.load(Ordering::Acquire);
+        let head = head_word >> 1;
+        self.cache_head(head);
+        if let Some(at) = self.fit(head, self.cached_rpos, len) {
+            return Ok(at);
+        }
+        if mode == Mode::Block {
+            return Err(ReserveError::Full);
+        }
+        if head_word & 1 == 1 {
+            // The consumer holds the oldest frames: they cannot be evicted.
+            return Err(ReserveError::Busy);
+        }
+        self.evict_for(head_word, len)
+    }
+
+    /// Overwrite mode, no room with the oldest frame `head_word >> 1` (just
+    /// cached): evicts the fewest oldest frames that make room (at least the
+    /// eviction batch) with one compare-and-swap on `head`, and returns where
+    /// the frame goes. A failed swap means the consumer moved at that moment:
+    /// look again, at most `EVICT_ATTEMPTS` times in all.
+    fn evict_for(&mut self, mut head_word: u64, len: usize) -> Result<usize, ReserveError> {
         for _ in 0..EVICT_ATTEMPTS {
-            // Acquire pairs with the consumer's Release store of `head` in
-            // `Consumer::unlock`: its reads of the frames it released happen
-            // before we reuse their bytes.
-            let head_word = self.parts().shared.head.load(Ordering::Acquire);
             let head = head_word >> 1;
-            self.cache_head(head);
-            if let Some(at) = self.fit(head, self.cached_rpos, len) {
-                return Ok(at);
-            }
-            if mode == Mode::Block {
-                return Err(ReserveError::Full);
-            }
-            if head_word & 1 == 1 {
-                // The consumer holds the oldest frames: they cannot be evicted.
-                return Err(ReserveError::Busy);
-            }
-            // Evict as few of the oldest frames as make room.
             let mut evict = 1u64;
             while head + evict < self.tail && self.fit_at(head + evict, len).is_none() {
                 evict += 1;
@@ -360,19 +395,32 @@ where
             // At least the configured batch, never more than is queued.
             let batch = self.parts().shared.eviction_batch;
             evict = evict.max(batch.min(self.tail - head));
-            // AcqRel: Acquire as for the load above (the consumer's release of
-            // earlier frames); Release is not needed by the consumer, which
-            // reads nothing the producer wrote here, but keeps the RMW chain
-            // on `head` simple to reason about. Fails if the consumer locked or
-            // released meanwhile; then look again.
+            // AcqRel: Acquire pairs with the consumer's Release store of
+            // `head` in `Consumer::unlock` (its reads of frames it released or
+            // looked at happen before we reuse their bytes); Release is not
+            // needed by the consumer, which reads nothing the producer wrote
+            // here, but keeps the RMW chain on `head` simple to reason about.
+            // Fails if the consumer locked or released meanwhile.
             let new_word = (head + evict) << 1;
-            let swapped =
-                self.parts().shared.head.compare_exchange(head_word, new_word, Ordering::AcqRel, Ordering::Acquire);
-            if swapped.is_ok() {
-                self.hand_over_evicted(head, evict);
-                self.cache_head(head + evict);
-                if let Some(at) = self.fit(head + evict, self.cached_rpos, len) {
-                    return Ok(at);
+            match self.parts().shared.head.compare_exchange(head_word, new_word, Ordering::AcqRel, Ordering::Acquire) {
+                Ok(_) => {
+                    let (start, start_lap) = (self.cached_rpos, self.cached_lap);
+                    self.cache_head(head + evict);
+                    self.hand_over_evicted(head, evict, start, start_lap);
+                    if let Some(at) = self.fit(head + evict, self.cached_rpos, len) {
+                        return Ok(at);
+                    }
+                    head_word = new_word;
+                }
+                Err(actual) => {
+                    if actual & 1 == 1 {
+                        return Err(ReserveError::Busy);
+                    }
+                    self.cache_head(actual >> 1);
+                    if let Some(at) = self.fit(actual >> 1, self.cached_rpos, len) {
+                        return Ok(at);
+                    }
+                    head_word = actual;
                 }
             }
         }
@@ -380,32 +428,45 @@ where
     }
 
     /// Offers frames `[head, head + count)`, which the eviction CAS made ours,
-    /// to the handler, and counts them.
-    fn hand_over_evicted(&mut self, head: u64, count: u64) {
-        let mut bytes = 0u64;
-        for seq in head..head + count {
-            let slot = self.slot(seq);
-            bytes += u64::from(slot.len());
-            let range = slot.offset() as usize..(slot.offset() + slot.len()) as usize;
-            #[cfg(not(loom))]
-            {
-                // SAFETY: the successful CAS moved `head` past this frame while
-                // the consumer did not hold the lock, so the consumer can never
-                // read it again; we write it only after this call.
-                let frame = unsafe { crate::sync::bytes(Self::parts_of(&self.ring).bytes, range) };
-                self.on_evict.evicted(frame);
+    /// to the handler (if it wants them), and counts them. The oldest of them
+    /// started at `start` on lap `start_lap`; the cached head is already
+    /// `head + count`.
+    fn hand_over_evicted(&mut self, head: u64, count: u64, start: usize, start_lap: bool) {
+        // Their bytes: from `start` to where the new oldest frame starts (or
+        // the newest ends), around the wrap if one lies between. Queued
+        // frames span at most one wrap, the latest, so `watermark` is its.
+        let (end, end_lap) =
+            if head + count == self.tail { (self.wpos, self.lap) } else { (self.cached_rpos, self.cached_lap) };
+        let bytes = if end_lap == start_lap { end - start } else { self.watermark - start + end } as u64;
+        if H::WANTS_FRAMES {
+            let mut walked = 0u64;
+            for seq in head..head + count {
+                let slot = self.slot(seq);
+                walked += u64::from(slot.len());
+                let range = slot.offset() as usize..(slot.offset() + slot.len()) as usize;
+                #[cfg(not(loom))]
+                {
+                    // SAFETY: the successful CAS moved `head` past this frame
+                    // while the consumer did not hold the lock, so the consumer
+                    // can never read it again; we write it only after this call.
+                    let frame = unsafe { crate::sync::bytes(Self::parts_of(&self.ring).bytes, range) };
+                    self.on_evict.evicted(frame);
+                }
+                #[cfg(loom)]
+                {
+                    let mut copy = std::vec![0u8; range.len()];
+                    // SAFETY: as above.
+                    unsafe { crate::sync::copy_out(Self::parts_of(&self.ring).bytes, range.start, &mut copy) };
+                    self.on_evict.evicted(&copy);
+                }
             }
-            #[cfg(loom)]
-            {
-                let mut copy = std::vec![0u8; range.len()];
-                // SAFETY: as above.
-                unsafe { crate::sync::copy_out(Self::parts_of(&self.ring).bytes, range.start, &mut copy) };
-                self.on_evict.evicted(&copy);
-            }
+            debug_assert_eq!(walked, bytes, "evicted bytes by position and by walking differ");
         }
+        self.evicted += count;
+        self.evicted_bytes += bytes;
         let p = &self.parts().shared.produced;
-        p.evicted.store(p.evicted.load(Ordering::Relaxed) + count, Ordering::Relaxed);
-        p.evicted_bytes.store(p.evicted_bytes.load(Ordering::Relaxed) + bytes, Ordering::Relaxed);
+        p.evicted.store(self.evicted, Ordering::Relaxed);
+        p.evicted_bytes.store(self.evicted_bytes, Ordering::Relaxed);
     }
 
     #[inline]
@@ -419,6 +480,7 @@ where
             // only while it is behind by this lap, and the producer cannot wrap
             // again before the consumer has passed it, so it does not change
             // under the consumer.
+            self.watermark = self.wpos;
             parts.shared.tail.watermark.store(self.wpos as u64, Ordering::Relaxed);
             self.lap = !self.lap;
         }
