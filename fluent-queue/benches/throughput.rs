@@ -7,7 +7,8 @@
 //!    producer spins while full): vs rtrb (a byte ring moving the same bytes
 //!    through its chunk API), crossbeam `ArrayQueue<[u8; N]>` and heapless
 //!    `spsc::Queue<[u8; N]>`. Every consumer takes all that is available and
-//!    pauses briefly after a small take (`backoff`). Median of 5 runs.
+//!    pauses briefly after a small take (`backoff`). Median of 9 runs,
+//!    interleaved (one run of each queue per round).
 //! 2. Overwrite mode under a slow consumer vs `ArrayQueue::force_push`:
 //!    producer throughput, and push latency p50/p99/p99.9 while the consumer
 //!    works and while it stalls (sleeps).
@@ -24,7 +25,7 @@ use crossbeam_queue::ArrayQueue;
 use fluent_queue::{HeapRing, Mode};
 
 const RING_BYTES: usize = 64 * 1024;
-const RUNS: usize = 5;
+const RUNS: usize = 9;
 
 /// Every consumer uses the same strategy: take what is there; if that was
 /// fewer than 16 frames, pause briefly before polling again (so the consumer
@@ -190,19 +191,31 @@ fn heapless_spsc<const N: usize, const SLOTS: usize>(frames: u64) -> f64 {
 
 fn throughput_table() {
     for (size, frames) in [(64usize, 4_000_000u64), (256, 1_000_000)] {
-        let mut rows: Vec<(&str, f64)> = Vec::new();
-        let bench = |f: &dyn Fn() -> f64| median((0..RUNS).map(|_| f()).collect());
-        if size == 64 {
-            rows.push(("fluent-queue Ring (block mode, batch read)", bench(&|| ours::<64>(frames))));
-            rows.push(("rtrb 0.3 byte ring, chunk API", bench(&|| rtrb::<64>(frames))));
-            rows.push(("crossbeam ArrayQueue<[u8; 64]>", bench(&|| array_queue::<64>(frames))));
-            rows.push(("heapless spsc::Queue<[u8; 64], 1024>", bench(&|| heapless_spsc::<64, 1024>(frames))));
+        type Bench = (&'static str, fn(u64) -> f64);
+        let benches: [Bench; 4] = if size == 64 {
+            [
+                ("fluent-queue Ring (block mode, batch read)", ours::<64>),
+                ("rtrb 0.3 byte ring, chunk API", rtrb::<64>),
+                ("crossbeam ArrayQueue<[u8; 64]>", array_queue::<64>),
+                ("heapless spsc::Queue<[u8; 64], 1024>", heapless_spsc::<64, 1024>),
+            ]
         } else {
-            rows.push(("fluent-queue Ring (block mode, batch read)", bench(&|| ours::<256>(frames))));
-            rows.push(("rtrb 0.3 byte ring, chunk API", bench(&|| rtrb::<256>(frames))));
-            rows.push(("crossbeam ArrayQueue<[u8; 256]>", bench(&|| array_queue::<256>(frames))));
-            rows.push(("heapless spsc::Queue<[u8; 256], 256>", bench(&|| heapless_spsc::<256, 256>(frames))));
+            [
+                ("fluent-queue Ring (block mode, batch read)", ours::<256>),
+                ("rtrb 0.3 byte ring, chunk API", rtrb::<256>),
+                ("crossbeam ArrayQueue<[u8; 256]>", array_queue::<256>),
+                ("heapless spsc::Queue<[u8; 256], 256>", heapless_spsc::<256, 256>),
+            ]
+        };
+        // Rounds interleave the queues, so that a change in the machine's
+        // load during the run affects them alike.
+        let mut rates = vec![Vec::new(); benches.len()];
+        for _ in 0..RUNS {
+            for (i, (_, bench)) in benches.iter().enumerate() {
+                rates[i].push(bench(frames));
+            }
         }
+        let rows: Vec<(&str, f64)> = benches.iter().zip(rates).map(|((name, _), r)| (*name, median(r))).collect();
         let ours = rows[0].1;
         println!("\n| cross-thread, {size}-byte frames, 64 KiB | frames/s | MB/s | fluent-queue / this |");
         println!("|---|---:|---:|---:|");
@@ -282,18 +295,23 @@ fn overwrite_table() {
         let qc = q.clone();
         overwrite_run(FRAMES, timed, || _ = black_box(q.force_push(frame)), move || qc.pop().is_some())
     };
-    let mut rows = Vec::new();
-    for (name, batch) in [
-        ("fluent-queue Ring, Mode::Overwrite (eviction batch 1, Python's semantics)", 1),
-        ("fluent-queue Ring, Mode::Overwrite, eviction batch 32", 32),
-    ] {
-        let rate = median((0..RUNS).map(|_| ours_run(false, batch).0).collect());
-        let (_, working, stalled) = ours_run(true, batch);
-        rows.push((name, rate, percentiles(working), percentiles(stalled)));
+    // Throughput: rounds interleave the three, as in the first table.
+    let (mut batch1, mut batch32, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..RUNS {
+        batch1.push(ours_run(false, 1).0);
+        batch32.push(ours_run(false, 32).0);
+        theirs.push(theirs_run(false).0);
     }
-    let rate = median((0..RUNS).map(|_| theirs_run(false).0).collect());
+    let mut rows = Vec::new();
+    for (name, batch, rates) in [
+        ("fluent-queue Ring, Mode::Overwrite (eviction batch 1, Python's semantics)", 1, batch1),
+        ("fluent-queue Ring, Mode::Overwrite, eviction batch 32", 32, batch32),
+    ] {
+        let (_, working, stalled) = ours_run(true, batch);
+        rows.push((name, median(rates), percentiles(working), percentiles(stalled)));
+    }
     let (_, working, stalled) = theirs_run(true);
-    rows.push(("crossbeam ArrayQueue::force_push", rate, percentiles(working), percentiles(stalled)));
+    rows.push(("crossbeam ArrayQueue::force_push", median(theirs), percentiles(working), percentiles(stalled)));
 
     let force_push = rows[rows.len() - 1].1;
     println!(

@@ -216,11 +216,8 @@ where
     /// See [`ReserveError`]; each error counts one rejected frame.
     #[inline]
     pub fn reserve(&mut self, len: usize) -> Result<Grant<'_, R, H>, ReserveError> {
-        // Fast path, inlined into the caller: room right after the newest
-        // frame by the cached (possibly stale, hence conservative) head; no
-        // shared memory is read. `len - 1 < room` is `1 <= len <= room`.
-        if len.wrapping_sub(1) < self.room_end - self.wpos && self.frames_left != 0 {
-            let at = self.wpos;
+        // Fast path, inlined into the caller.
+        if let Some(at) = self.fast_room(len) {
             return Ok(Grant { producer: self, at, len });
         }
         self.reserve_slow(len)
@@ -252,7 +249,20 @@ where
     /// As [`reserve`](Producer::reserve), with the frame handed back.
     #[inline]
     pub fn push<'f>(&mut self, frame: &'f [u8]) -> Result<(), PushError<'f>> {
-        match self.reserve(frame.len()) {
+        if let Some(at) = self.fast_room(frame.len()) {
+            // SAFETY: `fast_room` returned bytes outside every queued frame,
+            // which the consumer does not read; we are the only producer.
+            unsafe { copy_in(self.parts().bytes, at, frame) };
+            self.commit(at, frame.len());
+            return Ok(());
+        }
+        self.push_slow(frame)
+    }
+
+    /// `push` when the fast path has no room (or the frame is invalid).
+    #[inline(never)]
+    fn push_slow<'f>(&mut self, frame: &'f [u8]) -> Result<(), PushError<'f>> {
+        match self.reserve_slow(frame.len()) {
             Ok(mut grant) => {
                 grant.write_at(0, frame);
                 grant.commit(frame.len());
@@ -260,6 +270,14 @@ where
             }
             Err(reason) => Err(PushError { reason, frame }),
         }
+    }
+
+    /// The fast path's whole test: room right after the newest frame by the
+    /// cached (possibly stale, hence conservative) head; no shared memory is
+    /// read. `len - 1 < room` is `1 <= len <= room`.
+    #[inline(always)]
+    fn fast_room(&self, len: usize) -> Option<usize> {
+        (len.wrapping_sub(1) < self.room_end - self.wpos && self.frames_left != 0).then_some(self.wpos)
     }
 
     fn count_rejected(&self) {
