@@ -63,8 +63,9 @@ pub struct Producer<R, H = ()> {
     /// reloaded when it says "no room" (the consumer's cache line is not
     /// touched on every push).
     cached_head: u64,
-    /// The byte offset of frame `cached_head` (meaningless when it equals
-    /// `tail`), so the fast path reads no slot.
+    /// The byte offset of frame `cached_head` (a placeholder, 0, while it
+    /// equals `tail`; set by the commit that creates that frame), so the
+    /// slow path reads no slot for it.
     cached_rpos: usize,
     /// The lap of frame `cached_head` (meaningful as `cached_rpos` is).
     cached_lap: bool,
@@ -73,6 +74,12 @@ pub struct Producer<R, H = ()> {
     /// Our copies of the eviction counters (only we write them).
     evicted: u64,
     evicted_bytes: u64,
+    /// The ring's fixed shape, copied here so that the hot paths read no
+    /// shared memory for it.
+    capacity: usize,
+    max_frames: u64,
+    eviction_batch: u64,
+    mode: Mode,
     /// `tail % slots`, kept incrementally (no division per commit).
     tail_slot: usize,
     /// By the cached head: where the free run starting at `wpos` ends, and
@@ -109,6 +116,10 @@ where
             watermark: 0,
             evicted: 0,
             evicted_bytes: 0,
+            capacity: 0,
+            max_frames: 0,
+            eviction_batch: 0,
+            mode: Mode::Block,
             tail_slot: 0,
             room_end: 0,
             frames_left: 0,
@@ -149,6 +160,10 @@ where
             watermark: self.watermark,
             evicted: self.evicted,
             evicted_bytes: self.evicted_bytes,
+            capacity: self.capacity,
+            max_frames: self.max_frames,
+            eviction_batch: self.eviction_batch,
+            mode: self.mode,
             tail_slot: self.tail_slot,
             room_end: self.room_end,
             frames_left: self.frames_left,
@@ -175,7 +190,7 @@ where
     /// assert_eq!(p.capacity(), 100);
     /// ```
     pub fn capacity(&self) -> usize {
-        self.parts().bytes.len()
+        self.capacity
     }
 
     /// The ring's mode.
@@ -185,7 +200,7 @@ where
     /// assert_eq!(p.mode(), fluent_queue::Mode::Overwrite);
     /// ```
     pub fn mode(&self) -> Mode {
-        self.parts().shared.mode
+        self.mode
     }
 
     /// The counters.
@@ -262,13 +277,18 @@ where
     /// `push` when the fast path has no room (or the frame is invalid).
     #[inline(never)]
     fn push_slow<'f>(&mut self, frame: &'f [u8]) -> Result<(), PushError<'f>> {
-        match self.reserve_slow(frame.len()) {
-            Ok(mut grant) => {
-                grant.write_at(0, frame);
-                grant.commit(frame.len());
+        match self.find_space(frame.len()) {
+            Ok(at) => {
+                // SAFETY: as in `push`: `find_space` returned bytes outside
+                // every queued frame.
+                unsafe { copy_in(self.parts().bytes, at, frame) };
+                self.commit(at, frame.len());
                 Ok(())
             }
-            Err(reason) => Err(PushError { reason, frame }),
+            Err(reason) => {
+                self.count_rejected();
+                Err(PushError { reason, frame })
+            }
         }
     }
 
@@ -307,14 +327,14 @@ where
     /// until the data wraps.
     #[inline]
     fn fit(&self, head: u64, rpos: usize, len: usize) -> Option<usize> {
-        let capacity = self.parts().bytes.len();
+        let capacity = self.capacity;
         if head == self.tail {
             // Empty: the same rule as below with no data in the way. Not
             // restarting at 0 keeps placement independent of how stale
             // `head` is (a stale head never changes where a frame goes).
             return Some(if capacity - self.wpos >= len { self.wpos } else { 0 });
         }
-        if self.tail - head >= self.parts().shared.max_frames {
+        if self.tail - head >= self.max_frames {
             return None;
         }
         if self.wpos > rpos {
@@ -354,20 +374,24 @@ where
     /// answers while the cached head stays put (placing at 0 after a wrap
     /// is left to `fit` itself).
     fn refresh_room(&mut self) {
-        let capacity = self.parts().bytes.len();
+        let capacity = self.capacity;
         let queued = self.tail - self.cached_head;
-        self.frames_left = self.parts().shared.max_frames.saturating_sub(queued);
+        self.frames_left = self.max_frames.saturating_sub(queued);
         self.room_end = if queued == 0 || self.wpos > self.cached_rpos { capacity } else { self.cached_rpos };
     }
 
+    /// Copies the ring's shape and computes the first room.
     fn with_room(mut self) -> Self {
+        let parts = Self::parts_of(&self.ring);
+        (self.capacity, self.max_frames) = (parts.bytes.len(), parts.shared.max_frames);
+        (self.eviction_batch, self.mode) = (parts.shared.eviction_batch, parts.shared.mode);
         self.refresh_room();
         self
     }
 
+    #[inline]
     fn find_space(&mut self, len: usize) -> Result<usize, ReserveError> {
-        let capacity = self.parts().bytes.len();
-        let mode = self.parts().shared.mode;
+        let (capacity, mode) = (self.capacity, self.mode);
         if len == 0 {
             return Err(ReserveError::Empty);
         }
@@ -384,9 +408,11 @@ where
         // before we reuse their bytes.
         let head_word = self.parts().shared.head.load(Ordering::Acquire);
         let head = head_word >> 1;
-        self.cache_head(head);
-        if let Some(at) = self.fit(head, self.cached_rpos, len) {
-            return Ok(at);
+        if head != self.cached_head {
+            self.cache_head(head);
+            if let Some(at) = self.fit(head, self.cached_rpos, len) {
+                return Ok(at);
+            }
         }
         if mode == Mode::Block {
             return Err(ReserveError::Full);
@@ -403,6 +429,7 @@ where
     /// eviction batch) with one compare-and-swap on `head`, and returns where
     /// the frame goes. A failed swap means the consumer moved at that moment:
     /// look again, at most `EVICT_ATTEMPTS` times in all.
+    #[inline]
     fn evict_for(&mut self, mut head_word: u64, len: usize) -> Result<usize, ReserveError> {
         for _ in 0..EVICT_ATTEMPTS {
             let head = head_word >> 1;
@@ -411,7 +438,7 @@ where
                 evict += 1;
             }
             // At least the configured batch, never more than is queued.
-            let batch = self.parts().shared.eviction_batch;
+            let batch = self.eviction_batch;
             evict = evict.max(batch.min(self.tail - head));
             // AcqRel: Acquire pairs with the consumer's Release store of
             // `head` in `Consumer::unlock` (its reads of frames it released or
@@ -508,6 +535,11 @@ where
         // SAFETY: this slot is not in [head, tail) (`fit` kept tail - head
         // below max_frames <= slots.len()), so the consumer does not read it.
         cell.with_mut(|p| unsafe { *p = slot });
+        if self.tail == self.cached_head {
+            // The cached view was empty: this frame becomes its oldest, so the
+            // cached offset and lap are exact from now on.
+            (self.cached_rpos, self.cached_lap) = (at, self.lap);
+        }
         self.wpos = at + len;
         self.tail += 1;
         self.tail_slot = if self.tail_slot + 1 == slots.len() { 0 } else { self.tail_slot + 1 };
