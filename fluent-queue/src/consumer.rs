@@ -34,6 +34,8 @@ pub struct Consumer<R> {
     lap: bool,
     /// `head % slots`, kept incrementally (no division per frame).
     head_slot: usize,
+    /// Our copy of the `consumed_bytes` counter (only we write it).
+    consumed_bytes: u64,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -48,7 +50,7 @@ where
     R::Target: Storage,
 {
     pub(crate) fn new(ring: R) -> Self {
-        Consumer { ring, head: 0, rpos: 0, lap: false, head_slot: 0, _not_sync: PhantomData }
+        Consumer { ring, head: 0, rpos: 0, lap: false, head_slot: 0, consumed_bytes: 0, _not_sync: PhantomData }
     }
 
     fn parts(&self) -> Parts<'_> {
@@ -164,11 +166,14 @@ where
     /// [`PopError::Empty`], or [`PopError::BufferTooSmall`] (the frame stays).
     pub fn pop(&mut self, out: &mut [u8]) -> Result<usize, PopError> {
         let grant = self.read().ok_or(PopError::Empty)?;
-        let len = grant.frame_len(0);
-        if len > out.len() {
+        let slot = grant.consumer.slot(grant.head);
+        let len = slot.len() as usize;
+        let Some(out) = out.get_mut(..len) else {
             return Err(PopError::BufferTooSmall { needed: len });
-        }
-        grant.copy_frame(0, &mut out[..len]);
+        };
+        // SAFETY: as in `ReadGrant::copy_frame`: the frame is queued and
+        // locked (or, in block mode, only we release it).
+        unsafe { copy_out(grant.consumer.parts().bytes, slot.offset() as usize, out) };
         grant.release_frames(1);
         Ok(len)
     }
@@ -387,10 +392,10 @@ where
             };
             (start, next.lap(), bytes as u64)
         };
-        let c = &consumer.parts().shared.consumed;
         // Only the consumer writes this counter (frame counts come from head
         // and the producer's commit count).
-        c.consumed_bytes.store(c.consumed_bytes.load(Ordering::Relaxed) + bytes, Ordering::Relaxed);
+        consumer.consumed_bytes += bytes;
+        consumer.parts().shared.consumed.consumed_bytes.store(consumer.consumed_bytes, Ordering::Relaxed);
         consumer.head = self.head + count as u64;
         let slots = consumer.parts().slots.len();
         consumer.head_slot += count;
