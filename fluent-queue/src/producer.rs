@@ -655,7 +655,7 @@ where
     /// assert_eq!(p.counters().bytes, 1);
     /// # Ok::<(), fluent_queue::ReserveError>(())
     /// ```
-    #[inline]
+    #[inline(always)]
     pub fn commit(self, used: usize) {
         assert!(used <= self.len, "commit past the reservation");
         if used > 0 {

@@ -17,13 +17,18 @@
 //! made once per process, before any sender exists, so the two sides always
 //! agree.
 
-use std::sync::OnceLock;
-use std::sync::atomic::{Ordering, compiler_fence, fence};
+use std::sync::Once;
+use std::sync::atomic::{AtomicBool, Ordering, compiler_fence, fence};
+
+/// Set once by [`init`] when the process registered for private expedited
+/// membarriers. Every thread that fences got its sender (built after
+/// `init`) through a synchronizing handoff, so a relaxed load sees it.
+static ASYMMETRIC: AtomicBool = AtomicBool::new(false);
 
 /// Whether the process registered for private expedited membarriers.
+#[inline]
 fn asymmetric() -> bool {
-    static REGISTERED: OnceLock<bool> = OnceLock::new();
-    *REGISTERED.get_or_init(register)
+    ASYMMETRIC.load(Ordering::Relaxed)
 }
 
 #[cfg(any(target_os = "linux", target_os = "android"))]
@@ -41,7 +46,8 @@ fn register() -> bool {
 /// Decides between the two implementations (call before the fences are used
 /// from more than one thread: `AsyncSender::build` does).
 pub(crate) fn init() {
-    let _ = asymmetric();
+    static INIT: Once = Once::new();
+    INIT.call_once(|| ASYMMETRIC.store(register(), Ordering::Relaxed));
 }
 
 /// The hot side: orders this thread's earlier stores before its later loads
