@@ -34,8 +34,7 @@ pub struct Consumer<R> {
     lap: bool,
     /// `head % slots`, kept incrementally (no division per frame).
     head_slot: usize,
-    /// Our copy of the `consumed_bytes` counter (only we write it).
-    consumed_bytes: u64,
+
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -50,7 +49,7 @@ where
     R::Target: Storage,
 {
     pub(crate) fn new(ring: R) -> Self {
-        Consumer { ring, head: 0, rpos: 0, lap: false, head_slot: 0, consumed_bytes: 0, _not_sync: PhantomData }
+        Consumer { ring, head: 0, rpos: 0, lap: false, head_slot: 0, _not_sync: PhantomData }
     }
 
     fn parts(&self) -> Parts<'_> {
@@ -394,8 +393,8 @@ where
         };
         // Only the consumer writes this counter (frame counts come from head
         // and the producer's commit count).
-        consumer.consumed_bytes += bytes;
-        consumer.parts().shared.consumed.consumed_bytes.store(consumer.consumed_bytes, Ordering::Relaxed);
+        let c = &consumer.parts().shared.consumed.consumed_bytes;
+        c.store(c.load(Ordering::Relaxed) + bytes, Ordering::Relaxed);
         consumer.head = self.head + count as u64;
         let slots = consumer.parts().slots.len();
         consumer.head_slot += count;

@@ -69,11 +69,6 @@ pub struct Producer<R, H = ()> {
     cached_rpos: usize,
     /// The lap of frame `cached_head` (meaningful as `cached_rpos` is).
     cached_lap: bool,
-    /// Where the data ended at the last wrap (our copy of the watermark).
-    watermark: usize,
-    /// Our copies of the eviction counters (only we write them).
-    evicted: u64,
-    evicted_bytes: u64,
     /// The ring's fixed shape, copied here so that the hot paths read no
     /// shared memory for it.
     capacity: usize,
@@ -87,8 +82,6 @@ pub struct Producer<R, H = ()> {
     /// whenever the cached head moves or a frame wraps to offset 0.
     room_end: usize,
     frames_left: u64,
-    /// Our copy of the `committed_bytes` counter (only we write it).
-    committed_bytes: u64,
     /// Parity of the number of wraps to offset 0 so far.
     lap: bool,
     _not_sync: PhantomData<Cell<()>>,
@@ -113,9 +106,6 @@ where
             cached_head: 0,
             cached_rpos: 0,
             cached_lap: false,
-            watermark: 0,
-            evicted: 0,
-            evicted_bytes: 0,
             capacity: 0,
             max_frames: 0,
             eviction_batch: 0,
@@ -123,7 +113,6 @@ where
             tail_slot: 0,
             room_end: 0,
             frames_left: 0,
-            committed_bytes: 0,
             lap: false,
             _not_sync: PhantomData,
         }
@@ -157,9 +146,6 @@ where
             cached_head: self.cached_head,
             cached_rpos: self.cached_rpos,
             cached_lap: self.cached_lap,
-            watermark: self.watermark,
-            evicted: self.evicted,
-            evicted_bytes: self.evicted_bytes,
             capacity: self.capacity,
             max_frames: self.max_frames,
             eviction_batch: self.eviction_batch,
@@ -167,7 +153,6 @@ where
             tail_slot: self.tail_slot,
             room_end: self.room_end,
             frames_left: self.frames_left,
-            committed_bytes: self.committed_bytes,
             lap: self.lap,
             _not_sync: PhantomData,
         }
@@ -482,7 +467,12 @@ where
         // frames span at most one wrap, the latest, so `watermark` is its.
         let (end, end_lap) =
             if head + count == self.tail { (self.wpos, self.lap) } else { (self.cached_rpos, self.cached_lap) };
-        let bytes = if end_lap == start_lap { end - start } else { self.watermark - start + end } as u64;
+        let bytes = if end_lap == start_lap {
+            end - start
+        } else {
+            // Relaxed: we wrote it ourselves.
+            self.parts().shared.tail.watermark.load(Ordering::Relaxed) as usize - start + end
+        } as u64;
         if H::WANTS_FRAMES {
             let mut walked = 0u64;
             for seq in head..head + count {
@@ -507,11 +497,10 @@ where
             }
             debug_assert_eq!(walked, bytes, "evicted bytes by position and by walking differ");
         }
-        self.evicted += count;
-        self.evicted_bytes += bytes;
         let p = &self.parts().shared.produced;
-        p.evicted.store(self.evicted, Ordering::Relaxed);
-        p.evicted_bytes.store(self.evicted_bytes, Ordering::Relaxed);
+        // Only the producer writes these counters: plain adds are enough.
+        p.evicted.store(p.evicted.load(Ordering::Relaxed) + count, Ordering::Relaxed);
+        p.evicted_bytes.store(p.evicted_bytes.load(Ordering::Relaxed) + bytes, Ordering::Relaxed);
     }
 
     #[inline]
@@ -525,7 +514,6 @@ where
             // only while it is behind by this lap, and the producer cannot wrap
             // again before the consumer has passed it, so it does not change
             // under the consumer.
-            self.watermark = self.wpos;
             parts.shared.tail.watermark.store(self.wpos as u64, Ordering::Relaxed);
             self.lap = !self.lap;
         }
@@ -543,8 +531,9 @@ where
         self.wpos = at + len;
         self.tail += 1;
         self.tail_slot = if self.tail_slot + 1 == slots.len() { 0 } else { self.tail_slot + 1 };
-        self.committed_bytes += len as u64;
-        parts.shared.produced.committed_bytes.store(self.committed_bytes, Ordering::Relaxed);
+        let p = &parts.shared.produced;
+        // Only the producer writes this counter: a plain add is enough.
+        p.committed_bytes.store(p.committed_bytes.load(Ordering::Relaxed) + len as u64, Ordering::Relaxed);
         // Release pairs with the consumer's Acquire load of the tail word: the
         // frame's bytes, its slot and the watermark are visible before the
         // frame is.
