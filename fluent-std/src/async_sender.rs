@@ -210,6 +210,7 @@ impl AsyncSenderBuilder {
             id: NEXT_SENDER.fetch_add(1, Ordering::Relaxed),
             rings: Mutex::new(Vec::new()),
             retired_emitted: AtomicU64::new(0),
+            retired_evicted: AtomicU64::new(0),
             closed: Arc::new(AtomicBool::new(false)),
             close_request: Mutex::new(None),
             sleeping: AtomicBool::new(false),
@@ -236,16 +237,14 @@ const BUSY_RETRIES: u32 = 256;
 
 /// Hands each evicted event to the overflow handler and counts it.
 pub(crate) struct EvictedEvents {
-    counters: Arc<Counters>,
     handler: Option<OverflowHandler>,
     scratch: Vec<u8>,
 }
 
 impl OnEvict for EvictedEvents {
     fn evicted(&mut self, frame: &[u8]) {
-        // A read-modify-write: `dropped_queue` is also counted outside the
-        // producer lock (a blocking emit that timed out).
-        Counters::add(&self.counters.emitter.dropped_queue, 1);
+        // The ring counts evicted frames itself (`Stats::dropped_queue`
+        // adds them up).
         let Some(handler) = &self.handler else { return };
         if let Some((tag, entry)) = crate::packet::split_frame(frame) {
             self.scratch.clear();
@@ -278,6 +277,8 @@ pub(crate) struct Shared {
     pub(crate) rings: Mutex<Vec<RingEntry>>,
     /// Events emitted into rings the worker has since dropped.
     pub(crate) retired_emitted: AtomicU64,
+    /// Events those rings evicted (circular mode).
+    pub(crate) retired_evicted: AtomicU64,
     pub(crate) closed: Arc<AtomicBool>,
     pub(crate) close_request: Mutex<Option<CloseRequest>>,
     pub(crate) sleeping: AtomicBool,
@@ -419,8 +420,18 @@ impl AsyncSender {
     /// ```
     pub fn stats(&self) -> Stats {
         let mut stats = self.shared.counters.snapshot();
-        let live: u64 = self.shared.rings().iter().map(|r| r.state.emitted.load(Ordering::Relaxed)).sum();
-        stats.emitted = live + self.shared.retired_emitted.load(Ordering::Relaxed);
+        // Under the registry lock, which the worker holds while it retires a
+        // ring and moves its counts to `retired_*`: each ring counted once.
+        let rings = self.shared.rings();
+        let (mut emitted, mut evicted) = (0, 0);
+        for ring in rings.iter() {
+            emitted += ring.state.emitted.load(Ordering::Relaxed);
+            evicted += ring.consumer.counters().evicted;
+        }
+        stats.emitted = emitted + self.shared.retired_emitted.load(Ordering::Relaxed);
+        // Circular mode's evictions are counted by each ring.
+        stats.dropped_queue += evicted + self.shared.retired_evicted.load(Ordering::Relaxed);
+        drop(rings);
         stats
     }
 
@@ -506,11 +517,7 @@ impl AsyncSender {
         let options = &self.shared.options;
         let mode = if options.queue_circular { Mode::Overwrite } else { Mode::Block };
         let (producer, consumer) = HeapRing::new(mode, options.queue_bytes, options.queue_maxsize);
-        let on_evict = EvictedEvents {
-            counters: self.shared.counters.clone(),
-            handler: options.queue_overflow_handler.clone(),
-            scratch: Vec::new(),
-        };
+        let on_evict = EvictedEvents { handler: options.queue_overflow_handler.clone(), scratch: Vec::new() };
         let state = Arc::new(RingState::default());
         self.shared.rings().push(RingEntry { consumer, state: state.clone() });
         LocalRing {

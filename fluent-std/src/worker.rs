@@ -154,6 +154,7 @@ impl Worker {
             let retire = ring.state.gone.load(Ordering::Acquire) && ring.consumer.counters().frames == 0;
             if retire {
                 shared.retired_emitted.fetch_add(ring.state.emitted.load(Ordering::Relaxed), Ordering::Relaxed);
+                shared.retired_evicted.fetch_add(ring.consumer.counters().evicted, Ordering::Relaxed);
             }
             !retire
         });
