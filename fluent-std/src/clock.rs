@@ -32,50 +32,64 @@ pub(crate) fn warm_up() {
     let _ = counter();
 }
 
-/// One thread's anchor: wall time at `raw` counter ticks.
+/// [`REANCHOR`] in nanoseconds.
+const REANCHOR_NS: u64 = REANCHOR.as_nanos() as u64;
+
+/// One thread's anchor: wall time (nanoseconds since the Unix epoch; a u64
+/// lasts until 2554) at `raw` counter ticks.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ThreadClock {
     raw: u64,
-    wall: Duration,
+    wall_ns: u64,
 }
 
 impl ThreadClock {
     /// Anchored now.
     pub(crate) fn new() -> Self {
         let raw = counter().raw();
-        ThreadClock { raw, wall: system_now() }
+        ThreadClock { raw, wall_ns: system_now_ns() }
     }
 
-    /// The current wall time since the Unix epoch.
+    /// The current wall time in nanoseconds since the Unix epoch.
     #[inline]
-    pub(crate) fn now(&mut self) -> Duration {
+    pub(crate) fn now_ns(&mut self) -> u64 {
         let clock = counter();
         let raw = clock.raw();
         // A counter read on another core may be a few ticks behind the
         // anchor: `delta_as_nanos` saturates at 0.
-        let elapsed = Duration::from_nanos(clock.delta_as_nanos(self.raw, raw));
-        if elapsed < REANCHOR {
-            return self.wall + elapsed;
+        let elapsed = clock.delta_as_nanos(self.raw, raw);
+        if elapsed < REANCHOR_NS {
+            return self.wall_ns + elapsed;
         }
-        *self = ThreadClock { raw, wall: system_now() };
-        self.wall
+        self.reanchor(raw)
+    }
+
+    #[cold]
+    fn reanchor(&mut self, raw: u64) -> u64 {
+        *self = ThreadClock { raw, wall_ns: system_now_ns() };
+        self.wall_ns
     }
 
     /// The current time as an event timestamp: EventTime with
     /// `nanosecond_precision`, else whole seconds.
     #[inline]
     pub(crate) fn timestamp(&mut self, nanosecond_precision: bool) -> Timestamp {
-        let since = self.now();
+        let ns = self.now_ns();
+        let seconds = ns / 1_000_000_000;
         if nanosecond_precision {
-            Timestamp::Event(EventTime::new(since.as_secs() as u32, since.subsec_nanos()))
+            Timestamp::Event(EventTime::new(seconds as u32, (ns % 1_000_000_000) as u32))
         } else {
-            Timestamp::Seconds(since.as_secs())
+            Timestamp::Seconds(seconds)
         }
     }
 }
 
 fn system_now() -> Duration {
     SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default()
+}
+
+fn system_now_ns() -> u64 {
+    u64::try_from(system_now().as_nanos()).unwrap_or(u64::MAX)
 }
 
 #[cfg(test)]
@@ -87,7 +101,7 @@ mod tests {
         let mut clock = ThreadClock::new();
         for _ in 0..200 {
             let before = system_now();
-            let ours = clock.now();
+            let ours = Duration::from_nanos(clock.now_ns());
             let after = system_now();
             // Within the anchor period, the counter's error is microseconds;
             // allow 2 ms for a hypervisor's clock and scheduling.
@@ -102,10 +116,10 @@ mod tests {
         let mut clock = ThreadClock::new();
         let first = clock.raw;
         std::thread::sleep(REANCHOR + Duration::from_millis(5));
-        let _ = clock.now();
+        let _ = clock.now_ns();
         assert_ne!(clock.raw, first, "a stale anchor is replaced");
         let anchored = clock.raw;
-        let _ = clock.now();
+        let _ = clock.now_ns();
         assert_eq!(clock.raw, anchored, "a fresh anchor is kept");
     }
 
