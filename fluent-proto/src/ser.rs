@@ -94,6 +94,7 @@ pub struct Compound<'a, 's, S: Sink + ?Sized> {
 }
 
 impl<'a, 's, S: Sink + ?Sized> Compound<'a, 's, S> {
+    #[inline]
     pub(crate) fn begin(ser: &'a mut Serializer<'s, S>, len: Option<usize>, is_map: bool) -> Result<Self, EncodeError> {
         let header = match len {
             Some(n) => {
@@ -117,6 +118,7 @@ impl<'a, 's, S: Sink + ?Sized> Compound<'a, 's, S> {
         Ok(Compound { ser, header, is_map, count: 0 })
     }
 
+    #[inline]
     fn end_compound(self) -> Result<(), EncodeError> {
         match self.header {
             Header::Known(n) if n == self.count => Ok(()),

@@ -500,15 +500,43 @@ impl AsyncSender {
         record: &T,
     ) -> Result<(), SendError> {
         let tag = tag_parts(&self.shared.options.base.tag, label);
-        match self.enqueue(tag, &mut time, record) {
-            Err(SendError::Encode(e)) if self.shared.options.base.forward_packet_error => {
+        // The error comes back through `error`, not in a returned `Result`:
+        // the success path then never copies a 64-byte `Result` from one
+        // stack slot to the next (each copy of a value written byte-wise is a
+        // store-forwarding stall, about a tenth of an emit).
+        let mut error = None;
+        if self.enqueue(tag, &mut time, record, &mut error) {
+            return Ok(());
+        }
+        self.after_failure(tag, &mut time, error)
+    }
+
+    /// An emit failed with `error`: an encoding error becomes the CRITICAL
+    /// fallback record when `forward_packet_error` is on (Python's
+    /// behaviour), anything else is returned.
+    #[cold]
+    #[inline(never)]
+    fn after_failure(
+        &self,
+        tag: [&str; 3],
+        time: &mut Option<Timestamp>,
+        error: Option<SendError>,
+    ) -> Result<(), SendError> {
+        match error {
+            Some(SendError::Encode(e)) if self.shared.options.base.forward_packet_error => {
                 self.shared.set_last_error(SendError::Encode(e.clone()));
                 let critical =
                     CriticalRecord { level: "CRITICAL", message: "Can't output to log", traceback: e.to_string() };
                 // The same time as the record it replaces.
-                self.enqueue(tag, &mut time, &critical)
+                let mut error = None;
+                if self.enqueue(tag, time, &critical, &mut error) {
+                    return Ok(());
+                }
+                Err(error.unwrap_or(SendError::Encode(e)))
             }
-            other => other,
+            Some(e) => Err(e),
+            // `enqueue` always says why it failed.
+            None => Err(SendError::QueueFull),
         }
     }
 
@@ -537,16 +565,21 @@ impl AsyncSender {
     /// written in place.
     ///
     /// `time`: the event's time, or `None` to read the thread's clock (the
-    /// reading is stored back, for a fallback record).
+    /// reading is stored back, for a fallback record). Returns whether the
+    /// event was queued; if not, `error` says why.
     #[inline]
     fn enqueue<T: Serialize + ?Sized>(
         &self,
         tag: [&str; 3],
         time: &mut Option<Timestamp>,
         record: &T,
-    ) -> Result<(), SendError> {
+        error: &mut Option<SendError>,
+    ) -> bool {
         let tag_len: usize = tag.iter().map(|p| p.len()).sum();
-        let tag_len16 = u16::try_from(tag_len).map_err(|_| SendError::Encode(EncodeError::TooLong))?;
+        let Ok(tag_len16) = u16::try_from(tag_len) else {
+            *error = Some(SendError::Encode(EncodeError::TooLong));
+            return false;
+        };
         let precision = self.shared.options.base.nanosecond_precision;
         let result = with_local_ring(
             self.shared.id,
@@ -555,38 +588,59 @@ impl AsyncSender {
                 let time = *time.get_or_insert_with(|| ring.clock.timestamp(precision));
                 let entry = &Entry { time, record };
                 if self.try_fast(ring, tag, tag_len16, entry) {
-                    return Ok(());
+                    return true;
                 }
                 // No guess yet, the guess was too small, the queue has no room
                 // for it, or something failed: take the exact path (which
                 // waits, drops or reports for the real size).
-                let mut counter = CountingSink::default();
-                let written = match entry.write(&mut counter) {
-                    Ok(entry_len) => self.try_reserve_and_write(ring, tag, tag_len16, entry_len, |buf| {
-                        entry.write(&mut SliceSink::new(buf))
-                    })?,
-                    // A map or sequence of unknown length needs a buffer to narrow
-                    // its header: encode once into a scratch vector (rare).
-                    Err(EncodeError::UnknownLength) => {
-                        let mut bytes = Vec::new();
-                        entry.write(&mut bytes).map_err(|e| self.fail(SendError::Encode(e)))?;
-                        self.try_reserve_and_write(ring, tag, tag_len16, bytes.len(), |buf| {
-                            buf[..bytes.len()].copy_from_slice(&bytes);
-                            Ok(bytes.len())
-                        })?
+                match self.enqueue_exact(ring, tag, tag_len16, entry) {
+                    Ok(()) => true,
+                    Err(e) => {
+                        *error = Some(e);
+                        false
                     }
-                    Err(e) => return Err(self.fail(SendError::Encode(e))),
-                };
-                match written {
-                    Some(()) => Ok(()),
-                    // A Serialize impl that wrote more than it measured.
-                    None => Err(self.fail(SendError::Encode(EncodeError::LengthMismatch))),
                 }
             },
         );
         match result {
-            Ok(r) => r,
-            Err(Unavailable::Reentrant | Unavailable::ThreadExiting) => Err(self.drop_event(SendError::Reentrant)),
+            Ok(done) => done,
+            Err(Unavailable::Reentrant | Unavailable::ThreadExiting) => {
+                *error = Some(self.drop_event(SendError::Reentrant));
+                false
+            }
+        }
+    }
+
+    /// `enqueue` for the exact size: measures the entry (a counting pass, no
+    /// buffer), then reserves that much and writes it in place.
+    #[inline(never)]
+    fn enqueue_exact<T: Serialize + ?Sized>(
+        &self,
+        ring: &mut LocalRing,
+        tag: [&str; 3],
+        tag_len16: u16,
+        entry: &Entry<'_, T>,
+    ) -> Result<(), SendError> {
+        let mut counter = CountingSink::default();
+        let written = match entry.write(&mut counter) {
+            Ok(entry_len) => self
+                .try_reserve_and_write(ring, tag, tag_len16, entry_len, |buf| entry.write(&mut SliceSink::new(buf)))?,
+            // A map or sequence of unknown length needs a buffer to narrow
+            // its header: encode once into a scratch vector (rare).
+            Err(EncodeError::UnknownLength) => {
+                let mut bytes = Vec::new();
+                entry.write(&mut bytes).map_err(|e| self.fail(SendError::Encode(e)))?;
+                self.try_reserve_and_write(ring, tag, tag_len16, bytes.len(), |buf| {
+                    buf[..bytes.len()].copy_from_slice(&bytes);
+                    Ok(bytes.len())
+                })?
+            }
+            Err(e) => return Err(self.fail(SendError::Encode(e))),
+        };
+        match written {
+            Some(()) => Ok(()),
+            // A Serialize impl that wrote more than it measured.
+            None => Err(self.fail(SendError::Encode(EncodeError::LengthMismatch))),
         }
     }
 
