@@ -90,9 +90,11 @@
 //! `head.compare_exchange(h << 1, (h + k) << 1, AcqRel)`. Success means the
 //! consumer was not reading and, since its lock CAS now fails on the old
 //! value, never will read frames `[h, h + k)`: the producer owns their bytes,
-//! hands each frame to the eviction handler, then reuses the space. Failure
-//! means the consumer locked or released at that moment; the producer looks
-//! again, at most three times in all.
+//! hands each frame to the eviction handler (only if it wants them:
+//! [`OnEvict::WANTS_FRAMES`]; the evicted byte count comes from the frames'
+//! positions), then reuses the space. Failure means the consumer locked or
+//! released at that moment; the producer looks again (the failed swap
+//! returns the new `head`), at most three swaps in all.
 //!
 //! **The one rule that drops a new frame**: if room can only be made by
 //! evicting frames the consumer holds right now (lock bit set), the producer

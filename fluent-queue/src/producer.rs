@@ -15,6 +15,13 @@ use crate::sync::{Ordering, copy_in};
 pub trait OnEvict {
     /// Whether [`evicted`](OnEvict::evicted) wants to see the frames; when
     /// false, eviction does not visit them one by one (only counts them).
+    ///
+    /// ```
+    /// use fluent_queue::OnEvict;
+    /// assert!(!<() as OnEvict>::WANTS_FRAMES); // ignoring: no walk
+    /// fn count(_: &[u8]) {}
+    /// assert!(<fn(&[u8]) as OnEvict>::WANTS_FRAMES);
+    /// ```
     const WANTS_FRAMES: bool = true;
 
     /// Called once per evicted frame, oldest first.
