@@ -25,11 +25,13 @@ use crate::stats::Counters;
 const IDLE: Duration = Duration::from_millis(100);
 
 /// When the queue runs empty, the worker first naps this long, up to
-/// [`NAPS`] times, without asking emitters to wake it: during a burst the
-/// next events arrive within a nap, and no emit pays for a wake-up system
-/// call. Only then does it sleep for [`IDLE`], woken by the next emit.
+/// [`NAPS`] times in a row, without asking emitters to wake it: during a
+/// burst the next events arrive within a nap, and no emit pays for a
+/// wake-up system call. Only then does it sleep for [`IDLE`], woken by the
+/// next emit. An application that logs rarely pays `NAPS` short wake-ups of
+/// the worker per event.
 const NAP: Duration = Duration::from_micros(50);
-const NAPS: u32 = 20;
+const NAPS: u32 = 4;
 
 pub(crate) struct Worker {
     shared: Arc<Shared>,
