@@ -91,7 +91,7 @@ mod tests {
     #[test]
     fn one_side_always_sees_the_other() {
         init();
-        const ROUNDS: u64 = 20_000;
+        const ROUNDS: u64 = 50_000;
         let a = Arc::new(AtomicBool::new(false));
         let b = Arc::new(AtomicBool::new(false));
         let round = Arc::new(AtomicU64::new(0));
@@ -100,8 +100,12 @@ mod tests {
             let (a, b, round, missed) = (a.clone(), b.clone(), round.clone(), missed_a.clone());
             std::thread::spawn(move || {
                 for r in 0..ROUNDS {
+                    let mut spins = 0u32;
                     while round.load(Ordering::Acquire) < 2 * r + 1 {
-                        std::hint::spin_loop();
+                        // Spin, so that both sides run their sequence at the
+                        // same moment; yield if the other is not running.
+                        spins += 1;
+                        if spins < 100_000 { std::hint::spin_loop() } else { std::thread::yield_now() }
                     }
                     a.store(true, Ordering::Relaxed);
                     light();
@@ -117,11 +121,19 @@ mod tests {
             b.store(false, Ordering::Relaxed);
             missed_a.store(u64::MAX, Ordering::Relaxed);
             round.fetch_add(1, Ordering::AcqRel);
+            // The other thread sees the new round some tens of ns later: a
+            // delay that varies from round to round makes the two sequences
+            // overlap in some rounds.
+            for _ in 0..r % 4 {
+                std::hint::spin_loop();
+            }
             b.store(true, Ordering::Relaxed);
             heavy();
             let saw_a = a.load(Ordering::Relaxed);
+            let mut spins = 0u32;
             while round.load(Ordering::Acquire) < 2 * r + 2 {
-                std::hint::spin_loop();
+                spins += 1;
+                if spins < 100_000 { std::hint::spin_loop() } else { std::thread::yield_now() }
             }
             let light_missed = missed_a.load(Ordering::Relaxed) == r;
             assert!(saw_a || !light_missed, "round {r}: neither side saw the other's store");
