@@ -23,7 +23,7 @@ pub enum Mode {
 /// Where one committed frame lives in the byte array, and on which lap
 /// (parity of the number of wraps to offset 0 before it): 8 bytes, the
 /// lap in the top bit of the length (capacities are below 2^31).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Slot {
     offset: u32,
     len_lap: u32,
