@@ -33,17 +33,20 @@
 //!   the end of the array is too short for the next frame, it starts at
 //!   offset 0 and the end stays unused until the data wraps (as in bbqueue).
 //!   So all queued bytes form at most two runs.
-//! - A slot array holds `(offset, len, lap)` per frame (8 bytes: capacities
-//!   are below 2^31, so the lap fits in the length's top bit), indexed by
-//!   the frame's sequence number modulo its length; its length bounds the
-//!   frame count. `lap` is the parity of the number of wraps before the
-//!   frame. Each side keeps its own end's index incrementally, so finding a
-//!   slot never divides.
-//! - The **tail word** packs `end << 32 | lap << 31 | (tail mod 2^31)`: where
-//!   the newest frame ends, its lap, and the next sequence number (fewer than
-//!   2^31 frames are ever queued, so 31 bits suffice). Beside it, the
-//!   **watermark**: where the data ended when the producer last wrapped.
-//!   Both are written only by the producer.
+//! - A slot array holds one 8-byte word per frame, `len << 33 | lap << 32 |
+//!   offset` (capacities are below 2^31), indexed by the frame's sequence
+//!   number modulo its length; its length bounds the frame count. `lap` is
+//!   the parity of the number of wraps before the frame. Each side finds
+//!   slots from an index it keeps incrementally, so finding a slot never
+//!   divides.
+//! - The **tail word** packs `(tail mod 2^31) << 33 | lap << 32 | end`: the
+//!   next sequence number (fewer than 2^31 frames are ever queued, so 31 bits
+//!   suffice; on top, it wraps without carrying into the rest), the newest
+//!   frame's lap, and where it ends. The producer keeps its own copy, so a
+//!   frame that does not wrap moves both the count and `end` with one add,
+//!   and its slot is the tail word with `len` in place of the count. Beside
+//!   it, the **watermark**: where the data ended when the producer last
+//!   wrapped. Both are written only by the producer.
 //! - `head`: `(oldest frame's sequence number << 1) | lock`, where `lock` is
 //!   set while the consumer is reading. The consumer writes it; in overwrite
 //!   mode the producer also moves it, by compare-and-swap only.
@@ -73,16 +76,18 @@
 //! looked (overwrite mode), the consumer re-reads `rpos` and `lap` from the
 //! new oldest frame's slot.
 //!
-//! **Room** (producer): the producer caches `head` and the oldest frame's
-//! offset, and reloads them with `head.load(Acquire)` only when the cached
-//! view shows no room. From the cached view it keeps two numbers, where the
-//! free run after the newest frame ends and how many more frames fit, so a
-//! push's whole test is one subtraction and two comparisons; they are
-//! recomputed when the cached head moves or a frame wraps to offset 0. A stale head only understates the room, and frame
-//! placement (after the newest frame, else at offset 0) does not depend on
-//! it. The `Acquire` pairs with the consumer's `Release` store: the
-//! consumer's reads of released frames happen before the producer reuses
-//! their bytes.
+//! **Room** (producer): the producer caches `head`, the oldest frame's offset
+//! and lap, and its slot index, and reloads them with `head.load(Acquire)`
+//! only when the cached view shows no room. From the cached view it keeps two
+//! numbers, where the free run after the newest frame ends and the sequence
+//! number at which the frame limit is reached, so a push's whole test is one
+//! subtraction and two comparisons, and a push stores only the bytes, the
+//! slot, its copy of the tail word and the tail word itself. The two numbers
+//! are recomputed when the cached head moves or a frame wraps to offset 0.
+//! A stale head only understates the room, and frame placement (after the
+//! newest frame, else at offset 0) does not depend on it. The `Acquire`
+//! pairs with the consumer's `Release` store: the consumer's reads of
+//! released frames happen before the producer reuses their bytes.
 //!
 //! **Evict** (producer, overwrite mode, when no room): if the lock bit is
 //! clear, compute the fewest oldest frames `k` whose removal makes room (at
@@ -104,6 +109,11 @@
 //! byte is ever written while the consumer may read it, and nothing is lost
 //! silently. Consumers in overwrite mode should keep borrows short (copy
 //! out, release, then do slow I/O).
+//!
+//! **Counters**: frame counts come from `head`, the tail word and the
+//! evicted count. Committed bytes are not counted per frame: frames lie back
+//! to back from offset 0 within a lap, so they are the bytes of earlier laps
+//! (stored with the lap bit at each wrap) plus the tail word's `end`.
 //!
 //! Every atomic operation's partner is named at the operation in the source.
 //! A racy copy validated afterwards (a "seqlock" read) would be a data race

@@ -6,7 +6,7 @@ use core::ops::Deref;
 
 use crate::counters::Counters;
 use crate::error::{PushError, ReserveError};
-use crate::ring::{Mode, Parts, Slot, Storage};
+use crate::ring::{LAP_BIT, Mode, Parts, SEQ_MASK, SEQ_SHIFT, Slot, Storage, pack_tail, unpack_tail};
 use crate::sync::{Ordering, copy_in};
 
 /// What to do with each frame overwrite mode evicts: called with the frame's
@@ -61,18 +61,20 @@ const EVICT_ATTEMPTS: usize = 3;
 pub struct Producer<R, H = ()> {
     ring: R,
     on_evict: H,
-    /// Our copy of `tail` (only we write it).
-    tail: u64,
-    /// Where the next frame's bytes go.
-    wpos: usize,
+    /// Our copy of the packed tail word (only we write it): the low bits of
+    /// `tail`, the lap, and `wpos`, where the next frame's bytes go. One
+    /// field, updated with one add per frame, keeps the fast path's
+    /// loop-carried state small (see `commit`).
+    word: u64,
     /// The oldest frame as last seen. Never newer than the real `head`, so
     /// room computed from it is never more than the real room: it is only
     /// reloaded when it says "no room" (the consumer's cache line is not
     /// touched on every push).
     cached_head: u64,
-    /// The byte offset of frame `cached_head` (a placeholder, 0, while it
-    /// equals `tail`; set by the commit that creates that frame), so the
-    /// slow path reads no slot for it.
+    /// The byte offset of frame `cached_head`, so the slow path reads no slot
+    /// for it. While it equals `tail` (an empty view) this is where the next
+    /// frame goes unless it wraps (`wpos`), and a wrapping commit sets it to
+    /// 0: exact from the commit that creates that frame.
     cached_rpos: usize,
     /// The lap of frame `cached_head` (meaningful as `cached_rpos` is).
     cached_lap: bool,
@@ -82,21 +84,22 @@ pub struct Producer<R, H = ()> {
     max_frames: u64,
     eviction_batch: u64,
     mode: Mode,
-    /// `tail % slots`, kept incrementally (no division per commit).
-    tail_slot: usize,
+    /// `cached_head % slots`, kept incrementally (no division), from which
+    /// the next frame's slot is found (no per-commit store).
+    cached_slot: usize,
     /// By the cached head: where the free run starting at `wpos` ends, and
-    /// how many more frames fit (the fast path's whole test). Recomputed
-    /// whenever the cached head moves or a frame wraps to offset 0.
+    /// the low bits of the sequence number at which the frame limit is
+    /// reached (the fast path's whole test). Recomputed whenever the cached
+    /// head moves or a frame wraps to offset 0.
     room_end: usize,
-    frames_left: u64,
-    /// Parity of the number of wraps to offset 0 so far.
-    lap: bool,
+    seq_limit: u64,
     _not_sync: PhantomData<Cell<()>>,
 }
 
 impl<R, H> core::fmt::Debug for Producer<R, H> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("Producer").field("tail", &self.tail).field("wpos", &self.wpos).finish_non_exhaustive()
+        let (wpos, _, tail_low) = unpack_tail(self.word);
+        f.debug_struct("Producer").field("tail_low", &tail_low).field("wpos", &wpos).finish_non_exhaustive()
     }
 }
 
@@ -108,8 +111,7 @@ where
         Producer {
             ring,
             on_evict: (),
-            tail: 0,
-            wpos: 0,
+            word: 0,
             cached_head: 0,
             cached_rpos: 0,
             cached_lap: false,
@@ -117,10 +119,9 @@ where
             max_frames: 0,
             eviction_batch: 0,
             mode: Mode::Block,
-            tail_slot: 0,
+            cached_slot: 0,
             room_end: 0,
-            frames_left: 0,
-            lap: false,
+            seq_limit: 0,
             _not_sync: PhantomData,
         }
         .with_room()
@@ -148,8 +149,7 @@ where
         Producer {
             ring: self.ring,
             on_evict: handler,
-            tail: self.tail,
-            wpos: self.wpos,
+            word: self.word,
             cached_head: self.cached_head,
             cached_rpos: self.cached_rpos,
             cached_lap: self.cached_lap,
@@ -157,10 +157,9 @@ where
             max_frames: self.max_frames,
             eviction_batch: self.eviction_batch,
             mode: self.mode,
-            tail_slot: self.tail_slot,
+            cached_slot: self.cached_slot,
             room_end: self.room_end,
-            frames_left: self.frames_left,
-            lap: self.lap,
+            seq_limit: self.seq_limit,
             _not_sync: PhantomData,
         }
     }
@@ -254,13 +253,13 @@ where
     ///
     /// # Errors
     /// As [`reserve`](Producer::reserve), with the frame handed back.
-    #[inline]
+    #[inline(always)]
     pub fn push<'f>(&mut self, frame: &'f [u8]) -> Result<(), PushError<'f>> {
         if let Some(at) = self.fast_room(frame.len()) {
             // SAFETY: `fast_room` returned bytes outside every queued frame,
             // which the consumer does not read; we are the only producer.
             unsafe { copy_in(self.parts().bytes, at, frame) };
-            self.commit(at, frame.len());
+            self.commit_in_place(frame.len());
             return Ok(());
         }
         self.push_slow(frame)
@@ -289,7 +288,45 @@ where
     /// read. `len - 1 < room` is `1 <= len <= room`.
     #[inline(always)]
     fn fast_room(&self, len: usize) -> Option<usize> {
-        (len.wrapping_sub(1) < self.room_end - self.wpos && self.frames_left != 0).then_some(self.wpos)
+        let wpos = self.wpos();
+        (len.wrapping_sub(1) < self.room_end - wpos && self.word >> SEQ_SHIFT != self.seq_limit).then_some(wpos)
+    }
+
+    /// Where the next frame's bytes go (unless it wraps to 0).
+    #[inline(always)]
+    fn wpos(&self) -> usize {
+        self.word as u32 as usize
+    }
+
+    /// The lap of the newest frame.
+    #[inline(always)]
+    fn lap(&self) -> bool {
+        self.word & LAP_BIT != 0
+    }
+
+    /// `tail % slots`: the cached head's slot plus the frames queued after it.
+    #[inline(always)]
+    fn tail_slot(&self, slots: usize) -> usize {
+        let index = self.cached_slot + ((self.word >> SEQ_SHIFT).wrapping_sub(self.cached_head) & SEQ_MASK) as usize;
+        if index >= slots { index - slots } else { index }
+    }
+
+    /// Moves the cached head to `head` (not older), and its slot index.
+    #[inline(always)]
+    fn set_cached_head(&mut self, head: u64) {
+        let slots = Self::parts_of(&self.ring).slots.len();
+        // `head - cached_head <= max_frames <= slots`: one subtraction.
+        let index = self.cached_slot + (head - self.cached_head) as usize;
+        self.cached_slot = if index >= slots { index - slots } else { index };
+        self.cached_head = head;
+    }
+
+    /// The next frame's sequence number, in full: the tail word holds its low
+    /// 31 bits, and fewer than 2^31 frames are queued after the cached head.
+    #[inline]
+    fn tail(&self) -> u64 {
+        let low = self.word >> SEQ_SHIFT;
+        self.cached_head + (low.wrapping_sub(self.cached_head) & SEQ_MASK)
     }
 
     fn count_rejected(&self) {
@@ -302,11 +339,13 @@ where
     /// consumer only reads them, so this read races with nothing.
     fn slot(&self, seq: u64) -> Slot {
         let slots = self.parts().slots;
-        // Slot `seq % len`, found back from `tail_slot` without a division:
-        // `seq` is queued, so `1 <= tail - seq <= max_frames <= len`.
-        let back = (self.tail - seq) as usize;
+        // Slot `seq % len`, found back from the tail's without a division:
+        // `seq` is queued (or was just evicted), so
+        // `1 <= tail - seq <= max_frames <= len`.
+        let back = (self.tail() - seq) as usize;
         debug_assert!(back >= 1 && back <= slots.len());
-        let index = if back <= self.tail_slot { self.tail_slot - back } else { self.tail_slot + slots.len() - back };
+        let tail_slot = self.tail_slot(slots.len());
+        let index = if back <= tail_slot { tail_slot - back } else { tail_slot + slots.len() - back };
         let cell = &slots[index];
         // SAFETY: slots are written only by this producer (in `commit`), never
         // concurrently with this read; concurrent consumer reads are fine.
@@ -319,20 +358,20 @@ where
     /// until the data wraps.
     #[inline]
     fn fit(&self, head: u64, rpos: usize, len: usize) -> Option<usize> {
-        let capacity = self.capacity;
-        if head == self.tail {
+        let (capacity, wpos, tail) = (self.capacity, self.wpos(), self.tail());
+        if head == tail {
             // Empty: the same rule as below with no data in the way. Not
             // restarting at 0 keeps placement independent of how stale
             // `head` is (a stale head never changes where a frame goes).
-            return Some(if capacity - self.wpos >= len { self.wpos } else { 0 });
+            return Some(if capacity - wpos >= len { wpos } else { 0 });
         }
-        if self.tail - head >= self.max_frames {
+        if tail - head >= self.max_frames {
             return None;
         }
-        if self.wpos > rpos {
+        if wpos > rpos {
             // Data is [rpos, wpos): room at the end, else at the start.
-            if capacity - self.wpos >= len {
-                Some(self.wpos)
+            if capacity - wpos >= len {
+                Some(wpos)
             } else if rpos >= len {
                 Some(0)
             } else {
@@ -340,25 +379,28 @@ where
             }
         } else {
             // Data has wrapped: [rpos, end of its run) and [0, wpos).
-            (rpos - self.wpos >= len).then_some(self.wpos)
+            (rpos - wpos >= len).then_some(wpos)
         }
     }
 
-    /// `fit` for a head read from the shared state (reads its slot).
-    fn fit_at(&self, head: u64, len: usize) -> Option<usize> {
-        let rpos = if head == self.tail { 0 } else { self.slot(head).offset() as usize };
-        self.fit(head, rpos, len)
+    /// Where frame `seq` starts and on which lap, for a queued frame or for
+    /// `tail` itself (then: where the next frame goes unless it wraps).
+    fn position(&self, seq: u64, tail: u64) -> (usize, bool) {
+        if seq == tail {
+            (self.wpos(), self.lap())
+        } else {
+            let slot = self.slot(seq);
+            (slot.offset() as usize, slot.lap())
+        }
     }
 
-    /// Moves the cached head (and its offset) to `head`.
+    /// Moves the cached head (and its offset) to `head`. For an empty view
+    /// the offset is where the next frame goes unless it wraps, and
+    /// `commit_wrapped` corrects it if it does.
     fn cache_head(&mut self, head: u64) {
-        self.cached_head = head;
-        (self.cached_rpos, self.cached_lap) = if head == self.tail {
-            (0, self.lap)
-        } else {
-            let slot = self.slot(head);
-            (slot.offset() as usize, slot.lap())
-        };
+        let tail = self.tail();
+        (self.cached_rpos, self.cached_lap) = self.position(head, tail);
+        self.set_cached_head(head);
         self.refresh_room();
     }
 
@@ -366,10 +408,17 @@ where
     /// answers while the cached head stays put (placing at 0 after a wrap
     /// is left to `fit` itself).
     fn refresh_room(&mut self) {
-        let capacity = self.capacity;
-        let queued = self.tail - self.cached_head;
-        self.frames_left = self.max_frames.saturating_sub(queued);
-        self.room_end = if queued == 0 || self.wpos > self.cached_rpos { capacity } else { self.cached_rpos };
+        (self.room_end, self.seq_limit) = self.room(self.cached_head, self.cached_rpos, self.tail());
+    }
+
+    /// `room_end` and `seq_limit` for a cached head `head` starting at
+    /// `rpos`.
+    #[inline(always)]
+    fn room(&self, head: u64, rpos: usize, tail: u64) -> (usize, u64) {
+        let room_end = if head == tail || self.wpos() > rpos { self.capacity } else { rpos };
+        // `tail` never passes `head + max_frames`: the fast path stops there
+        // (max_frames < 2^31, so the low bits tell them apart).
+        (room_end, (head + self.max_frames) & SEQ_MASK)
     }
 
     /// Copies the ring's shape and computes the first room.
@@ -425,26 +474,45 @@ where
     fn evict_for(&mut self, mut head_word: u64, len: usize) -> Result<usize, ReserveError> {
         for _ in 0..EVICT_ATTEMPTS {
             let head = head_word >> 1;
-            let mut evict = 1u64;
-            while head + evict < self.tail && self.fit_at(head + evict, len).is_none() {
-                evict += 1;
+            let tail = self.tail();
+            // The fewest frames to evict: the new oldest frame, where it
+            // starts, and where the new frame then goes. Evicting everything
+            // (`new_head == tail`) always makes room.
+            let mut new_head = head;
+            let (mut start, mut at);
+            loop {
+                new_head += 1;
+                start = self.position(new_head, tail);
+                at = self.fit(new_head, start.0, len);
+                if at.is_some() {
+                    break;
+                }
             }
             // At least the configured batch, never more than is queued.
-            let batch = self.eviction_batch;
-            evict = evict.max(batch.min(self.tail - head));
+            let least = head + self.eviction_batch.min(tail - head);
+            if new_head < least {
+                new_head = least;
+                start = self.position(new_head, tail);
+                at = self.fit(new_head, start.0, len);
+            }
+            // Everything the eviction changes is computed before the swap
+            // and stored once after it.
+            let bytes = self.bytes_between((self.cached_rpos, self.cached_lap), start);
+            let (room_end, seq_limit) = self.room(new_head, start.0, tail);
             // AcqRel: Acquire pairs with the consumer's Release store of
             // `head` in `Consumer::unlock` (its reads of frames it released or
             // looked at happen before we reuse their bytes); Release is not
             // needed by the consumer, which reads nothing the producer wrote
             // here, but keeps the RMW chain on `head` simple to reason about.
             // Fails if the consumer locked or released meanwhile.
-            let new_word = (head + evict) << 1;
+            let new_word = new_head << 1;
             match self.parts().shared.head.compare_exchange(head_word, new_word, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
-                    let (start, start_lap) = (self.cached_rpos, self.cached_lap);
-                    self.cache_head(head + evict);
-                    self.hand_over_evicted(head, evict, start, start_lap);
-                    if let Some(at) = self.fit(head + evict, self.cached_rpos, len) {
+                    self.set_cached_head(new_head);
+                    (self.cached_rpos, self.cached_lap) = start;
+                    (self.room_end, self.seq_limit) = (room_end, seq_limit);
+                    self.hand_over_evicted(head, new_head - head, bytes);
+                    if let Some(at) = at {
                         return Ok(at);
                     }
                     head_word = new_word;
@@ -464,45 +532,26 @@ where
         Err(ReserveError::Busy)
     }
 
-    /// Offers frames `[head, head + count)`, which the eviction CAS made ours,
-    /// to the handler (if it wants them), and counts them. The oldest of them
-    /// started at `start` on lap `start_lap`; the cached head is already
-    /// `head + count`.
-    fn hand_over_evicted(&mut self, head: u64, count: u64, start: usize, start_lap: bool) {
-        // Their bytes: from `start` to where the new oldest frame starts (or
-        // the newest ends), around the wrap if one lies between. Queued
-        // frames span at most one wrap, the latest, so `watermark` is its.
-        let (end, end_lap) =
-            if head + count == self.tail { (self.wpos, self.lap) } else { (self.cached_rpos, self.cached_lap) };
-        let bytes = if end_lap == start_lap {
-            end - start
+    /// The payload bytes from a frame starting at `from` (offset, lap) up to
+    /// one starting at `to` (or, for `tail`, to where the newest frame ends),
+    /// around the wrap if one lies between. Queued frames span at most one
+    /// wrap, the latest, so `watermark` is its.
+    #[inline(always)]
+    fn bytes_between(&self, (from, from_lap): (usize, bool), (to, to_lap): (usize, bool)) -> u64 {
+        (if to_lap == from_lap {
+            to - from
         } else {
             // Relaxed: we wrote it ourselves.
-            self.parts().shared.tail.watermark.load(Ordering::Relaxed) as usize - start + end
-        } as u64;
+            self.parts().shared.tail.watermark.load(Ordering::Relaxed) as usize - from + to
+        }) as u64
+    }
+
+    /// Offers frames `[head, head + count)`, which the eviction CAS made ours,
+    /// to the handler (if it wants them), and counts them and their `bytes`.
+    #[inline(always)]
+    fn hand_over_evicted(&mut self, head: u64, count: u64, bytes: u64) {
         if H::WANTS_FRAMES {
-            let mut walked = 0u64;
-            for seq in head..head + count {
-                let slot = self.slot(seq);
-                walked += u64::from(slot.len());
-                let range = slot.offset() as usize..(slot.offset() + slot.len()) as usize;
-                #[cfg(not(loom))]
-                {
-                    // SAFETY: the successful CAS moved `head` past this frame
-                    // while the consumer did not hold the lock, so the consumer
-                    // can never read it again; we write it only after this call.
-                    let frame = unsafe { crate::sync::bytes(Self::parts_of(&self.ring).bytes, range) };
-                    self.on_evict.evicted(frame);
-                }
-                #[cfg(loom)]
-                {
-                    let mut copy = std::vec![0u8; range.len()];
-                    // SAFETY: as above.
-                    unsafe { crate::sync::copy_out(Self::parts_of(&self.ring).bytes, range.start, &mut copy) };
-                    self.on_evict.evicted(&copy);
-                }
-            }
-            debug_assert_eq!(walked, bytes, "evicted bytes by position and by walking differ");
+            self.offer_evicted(head, count, bytes);
         }
         let p = &self.parts().shared.produced;
         // Only the producer writes these counters: plain adds are enough.
@@ -510,46 +559,88 @@ where
         p.evicted_bytes.store(p.evicted_bytes.load(Ordering::Relaxed) + bytes, Ordering::Relaxed);
     }
 
-    #[inline]
-    fn commit(&mut self, at: usize, len: usize) {
-        let parts = Self::parts_of(&self.ring);
-        // A frame goes at `wpos` or, wrapping, at 0.
-        let wrapped = at != self.wpos;
-        if wrapped {
-            // A wrap: the data before it ends at `wpos`. Relaxed: published by
-            // the Release store of the tail word below. The consumer reads it
-            // only while it is behind by this lap, and the producer cannot wrap
-            // again before the consumer has passed it, so it does not change
-            // under the consumer.
-            parts.shared.tail.watermark.store(self.wpos as u64, Ordering::Relaxed);
-            self.lap = !self.lap;
+    /// Passes evicted frames `[head, head + count)` to the handler, oldest
+    /// first.
+    #[inline(never)]
+    fn offer_evicted(&mut self, head: u64, count: u64, bytes: u64) {
+        let mut walked = 0u64;
+        for seq in head..head + count {
+            let slot = self.slot(seq);
+            walked += u64::from(slot.len());
+            let range = slot.offset() as usize..(slot.offset() + slot.len()) as usize;
+            #[cfg(not(loom))]
+            {
+                // SAFETY: the successful CAS moved `head` past this frame
+                // while the consumer did not hold the lock, so the consumer
+                // can never read it again; we write it only after this call.
+                let frame = unsafe { crate::sync::bytes(Self::parts_of(&self.ring).bytes, range) };
+                self.on_evict.evicted(frame);
+            }
+            #[cfg(loom)]
+            {
+                let mut copy = std::vec![0u8; range.len()];
+                // SAFETY: as above.
+                unsafe { crate::sync::copy_out(Self::parts_of(&self.ring).bytes, range.start, &mut copy) };
+                self.on_evict.evicted(&copy);
+            }
         }
+        debug_assert_eq!(walked, bytes, "evicted bytes by position and by walking differ");
+    }
+
+    /// Publishes a frame of `len` bytes written at `at` (which is `wpos`, or
+    /// 0 when the frame wraps).
+    #[inline(always)]
+    fn commit(&mut self, at: usize, len: usize) {
+        if at == self.wpos() { self.commit_in_place(len) } else { self.commit_wrapped(len) }
+    }
+
+    /// Publishes a frame of `len` bytes written at `wpos`: the fast path's
+    /// commit, which stores only the slot, two fields and two words.
+    #[inline(always)]
+    fn commit_in_place(&mut self, len: usize) {
+        let parts = Self::parts_of(&self.ring);
+        let word = self.word;
         let slots = parts.slots;
-        let cell = &slots[self.tail_slot];
-        let slot = Slot::new(at, len, self.lap);
+        let cell = &slots[self.tail_slot(slots.len())];
+        let slot = Slot::at_tail(word, len);
         // SAFETY: this slot is not in [head, tail) (`fit` kept tail - head
         // below max_frames <= slots.len()), so the consumer does not read it.
         cell.with_mut(|p| unsafe { *p = slot });
-        if self.tail == self.cached_head {
-            // The cached view was empty: this frame becomes its oldest, so the
-            // cached offset and lap are exact from now on.
-            (self.cached_rpos, self.cached_lap) = (at, self.lap);
-        }
-        self.wpos = at + len;
-        self.tail += 1;
-        self.tail_slot = if self.tail_slot + 1 == slots.len() { 0 } else { self.tail_slot + 1 };
-        let p = &parts.shared.produced;
-        // Only the producer writes this counter: a plain add is enough.
-        p.committed_bytes.store(p.committed_bytes.load(Ordering::Relaxed) + len as u64, Ordering::Relaxed);
+        // One add moves the sequence number (its top bit falls off the word)
+        // and the end offset (`wpos + len <= capacity < 2^31`: no carry).
+        self.word = word.wrapping_add((1 << SEQ_SHIFT) + len as u64);
         // Release pairs with the consumer's Acquire load of the tail word: the
         // frame's bytes, its slot and the watermark are visible before the
         // frame is.
-        parts.shared.tail.word.store(crate::ring::pack_tail(self.wpos, self.lap, self.tail), Ordering::Release);
-        if wrapped {
-            self.refresh_room();
-        } else {
-            self.frames_left -= 1;
+        parts.shared.tail.word.store(self.word, Ordering::Release);
+    }
+
+    /// Publishes a frame of `len` bytes written at offset 0, starting a new
+    /// lap.
+    #[inline(never)]
+    fn commit_wrapped(&mut self, len: usize) {
+        let (wpos, lap, tail) = (self.wpos(), !self.lap(), self.tail());
+        // The data before the wrap ends at `wpos`. Relaxed: published by the
+        // Release store of the tail word in `commit_in_place`. The consumer
+        // reads it only while it is behind by this lap, and the producer
+        // cannot wrap again before the consumer has passed it, so it does not
+        // change under the consumer.
+        let shared = Self::parts_of(&self.ring).shared;
+        shared.tail.watermark.store(wpos as u64, Ordering::Relaxed);
+        // The bytes of the lap that ends here join the earlier laps' (see
+        // `Shared::counters`). Relaxed: only we write it, and the tail word's
+        // Release store publishes it with the new lap.
+        let before = &shared.produced.before_lap;
+        let bytes = (before.load(Ordering::Relaxed) >> 1) + wpos as u64;
+        before.store(bytes << 1 | u64::from(lap), Ordering::Relaxed);
+        self.word = pack_tail(0, lap, tail);
+        if tail == self.cached_head {
+            // The cached view was empty and guessed `wpos`: this frame, its
+            // oldest, starts at 0 on the new lap.
+            (self.cached_rpos, self.cached_lap) = (0, lap);
         }
+        self.commit_in_place(len);
+        self.refresh_room();
     }
 }
 

@@ -21,58 +21,61 @@ pub enum Mode {
 }
 
 /// Where one committed frame lives in the byte array, and on which lap
-/// (parity of the number of wraps to offset 0 before it): 8 bytes, the
-/// lap in the top bit of the length (capacities are below 2^31).
+/// (parity of the number of wraps to offset 0 before it), in one 8-byte
+/// word laid out like the tail word: `len << 33 | lap << 32 | offset`
+/// (capacities are below 2^31, so each takes 31 bits). A slot for a frame
+/// at `wpos` is the tail word with `len` in place of the sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Slot {
-    offset: u32,
-    len_lap: u32,
-}
-
-const SLOT_LAP: u32 = 1 << 31;
+pub(crate) struct Slot(u64);
 
 /// The largest byte capacity: offsets and lengths take 31 bits.
 pub(crate) const MAX_BYTES: usize = (1 << 31) - 1;
 
 impl Slot {
-    pub(crate) const EMPTY: Slot = Slot { offset: 0, len_lap: 0 };
+    pub(crate) const EMPTY: Slot = Slot(0);
 
-    #[inline]
-    pub(crate) fn new(offset: usize, len: usize, lap: bool) -> Self {
-        Slot { offset: offset as u32, len_lap: len as u32 | if lap { SLOT_LAP } else { 0 } }
+    /// The slot of a frame of `len` bytes at the end offset and on the lap
+    /// that the tail word `word` holds.
+    #[inline(always)]
+    pub(crate) fn at_tail(word: u64, len: usize) -> Self {
+        Slot((len as u64) << SEQ_SHIFT | word & (LAP_BIT | u64::from(u32::MAX)))
     }
 
     #[inline]
     pub(crate) fn offset(self) -> u32 {
-        self.offset
+        self.0 as u32
     }
 
     #[inline]
     pub(crate) fn len(self) -> u32 {
-        self.len_lap & !SLOT_LAP
+        (self.0 >> SEQ_SHIFT) as u32
     }
 
     #[inline]
     pub(crate) fn lap(self) -> bool {
-        self.len_lap & SLOT_LAP != 0
+        self.0 & LAP_BIT != 0
     }
 }
 
-/// Bits of the packed `tail` word: `end << 32 | lap << 31 | seq (31 bits)`.
+/// Bits of the packed `tail` word: `seq (31 bits) << 33 | lap << 32 | end`.
+/// The sequence number sits on top, so that it wraps without carrying into
+/// the other fields, and one add moves both it and `end` for a frame that
+/// does not wrap.
 pub(crate) const SEQ_MASK: u64 = (1 << 31) - 1;
-const LAP_BIT: u64 = 1 << 31;
+pub(crate) const SEQ_SHIFT: u32 = 33;
+pub(crate) const LAP_BIT: u64 = 1 << 32;
 
-/// Packs the tail word: the newest frame's end offset, its lap, and the low
-/// 31 bits of the next sequence number.
+/// Packs the tail word: the low 31 bits of the next sequence number, the
+/// newest frame's lap, and its end offset.
 #[inline]
 pub(crate) fn pack_tail(end: usize, lap: bool, seq: u64) -> u64 {
-    ((end as u64) << 32) | if lap { LAP_BIT } else { 0 } | (seq & SEQ_MASK)
+    (seq << SEQ_SHIFT) | if lap { LAP_BIT } else { 0 } | end as u64
 }
 
 /// Unpacks the tail word into (end offset, lap, low 31 bits of tail).
 #[inline]
 pub(crate) fn unpack_tail(word: u64) -> (usize, bool, u64) {
-    ((word >> 32) as usize, word & LAP_BIT != 0, word & SEQ_MASK)
+    (word as u32 as usize, word & LAP_BIT != 0, word >> SEQ_SHIFT)
 }
 
 /// The producer-written words the consumer polls.
@@ -101,7 +104,11 @@ impl<T> Deref for CachePadded<T> {
 /// Counters written only by the producer.
 #[derive(Debug)]
 pub(crate) struct ProducerCounters {
-    pub(crate) committed_bytes: AtomicU64,
+    /// `(bytes committed on earlier laps << 1) | the current lap`, stored at
+    /// each wrap: frames lie back to back from 0 within a lap, so the bytes
+    /// committed so far are this plus the tail word's end (the fast path
+    /// counts nothing).
+    pub(crate) before_lap: AtomicU64,
     pub(crate) rejected: AtomicU64,
     pub(crate) evicted: AtomicU64,
     pub(crate) evicted_bytes: AtomicU64,
@@ -136,7 +143,7 @@ macro_rules! new_shared {
             head: CachePadded(AtomicU64::new(0)),
             tail: CachePadded(TailWords { word: AtomicU64::new(0), watermark: AtomicU64::new(0) }),
             produced: CachePadded(ProducerCounters {
-                committed_bytes: AtomicU64::new(0),
+                before_lap: AtomicU64::new(0),
                 rejected: AtomicU64::new(0),
                 evicted: AtomicU64::new(0),
                 evicted_bytes: AtomicU64::new(0),
@@ -163,9 +170,15 @@ impl Shared {
         let head = self.head.load(Ordering::Acquire) >> 1;
         // Fewer than 2^31 frames are ever queued, so the tail word's low 31
         // bits of the commit count extend `head` to the full count.
-        let (_, _, tail_low) = unpack_tail(self.tail.word.load(Ordering::Acquire));
+        let (end, lap, tail_low) = unpack_tail(self.tail.word.load(Ordering::Acquire));
         let committed = head + (tail_low.wrapping_sub(head) & SEQ_MASK);
-        let committed_bytes = p.committed_bytes.load(Ordering::Relaxed);
+        // Relaxed: stored before the tail word that starts its lap (Release,
+        // paired with the Acquire above), so it is at least as new as `lap`.
+        // Newer (a wrap in flight) means it already holds the bytes up to
+        // `end`.
+        let before_lap = p.before_lap.load(Ordering::Relaxed);
+        let this_lap = if (before_lap & 1 == 1) == lap { end as u64 } else { 0 };
+        let committed_bytes = (before_lap >> 1) + this_lap;
         let gone = c.consumed_bytes.load(Ordering::Relaxed).saturating_add(p.evicted_bytes.load(Ordering::Relaxed));
         Counters {
             committed,
