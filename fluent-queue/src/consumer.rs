@@ -52,6 +52,14 @@ where
         Consumer { ring, head: 0, rpos: 0, lap: false, head_slot: 0, _not_sync: PhantomData }
     }
 
+    /// A consumer whose ring starts at sequence number `seq` (see
+    /// `Producer::starting_at`).
+    #[cfg(all(test, feature = "alloc", not(loom)))]
+    pub(crate) fn starting_at(ring: R, seq: u64) -> Self {
+        let head_slot = (seq % crate::ring::private::Sealed::parts(&*ring).slots.len() as u64) as usize;
+        Consumer { ring, head: seq, rpos: 0, lap: false, head_slot, _not_sync: PhantomData }
+    }
+
     fn parts(&self) -> Parts<'_> {
         crate::ring::private::Sealed::parts(&*self.ring)
     }

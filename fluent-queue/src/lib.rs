@@ -138,7 +138,7 @@
 
 #[cfg(feature = "alloc")]
 extern crate alloc;
-#[cfg(loom)]
+#[cfg(any(loom, test))]
 extern crate std;
 
 mod consumer;

@@ -126,6 +126,18 @@ where
         }
         .with_room()
     }
+
+    /// A producer whose ring starts at sequence number `seq` (tests of the
+    /// 31-bit wrap of the tail word's count).
+    #[cfg(all(test, feature = "alloc", not(loom)))]
+    pub(crate) fn starting_at(ring: R, seq: u64) -> Self {
+        let mut producer = Self::new(ring);
+        let slots = producer.parts().slots.len() as u64;
+        producer.word = pack_tail(0, false, seq);
+        (producer.cached_head, producer.cached_slot) = (seq, (seq % slots) as usize);
+        producer.refresh_room();
+        producer
+    }
 }
 
 impl<R: Deref, H: OnEvict> Producer<R, H>

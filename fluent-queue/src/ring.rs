@@ -480,3 +480,68 @@ impl private::Sealed for HeapRing {
 
 #[cfg(feature = "alloc")]
 impl Storage for HeapRing {}
+
+#[cfg(all(test, feature = "alloc", not(loom)))]
+mod tests {
+    use super::*;
+    use alloc::sync::Arc;
+    use std::vec::Vec;
+
+    /// A ring and its handles with sequence numbers starting at `seq`.
+    fn starting_at(
+        mode: Mode,
+        bytes: usize,
+        max_frames: usize,
+        seq: u64,
+    ) -> (Producer<Arc<HeapRing>>, Consumer<Arc<HeapRing>>) {
+        let ring = Arc::new(HeapRing {
+            bytes: (0..bytes).map(|_| UnsafeCell::new(0)).collect(),
+            slots: (0..max_frames).map(|_| UnsafeCell::new(Slot::EMPTY)).collect(),
+            shared: new_shared!(mode, max_frames),
+        });
+        ring.shared.head.store(seq << 1, Ordering::Relaxed);
+        ring.shared.tail.word.store(pack_tail(0, false, seq), Ordering::Relaxed);
+        (Producer::starting_at(ring.clone(), seq), Consumer::starting_at(ring, seq))
+    }
+
+    /// The tail word keeps 31 bits of the sequence number: frames pushed and
+    /// popped across the wrap at 2^31 keep their order, contents and counts.
+    #[test]
+    fn sequence_numbers_wrap_past_2_pow_31() {
+        for mode in [Mode::Block, Mode::Overwrite] {
+            let start = (1u64 << 31) - 7;
+            let (mut p, mut c) = starting_at(mode, 64, 5, start);
+            let mut expected = std::collections::VecDeque::new();
+            let (mut pushed, mut popped) = (0u64, 0u64);
+            let mut out = [0u8; 16];
+            for i in 0..60u8 {
+                let frame: Vec<u8> = (0..1 + i % 13).map(|b| b ^ i).collect();
+                if p.push(&frame).is_ok() {
+                    pushed += 1;
+                    expected.push_back(frame);
+                }
+                if mode == Mode::Overwrite {
+                    // Only what is still queued can come out.
+                    while expected.len() as u64 > p.counters().frames {
+                        expected.pop_front();
+                    }
+                }
+                if i % 3 == 0 {
+                    let n = c.pop(&mut out).expect("a frame is queued");
+                    assert_eq!(&out[..n], &expected.pop_front().unwrap()[..], "{mode:?} frame {i}");
+                    popped += 1;
+                }
+            }
+            while let Ok(n) = c.pop(&mut out) {
+                assert_eq!(&out[..n], &expected.pop_front().unwrap()[..]);
+                popped += 1;
+            }
+            assert!(expected.is_empty());
+            let n = c.counters();
+            assert_eq!(n.committed - start, pushed, "{mode:?}");
+            assert_eq!(n.consumed - start, popped, "{mode:?}");
+            assert_eq!((n.frames, n.bytes), (0, 0), "{mode:?}");
+            assert!(n.committed > 1 << 31, "the run crossed the wrap");
+        }
+    }
+}
