@@ -99,7 +99,8 @@
 //! [`OnEvict::WANTS_FRAMES`]; the evicted byte count comes from the frames'
 //! positions), then reuses the space. Failure means the consumer locked or
 //! released at that moment; the producer looks again (the failed swap
-//! returns the new `head`), at most three swaps in all.
+//! returns the new `head`: room the consumer released is used first, even
+//! if it has locked again), at most three swaps in all.
 //!
 //! **The one rule that drops a new frame**: if room can only be made by
 //! evicting frames the consumer holds right now (lock bit set), the producer

@@ -530,12 +530,19 @@ where
                     head_word = new_word;
                 }
                 Err(actual) => {
-                    if actual & 1 == 1 {
-                        return Err(ReserveError::Busy);
-                    }
+                    // Acquire (the failure ordering) pairs with the
+                    // consumer's Release store of `head` in `Consumer::unlock`:
+                    // its reads of frames it released happen before we reuse
+                    // their bytes. Frames it released may already make room,
+                    // even while it holds the lock again.
                     self.cache_head(actual >> 1);
                     if let Some(at) = self.fit(actual >> 1, self.cached_rpos, len) {
                         return Ok(at);
+                    }
+                    if actual & 1 == 1 {
+                        // The consumer holds the oldest frames: they cannot be
+                        // evicted.
+                        return Err(ReserveError::Busy);
                     }
                     head_word = actual;
                 }
