@@ -12,7 +12,8 @@
 //! 2. Overwrite mode under a slow consumer vs `ArrayQueue::force_push`:
 //!    producer throughput, and push latency p50/p99/p99.9 while the consumer
 //!    works and while it stalls (sleeps).
-//! 3. Single-threaded push + pop per frame.
+//! 3. Single-threaded push + pop per frame (rounds interleaved, median of
+//!    9).
 #![allow(missing_docs)]
 
 use std::hint::black_box;
@@ -341,80 +342,71 @@ fn overwrite_table() {
 fn single_thread_table() {
     const OPS: u64 = 10_000_000;
     let frame = [7u8; 64];
-    let mut rows = Vec::new();
-    let time = |f: &mut dyn FnMut()| {
-        median(
-            (0..RUNS)
-                .map(|_| {
-                    let t = Instant::now();
-                    f();
-                    t.elapsed().as_nanos() as f64 / OPS as f64
-                })
-                .collect(),
-        )
-    };
+    let mut out = [0u8; 64];
 
     let (mut p, mut c) = HeapRing::new(Mode::Block, RING_BYTES, 1024);
-    let mut out = [0u8; 64];
-    rows.push((
-        "fluent-queue push + pop (copy out)",
-        time(&mut || {
-            for _ in 0..OPS {
-                p.push(black_box(&frame)).unwrap();
-                black_box(c.pop(&mut out).unwrap());
-            }
-        }),
-    ));
+    let ours = move |out: &mut [u8; 64]| {
+        for _ in 0..OPS {
+            p.push(black_box(&frame)).unwrap();
+            black_box(c.pop(out).unwrap());
+        }
+    };
     let (mut p, mut c) = HeapRing::new(Mode::Overwrite, RING_BYTES, 1024);
-    rows.push((
-        "fluent-queue push + pop, Mode::Overwrite",
-        time(&mut || {
-            for _ in 0..OPS {
-                p.push(black_box(&frame)).unwrap();
-                black_box(c.pop(&mut out).unwrap());
-            }
-        }),
-    ));
+    let ours_overwrite = move |out: &mut [u8; 64]| {
+        for _ in 0..OPS {
+            p.push(black_box(&frame)).unwrap();
+            black_box(c.pop(out).unwrap());
+        }
+    };
     let (mut rp, mut rc) = rtrb::RingBuffer::<u8>::new(RING_BYTES);
-    rows.push((
-        "rtrb write_chunk + read_chunk",
-        time(&mut || {
-            for _ in 0..OPS {
-                let mut chunk = rp.write_chunk(64).unwrap();
-                let (a, b) = chunk.as_mut_slices();
-                a.copy_from_slice(&frame[..a.len()]);
-                b.copy_from_slice(&frame[a.len()..]);
-                chunk.commit_all();
-                let chunk = rc.read_chunk(64).unwrap();
-                let (a, b) = chunk.as_slices();
-                out[..a.len()].copy_from_slice(a);
-                out[a.len()..].copy_from_slice(b);
-                chunk.commit_all();
-                black_box(&out);
-            }
-        }),
-    ));
+    let rtrb = move |out: &mut [u8; 64]| {
+        for _ in 0..OPS {
+            let mut chunk = rp.write_chunk(64).unwrap();
+            let (a, b) = chunk.as_mut_slices();
+            a.copy_from_slice(&frame[..a.len()]);
+            b.copy_from_slice(&frame[a.len()..]);
+            chunk.commit_all();
+            let chunk = rc.read_chunk(64).unwrap();
+            let (a, b) = chunk.as_slices();
+            out[..a.len()].copy_from_slice(a);
+            out[a.len()..].copy_from_slice(b);
+            chunk.commit_all();
+            black_box(&out);
+        }
+    };
     let q = ArrayQueue::<[u8; 64]>::new(1024);
-    rows.push((
-        "crossbeam ArrayQueue push + pop",
-        time(&mut || {
-            for _ in 0..OPS {
-                q.push(black_box(frame)).unwrap();
-                black_box(q.pop().unwrap());
-            }
-        }),
-    ));
-    let mut hq: heapless::spsc::Queue<[u8; 64], 1024> = heapless::spsc::Queue::new();
+    let array_queue = move |_: &mut [u8; 64]| {
+        for _ in 0..OPS {
+            q.push(black_box(frame)).unwrap();
+            black_box(q.pop().unwrap());
+        }
+    };
+    let hq: &'static mut heapless::spsc::Queue<[u8; 64], 1024> = Box::leak(Box::new(heapless::spsc::Queue::new()));
     let (mut hp, mut hc) = hq.split();
-    rows.push((
-        "heapless spsc enqueue + dequeue",
-        time(&mut || {
-            for _ in 0..OPS {
-                hp.enqueue(black_box(frame)).unwrap();
-                black_box(hc.dequeue().unwrap());
-            }
-        }),
-    ));
+    let heapless = move |_: &mut [u8; 64]| {
+        for _ in 0..OPS {
+            hp.enqueue(black_box(frame)).unwrap();
+            black_box(hc.dequeue().unwrap());
+        }
+    };
+    type Bench = (&'static str, Box<dyn FnMut(&mut [u8; 64])>);
+    let mut benches: [Bench; 5] = [
+        ("fluent-queue push + pop (copy out)", Box::new(ours)),
+        ("fluent-queue push + pop, Mode::Overwrite", Box::new(ours_overwrite)),
+        ("rtrb write_chunk + read_chunk", Box::new(rtrb)),
+        ("crossbeam ArrayQueue push + pop", Box::new(array_queue)),
+        ("heapless spsc enqueue + dequeue", Box::new(heapless)),
+    ];
+    // Rounds interleave the queues, as in the other tables.
+    let mut times = vec![Vec::new(); benches.len()];
+    for _ in 0..RUNS {
+        for (i, (_, bench)) in benches.iter_mut().enumerate() {
+            let t = Instant::now();
+            bench(&mut out);
+            times[i].push(t.elapsed().as_nanos() as f64 / OPS as f64);
+        }
+    }
+    let rows: Vec<(&str, f64)> = benches.iter().zip(times).map(|((name, _), t)| (*name, median(t))).collect();
     let ours = rows[0].1;
     println!("\n| single thread, 64-byte frame | ns per push + pop | this / fluent-queue |");
     println!("|---|---:|---:|");
