@@ -6,7 +6,7 @@ use core::ops::Deref;
 
 use crate::counters::Counters;
 use crate::error::PopError;
-use crate::ring::{Mode, Parts, Slot, Storage};
+use crate::ring::{HEAD_MASK, Mode, Parts, SEQ_MASK, Slot, Storage, extend, narrow, unpack_tail, widen};
 use crate::sync::{Ordering, copy_out};
 
 /// The consuming half of a ring. `Send`, not `Sync`: one thread consumes.
@@ -81,7 +81,7 @@ where
         let head = &self.parts().shared.head;
         if self.parts().shared.mode == Mode::Block {
             // Only we write `head` in block mode.
-            return head.load(Ordering::Relaxed) >> 1;
+            return self.head_of(head.load(Ordering::Relaxed));
         }
         loop {
             let word = head.load(Ordering::Relaxed);
@@ -90,7 +90,7 @@ where
             // evicted before we lock is never read. On failure the producer
             // just evicted; read the new head and try again.
             if head.compare_exchange_weak(word, word | 1, Ordering::Acquire, Ordering::Relaxed).is_ok() {
-                return word >> 1;
+                return self.head_of(word);
             }
         }
     }
@@ -99,7 +99,13 @@ where
     fn unlock(&self, new_head: u64) {
         // Release pairs with the producer's Acquire loads of `head`: our reads
         // of released frames happen before the producer reuses their bytes.
-        self.parts().shared.head.store(new_head << 1, Ordering::Release);
+        self.parts().shared.head.store(narrow(new_head << 1), Ordering::Release);
+    }
+
+    /// The oldest frame's full sequence number from a head word: ours is not
+    /// newer, and fewer frames than the word's bits tell apart lie between.
+    fn head_of(&self, head_word: crate::ring::Word) -> u64 {
+        extend(self.head, widen(head_word >> 1), HEAD_MASK)
     }
 
     fn slot(&self, seq: u64) -> Slot {
@@ -132,8 +138,8 @@ where
         let head = self.lock();
         // Acquire pairs with the producer's Release store of the tail word.
         let word = self.parts().shared.tail.word.load(Ordering::Acquire);
-        let (end, tail_lap, tail_low) = crate::ring::unpack_tail(word);
-        let frames = tail_low.wrapping_sub(head) & crate::ring::SEQ_MASK;
+        let (end, tail_lap, tail_low) = unpack_tail(word);
+        let frames = tail_low.wrapping_sub(head) & SEQ_MASK;
         if frames == 0 {
             self.unlock(head);
             return None;
@@ -402,7 +408,7 @@ where
         // Only the consumer writes this counter (frame counts come from head
         // and the producer's commit count).
         let c = &consumer.parts().shared.consumed.consumed_bytes;
-        c.store(c.load(Ordering::Relaxed) + bytes, Ordering::Relaxed);
+        c.store(c.load(Ordering::Relaxed).wrapping_add(narrow(bytes)), Ordering::Relaxed);
         consumer.head = self.head + count as u64;
         let slots = consumer.parts().slots.len();
         consumer.head_slot += count;

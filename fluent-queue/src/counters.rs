@@ -5,7 +5,9 @@
 /// Every frame offered to the producer is counted exactly once as
 /// `committed` or `rejected`; every committed frame ends exactly once as
 /// `consumed` or `evicted`, or is still queued. When both sides are idle:
-/// `committed == consumed + evicted + frames`.
+/// `committed == consumed + evicted + frames`. On targets with 32-bit
+/// atomics only, every count is kept modulo 2^31 (the identities then hold
+/// modulo 2^31).
 ///
 /// ```
 /// let (mut p, mut c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 8, 4);

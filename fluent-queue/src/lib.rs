@@ -34,7 +34,8 @@
 //!   offset 0 and the end stays unused until the data wraps (as in bbqueue).
 //!   So all queued bytes form at most two runs.
 //! - A slot array holds one 8-byte word per frame, `len << 33 | lap << 32 |
-//!   offset` (capacities are below 2^31), indexed by the frame's sequence
+//!   offset` (capacities are below 2^31; see "Targets" for the narrow
+//!   layout's positions), indexed by the frame's sequence
 //!   number modulo its length; its length bounds the frame count. `lap` is
 //!   the parity of the number of wraps before the frame. Each side finds
 //!   slots from an index it keeps incrementally, so finding a slot never
@@ -49,7 +50,28 @@
 //!   wrapped. Both are written only by the producer.
 //! - `head`: `(oldest frame's sequence number << 1) | lock`, where `lock` is
 //!   set while the consumer is reading. The consumer writes it; in overwrite
-//!   mode the producer also moves it, by compare-and-swap only.
+//!   mode the producer also moves it, by compare-and-swap only. Each side
+//!   keeps the full sequence numbers itself and extends the word's low bits
+//!   from its own (never newer) copy.
+//!
+//! # Targets
+//!
+//! The shared words are 64-bit atomics where the target has them (x86_64,
+//! AArch64, 64-bit RISC-V, ARMv7-A). Targets with 32-bit atomics only
+//! (Cortex-M3/M4/M7/M33, 32-bit RISC-V with the A extension, Xtensa) get
+//! the same protocol on 32-bit words, the **narrow layout**: the tail word
+//! is `(tail mod 2^15) << 17 | lap << 16 | end`, `head` keeps 31 bits of
+//! the sequence number, a ring holds at most [`MAX_BYTES`] = 65535 bytes and
+//! [`MAX_FRAMES`] = 32767 frames, and [`Counters`] count modulo 2^31. No
+//! 64-bit atomic is used, so nothing falls back to a lock, and the producer
+//! stays wait-free in an interrupt handler. Targets without compare-and-swap
+//! (Cortex-M0/M0+ `thumbv6m`, RISC-V without the A extension) are not
+//! supported.
+//!
+//! `--cfg fluent_narrow_atomics` selects the narrow layout on any target: the
+//! test command runs the unit, property, stress and loom tests with it on the
+//! host, and checks that the `no_std` staticlib built with it holds no 64-bit
+//! atomic operation (no Cortex-M target is installed on the build machine).
 //!
 //! # Protocol
 //!
@@ -156,3 +178,20 @@ pub use producer::{Grant, OnEvict, Producer};
 #[cfg(feature = "alloc")]
 pub use ring::HeapRing;
 pub use ring::{Mode, Ring, Storage};
+
+/// The largest byte capacity of a ring: 2^31 - 1 on targets with 64-bit
+/// atomics, 2^16 - 1 on targets with 32-bit atomics only (see "Targets"
+/// above).
+///
+/// ```
+/// assert!(fluent_queue::MAX_BYTES >= 65_535);
+/// ```
+pub const MAX_BYTES: usize = ring::MAX_BYTES;
+
+/// The largest frame limit of a ring: 2^31 - 1 on targets with 64-bit
+/// atomics, 2^15 - 1 on targets with 32-bit atomics only.
+///
+/// ```
+/// assert!(fluent_queue::MAX_FRAMES >= 32_767);
+/// ```
+pub const MAX_FRAMES: usize = ring::MAX_FRAMES;

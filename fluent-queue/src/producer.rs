@@ -6,7 +6,10 @@ use core::ops::Deref;
 
 use crate::counters::Counters;
 use crate::error::{PushError, ReserveError};
-use crate::ring::{LAP_BIT, Mode, Parts, SEQ_MASK, SEQ_SHIFT, Slot, Storage, pack_tail, unpack_tail};
+use crate::ring::{
+    END_MASK, HEAD_MASK, LAP_BIT, Mode, Parts, SEQ_MASK, SEQ_SHIFT, Slot, Storage, Word, extend, narrow, pack_tail,
+    unpack_tail, widen,
+};
 use crate::sync::{Ordering, copy_in};
 
 /// What to do with each frame overwrite mode evicts: called with the frame's
@@ -65,7 +68,7 @@ pub struct Producer<R, H = ()> {
     /// `tail`, the lap, and `wpos`, where the next frame's bytes go. One
     /// field, updated with one add per frame, keeps the fast path's
     /// loop-carried state small (see `commit`).
-    word: u64,
+    word: Word,
     /// The oldest frame as last seen. Never newer than the real `head`, so
     /// room computed from it is never more than the real room: it is only
     /// reloaded when it says "no room" (the consumer's cache line is not
@@ -301,13 +304,13 @@ where
     #[inline(always)]
     fn fast_room(&self, len: usize) -> Option<usize> {
         let wpos = self.wpos();
-        (len.wrapping_sub(1) < self.room_end - wpos && self.word >> SEQ_SHIFT != self.seq_limit).then_some(wpos)
+        (len.wrapping_sub(1) < self.room_end - wpos && widen(self.word >> SEQ_SHIFT) != self.seq_limit).then_some(wpos)
     }
 
     /// Where the next frame's bytes go (unless it wraps to 0).
     #[inline(always)]
     fn wpos(&self) -> usize {
-        self.word as u32 as usize
+        (self.word & END_MASK) as usize
     }
 
     /// The lap of the newest frame.
@@ -319,7 +322,8 @@ where
     /// `tail % slots`: the cached head's slot plus the frames queued after it.
     #[inline(always)]
     fn tail_slot(&self, slots: usize) -> usize {
-        let index = self.cached_slot + ((self.word >> SEQ_SHIFT).wrapping_sub(self.cached_head) & SEQ_MASK) as usize;
+        let index =
+            self.cached_slot + (widen(self.word >> SEQ_SHIFT).wrapping_sub(self.cached_head) & SEQ_MASK) as usize;
         if index >= slots { index - slots } else { index }
     }
 
@@ -334,17 +338,25 @@ where
     }
 
     /// The next frame's sequence number, in full: the tail word holds its low
-    /// 31 bits, and fewer than 2^31 frames are queued after the cached head.
+    /// bits, and fewer frames are queued after the cached head than those
+    /// bits tell apart.
     #[inline]
     fn tail(&self) -> u64 {
-        let low = self.word >> SEQ_SHIFT;
-        self.cached_head + (low.wrapping_sub(self.cached_head) & SEQ_MASK)
+        extend(self.cached_head, widen(self.word >> SEQ_SHIFT), SEQ_MASK)
+    }
+
+    /// The oldest frame's full sequence number from a head word: the cached
+    /// head is not newer, and fewer frames than the word's bits tell apart
+    /// lie between them.
+    #[inline]
+    fn head_of(&self, head_word: Word) -> u64 {
+        extend(self.cached_head, widen(head_word >> 1), HEAD_MASK)
     }
 
     fn count_rejected(&self) {
         let c = &self.parts().shared.produced.rejected;
         // Only the producer writes this counter: a plain add is enough.
-        c.store(c.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+        c.store(c.load(Ordering::Relaxed).wrapping_add(1), Ordering::Relaxed);
     }
 
     /// Reads slot `seq`. The producer wrote every slot itself and the
@@ -429,7 +441,7 @@ where
     fn room(&self, head: u64, rpos: usize, tail: u64) -> (usize, u64) {
         let room_end = if head == tail || self.wpos() > rpos { self.capacity } else { rpos };
         // `tail` never passes `head + max_frames`: the fast path stops there
-        // (max_frames < 2^31, so the low bits tell them apart).
+        // (max_frames <= SEQ_MASK, so the low bits tell them apart).
         (room_end, (head + self.max_frames) & SEQ_MASK)
     }
 
@@ -460,7 +472,7 @@ where
         // `Consumer::unlock`: its reads of the frames it released happen
         // before we reuse their bytes.
         let head_word = self.parts().shared.head.load(Ordering::Acquire);
-        let head = head_word >> 1;
+        let head = self.head_of(head_word);
         if head != self.cached_head {
             self.cache_head(head);
             if let Some(at) = self.fit(head, self.cached_rpos, len) {
@@ -483,9 +495,9 @@ where
     /// the frame goes. A failed swap means the consumer moved at that moment:
     /// look again, at most `EVICT_ATTEMPTS` times in all.
     #[inline]
-    fn evict_for(&mut self, mut head_word: u64, len: usize) -> Result<usize, ReserveError> {
+    fn evict_for(&mut self, mut head_word: Word, len: usize) -> Result<usize, ReserveError> {
         for _ in 0..EVICT_ATTEMPTS {
-            let head = head_word >> 1;
+            let head = self.head_of(head_word);
             let tail = self.tail();
             // The fewest frames to evict: the new oldest frame, where it
             // starts, and where the new frame then goes. Evicting everything
@@ -517,7 +529,7 @@ where
             // needed by the consumer, which reads nothing the producer wrote
             // here, but keeps the RMW chain on `head` simple to reason about.
             // Fails if the consumer locked or released meanwhile.
-            let new_word = new_head << 1;
+            let new_word = narrow(new_head << 1);
             match self.parts().shared.head.compare_exchange(head_word, new_word, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
                     self.set_cached_head(new_head);
@@ -535,8 +547,9 @@ where
                     // its reads of frames it released happen before we reuse
                     // their bytes. Frames it released may already make room,
                     // even while it holds the lock again.
-                    self.cache_head(actual >> 1);
-                    if let Some(at) = self.fit(actual >> 1, self.cached_rpos, len) {
+                    let head = self.head_of(actual);
+                    self.cache_head(head);
+                    if let Some(at) = self.fit(head, self.cached_rpos, len) {
                         return Ok(at);
                     }
                     if actual & 1 == 1 {
@@ -574,8 +587,8 @@ where
         }
         let p = &self.parts().shared.produced;
         // Only the producer writes these counters: plain adds are enough.
-        p.evicted.store(p.evicted.load(Ordering::Relaxed) + count, Ordering::Relaxed);
-        p.evicted_bytes.store(p.evicted_bytes.load(Ordering::Relaxed) + bytes, Ordering::Relaxed);
+        p.evicted.store(p.evicted.load(Ordering::Relaxed).wrapping_add(narrow(count)), Ordering::Relaxed);
+        p.evicted_bytes.store(p.evicted_bytes.load(Ordering::Relaxed).wrapping_add(narrow(bytes)), Ordering::Relaxed);
     }
 
     /// Passes evicted frames `[head, head + count)` to the handler, oldest
@@ -626,8 +639,9 @@ where
         // below max_frames <= slots.len()), so the consumer does not read it.
         cell.with_mut(|p| unsafe { *p = slot });
         // One add moves the sequence number (its top bit falls off the word)
-        // and the end offset (`wpos + len <= capacity < 2^31`: no carry).
-        self.word = word.wrapping_add((1 << SEQ_SHIFT) + len as u64);
+        // and the end offset (`wpos + len <= capacity <= MAX_BYTES`, below
+        // the lap bit: no carry).
+        self.word = word.wrapping_add((1 << SEQ_SHIFT) + len as Word);
         // Release pairs with the consumer's Acquire load of the tail word: the
         // frame's bytes, its slot and the watermark are visible before the
         // frame is.
@@ -645,13 +659,13 @@ where
         // cannot wrap again before the consumer has passed it, so it does not
         // change under the consumer.
         let shared = Self::parts_of(&self.ring).shared;
-        shared.tail.watermark.store(wpos as u64, Ordering::Relaxed);
+        shared.tail.watermark.store(wpos as Word, Ordering::Relaxed);
         // The bytes of the lap that ends here join the earlier laps' (see
         // `Shared::counters`). Relaxed: only we write it, and the tail word's
         // Release store publishes it with the new lap.
         let before = &shared.produced.before_lap;
-        let bytes = (before.load(Ordering::Relaxed) >> 1) + wpos as u64;
-        before.store(bytes << 1 | u64::from(lap), Ordering::Relaxed);
+        let bytes = (before.load(Ordering::Relaxed) >> 1).wrapping_add(wpos as Word);
+        before.store(bytes << 1 | Word::from(lap), Ordering::Relaxed);
         self.word = pack_tail(0, lap, tail);
         if tail == self.cached_head {
             // The cached view was empty and guessed `wpos`: this frame, its

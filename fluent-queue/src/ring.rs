@@ -7,7 +7,7 @@ use core::ops::Deref;
 use crate::consumer::Consumer;
 use crate::counters::Counters;
 use crate::producer::Producer;
-use crate::sync::{AtomicBool, AtomicU64, Ordering, UnsafeCell};
+use crate::sync::{AtomicBool, AtomicWord, Ordering, UnsafeCell};
 
 /// What the producer does when a frame does not fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,16 +20,87 @@ pub enum Mode {
     Overwrite,
 }
 
+/// The width of the shared words, and the field sizes packed into them.
+/// Wide (64-bit atomics): 31-bit sequence numbers in the tail word, offsets
+/// and capacities below 2^31. Narrow (32-bit atomics only): 15-bit sequence
+/// numbers, offsets and capacities below 2^16, which suits the RAM of the
+/// microcontrollers that lack 64-bit atomics.
+#[cfg(all(target_has_atomic = "64", not(fluent_narrow_atomics)))]
+mod layout {
+    /// One shared word.
+    pub(crate) type Word = u64;
+    /// Bits of the end offset in the tail word (31 used, below the lap bit).
+    pub(crate) const END_BITS: u32 = 32;
+    /// The largest byte capacity.
+    pub(crate) const MAX_BYTES: usize = (1 << 31) - 1;
+}
+
+#[cfg(not(all(target_has_atomic = "64", not(fluent_narrow_atomics))))]
+mod layout {
+    /// One shared word.
+    pub(crate) type Word = u32;
+    /// Bits of the end offset in the tail word.
+    pub(crate) const END_BITS: u32 = 16;
+    /// The largest byte capacity.
+    pub(crate) const MAX_BYTES: usize = (1 << 16) - 1;
+}
+
+pub(crate) use layout::{MAX_BYTES, Word};
+
+/// Bits of the packed tail word: `seq << SEQ_SHIFT | lap << END_BITS | end`.
+/// The sequence number sits on top, so that it wraps without carrying into
+/// the other fields, and one add moves both it and `end` for a frame that
+/// does not wrap.
+pub(crate) const LAP_BIT: Word = 1 << layout::END_BITS;
+pub(crate) const END_MASK: Word = LAP_BIT - 1;
+pub(crate) const SEQ_SHIFT: u32 = layout::END_BITS + 1;
+/// The sequence number bits the tail word keeps (31 wide, 15 narrow).
+pub(crate) const SEQ_MASK: u64 = (1 << (Word::BITS - SEQ_SHIFT)) - 1;
+/// The largest frame limit: the tail word tells apart fewer than 2^bits
+/// queued frames.
+pub(crate) const MAX_FRAMES: usize = SEQ_MASK as usize;
+/// The sequence number bits the head word keeps (above the lock bit).
+pub(crate) const HEAD_MASK: u64 = (1 << (Word::BITS - 1)) - 1;
+/// The counters' range: they count modulo `COUNT_MASK + 1` (2^63 wide,
+/// 2^31 narrow), the width of the head word's sequence number.
+pub(crate) const COUNT_MASK: u64 = HEAD_MASK;
+
+/// A shared word as a `u64` (the identity on wide targets).
+#[inline(always)]
+#[allow(clippy::unnecessary_cast, clippy::useless_conversion)]
+pub(crate) const fn widen(word: Word) -> u64 {
+    word as u64
+}
+
+/// The low bits of `value` that fit a shared word.
+#[inline(always)]
+#[allow(clippy::unnecessary_cast)]
+pub(crate) const fn narrow(value: u64) -> Word {
+    value as Word
+}
+
+/// The full sequence number whose low bits (`mask`) are `low`, counting on
+/// from `base`, which is not newer than it and fewer than `mask` behind.
+#[inline(always)]
+pub(crate) fn extend(base: u64, low: u64, mask: u64) -> u64 {
+    base + (low.wrapping_sub(base) & mask)
+}
+
+/// `a - b` in the counters' modular range, 0 when `b` reads ahead of `a`
+/// (a snapshot taken while the other side moves).
+#[inline]
+pub(crate) fn count_sub(a: u64, b: u64) -> u64 {
+    let d = a.wrapping_sub(b) & COUNT_MASK;
+    if d > COUNT_MASK / 2 { 0 } else { d }
+}
+
 /// Where one committed frame lives in the byte array, and on which lap
 /// (parity of the number of wraps to offset 0 before it), in one 8-byte
-/// word laid out like the tail word: `len << 33 | lap << 32 | offset`
-/// (capacities are below 2^31, so each takes 31 bits). A slot for a frame
-/// at `wpos` is the tail word with `len` in place of the sequence number.
+/// word laid out like the tail word: `len << SEQ_SHIFT | lap << END_BITS |
+/// offset`. A slot for a frame at `wpos` is the tail word with `len` in
+/// place of the sequence number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Slot(u64);
-
-/// The largest byte capacity: offsets and lengths take 31 bits.
-pub(crate) const MAX_BYTES: usize = (1 << 31) - 1;
 
 impl Slot {
     pub(crate) const EMPTY: Slot = Slot(0);
@@ -37,13 +108,13 @@ impl Slot {
     /// The slot of a frame of `len` bytes at the end offset and on the lap
     /// that the tail word `word` holds.
     #[inline(always)]
-    pub(crate) fn at_tail(word: u64, len: usize) -> Self {
-        Slot((len as u64) << SEQ_SHIFT | word & (LAP_BIT | u64::from(u32::MAX)))
+    pub(crate) fn at_tail(word: Word, len: usize) -> Self {
+        Slot((len as u64) << SEQ_SHIFT | widen(word & (LAP_BIT | END_MASK)))
     }
 
     #[inline]
     pub(crate) fn offset(self) -> u32 {
-        self.0 as u32
+        (self.0 & widen(END_MASK)) as u32
     }
 
     #[inline]
@@ -53,38 +124,30 @@ impl Slot {
 
     #[inline]
     pub(crate) fn lap(self) -> bool {
-        self.0 & LAP_BIT != 0
+        self.0 & widen(LAP_BIT) != 0
     }
 }
 
-/// Bits of the packed `tail` word: `seq (31 bits) << 33 | lap << 32 | end`.
-/// The sequence number sits on top, so that it wraps without carrying into
-/// the other fields, and one add moves both it and `end` for a frame that
-/// does not wrap.
-pub(crate) const SEQ_MASK: u64 = (1 << 31) - 1;
-pub(crate) const SEQ_SHIFT: u32 = 33;
-pub(crate) const LAP_BIT: u64 = 1 << 32;
-
-/// Packs the tail word: the low 31 bits of the next sequence number, the
+/// Packs the tail word: the low bits of the next sequence number, the
 /// newest frame's lap, and its end offset.
 #[inline]
-pub(crate) fn pack_tail(end: usize, lap: bool, seq: u64) -> u64 {
-    (seq << SEQ_SHIFT) | if lap { LAP_BIT } else { 0 } | end as u64
+pub(crate) fn pack_tail(end: usize, lap: bool, seq: u64) -> Word {
+    narrow(seq << SEQ_SHIFT) | if lap { LAP_BIT } else { 0 } | end as Word
 }
 
-/// Unpacks the tail word into (end offset, lap, low 31 bits of tail).
+/// Unpacks the tail word into (end offset, lap, low bits of tail).
 #[inline]
-pub(crate) fn unpack_tail(word: u64) -> (usize, bool, u64) {
-    (word as u32 as usize, word & LAP_BIT != 0, word >> SEQ_SHIFT)
+pub(crate) fn unpack_tail(word: Word) -> (usize, bool, u64) {
+    ((word & END_MASK) as usize, word & LAP_BIT != 0, widen(word >> SEQ_SHIFT))
 }
 
 /// The producer-written words the consumer polls.
 #[derive(Debug)]
 pub(crate) struct TailWords {
     /// See [`pack_tail`].
-    pub(crate) word: AtomicU64,
+    pub(crate) word: AtomicWord,
     /// Where the data ended when the producer last wrapped to offset 0.
-    pub(crate) watermark: AtomicU64,
+    pub(crate) watermark: AtomicWord,
 }
 
 /// Aligns its contents to 128 bytes so that the producer's and the
@@ -108,23 +171,23 @@ pub(crate) struct ProducerCounters {
     /// each wrap: frames lie back to back from 0 within a lap, so the bytes
     /// committed so far are this plus the tail word's end (the fast path
     /// counts nothing).
-    pub(crate) before_lap: AtomicU64,
-    pub(crate) rejected: AtomicU64,
-    pub(crate) evicted: AtomicU64,
-    pub(crate) evicted_bytes: AtomicU64,
+    pub(crate) before_lap: AtomicWord,
+    pub(crate) rejected: AtomicWord,
+    pub(crate) evicted: AtomicWord,
+    pub(crate) evicted_bytes: AtomicWord,
 }
 
 /// Counters written only by the consumer.
 #[derive(Debug)]
 pub(crate) struct ConsumerCounters {
-    pub(crate) consumed_bytes: AtomicU64,
+    pub(crate) consumed_bytes: AtomicWord,
 }
 
 /// The atomics both sides share. See the crate docs for the protocol.
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// `(oldest frame's sequence number << 1) | consumer-lock bit`.
-    pub(crate) head: CachePadded<AtomicU64>,
+    pub(crate) head: CachePadded<AtomicWord>,
     /// The packed tail word and the watermark.
     pub(crate) tail: CachePadded<TailWords>,
     pub(crate) produced: CachePadded<ProducerCounters>,
@@ -140,15 +203,15 @@ pub(crate) struct Shared {
 macro_rules! new_shared {
     ($mode:expr, $max_frames:expr) => {
         Shared {
-            head: CachePadded(AtomicU64::new(0)),
-            tail: CachePadded(TailWords { word: AtomicU64::new(0), watermark: AtomicU64::new(0) }),
+            head: CachePadded(AtomicWord::new(0)),
+            tail: CachePadded(TailWords { word: AtomicWord::new(0), watermark: AtomicWord::new(0) }),
             produced: CachePadded(ProducerCounters {
-                before_lap: AtomicU64::new(0),
-                rejected: AtomicU64::new(0),
-                evicted: AtomicU64::new(0),
-                evicted_bytes: AtomicU64::new(0),
+                before_lap: AtomicWord::new(0),
+                rejected: AtomicWord::new(0),
+                evicted: AtomicWord::new(0),
+                evicted_bytes: AtomicWord::new(0),
             }),
-            consumed: CachePadded(ConsumerCounters { consumed_bytes: AtomicU64::new(0) }),
+            consumed: CachePadded(ConsumerCounters { consumed_bytes: AtomicWord::new(0) }),
             mode: $mode,
             max_frames: $max_frames as u64,
             eviction_batch: 1,
@@ -158,7 +221,8 @@ macro_rules! new_shared {
 }
 
 impl Shared {
-    /// A snapshot of the counters (exact when both sides are idle).
+    /// A snapshot of the counters (exact when both sides are idle), modulo
+    /// `COUNT_MASK + 1`.
     pub(crate) fn counters(&self) -> Counters {
         // `head` counts every frame that left (consumed or evicted). While an
         // eviction is in flight (head moved, `evicted` not yet bumped)
@@ -166,27 +230,29 @@ impl Shared {
         // when the producer is idle. Head before tail, so tail >= head.
         let p = &self.produced;
         let c = &self.consumed;
-        let evicted = p.evicted.load(Ordering::Relaxed);
-        let head = self.head.load(Ordering::Acquire) >> 1;
-        // Fewer than 2^31 frames are ever queued, so the tail word's low 31
-        // bits of the commit count extend `head` to the full count.
+        let evicted = widen(p.evicted.load(Ordering::Relaxed));
+        let head = widen(self.head.load(Ordering::Acquire) >> 1);
+        // Fewer frames are ever queued than the tail word's sequence bits
+        // tell apart, so its low bits of the commit count extend `head` to
+        // the full count.
         let (end, lap, tail_low) = unpack_tail(self.tail.word.load(Ordering::Acquire));
-        let committed = head + (tail_low.wrapping_sub(head) & SEQ_MASK);
+        let committed = extend(head, tail_low, SEQ_MASK) & COUNT_MASK;
         // Relaxed: stored before the tail word that starts its lap (Release,
         // paired with the Acquire above), so it is at least as new as `lap`.
         // Newer (a wrap in flight) means it already holds the bytes up to
         // `end`.
-        let before_lap = p.before_lap.load(Ordering::Relaxed);
+        let before_lap = widen(p.before_lap.load(Ordering::Relaxed));
         let this_lap = if (before_lap & 1 == 1) == lap { end as u64 } else { 0 };
         let committed_bytes = (before_lap >> 1) + this_lap;
-        let gone = c.consumed_bytes.load(Ordering::Relaxed).saturating_add(p.evicted_bytes.load(Ordering::Relaxed));
+        let gone = widen(c.consumed_bytes.load(Ordering::Relaxed))
+            .wrapping_add(widen(p.evicted_bytes.load(Ordering::Relaxed)));
         Counters {
             committed,
-            consumed: head.saturating_sub(evicted),
-            evicted,
-            rejected: p.rejected.load(Ordering::Relaxed),
-            frames: committed.saturating_sub(head),
-            bytes: committed_bytes.saturating_sub(gone),
+            consumed: count_sub(head, evicted),
+            evicted: evicted & COUNT_MASK,
+            rejected: widen(p.rejected.load(Ordering::Relaxed)) & COUNT_MASK,
+            frames: count_sub(committed, head),
+            bytes: count_sub(committed_bytes, gone),
         }
     }
 }
@@ -258,8 +324,8 @@ impl<const BYTES: usize, const FRAMES: usize> core::fmt::Debug for Ring<BYTES, F
 
 impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
     const CHECK: () = {
-        assert!(BYTES > 0 && BYTES <= MAX_BYTES, "BYTES must be in 1..2^31");
-        assert!(FRAMES > 0 && FRAMES < (1 << 31), "FRAMES must be in 1..2^31");
+        assert!(BYTES > 0 && BYTES <= MAX_BYTES, "BYTES must be in 1..=MAX_BYTES");
+        assert!(FRAMES > 0 && FRAMES <= MAX_FRAMES, "FRAMES must be in 1..=MAX_FRAMES");
     };
 
     /// An empty ring holding at most `FRAMES` frames.
@@ -308,7 +374,7 @@ impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
     ///
     /// ```
     /// use fluent_queue::{Mode, Ring};
-    /// static RING: Ring<65536, 1024> = Ring::new(Mode::Overwrite).with_eviction_batch(32);
+    /// static RING: Ring<16384, 256> = Ring::new(Mode::Overwrite).with_eviction_batch(32);
     /// # let _ = &RING;
     /// ```
     pub const fn with_eviction_batch(mut self, frames: usize) -> Self {
@@ -386,7 +452,7 @@ const PREFAULT_FILL: u8 = 0xa5;
 /// that the producer never takes a page fault on a fresh page.
 ///
 /// ```
-/// let (mut producer, mut consumer) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 1 << 16, 100);
+/// let (mut producer, mut consumer) = fluent_queue::HeapRing::new(fluent_queue::Mode::Block, 1 << 15, 100);
 /// std::thread::spawn(move || producer.push(b"from another thread").map(|_| ())).join().unwrap()?;
 /// assert_eq!(consumer.pop_with(|f| f.len()), Some(19));
 /// # Ok::<(), fluent_queue::PushError<'static>>(())
@@ -421,7 +487,8 @@ impl HeapRing {
     /// two handles.
     ///
     /// # Panics
-    /// When `bytes` is 0 or 2^31 or more, or `max_frames` is 0 or 2^31 or more.
+    /// When `bytes` is 0 or above [`MAX_BYTES`](crate::MAX_BYTES), or
+    /// `max_frames` is 0 or above [`MAX_FRAMES`](crate::MAX_FRAMES).
     ///
     /// ```
     /// let (p, c) = fluent_queue::HeapRing::new(fluent_queue::Mode::Overwrite, 4096, 64);
@@ -455,8 +522,8 @@ impl HeapRing {
         eviction_batch: usize,
     ) -> (Producer<alloc::sync::Arc<HeapRing>>, Consumer<alloc::sync::Arc<HeapRing>>) {
         assert!(eviction_batch > 0, "the eviction batch must be at least 1");
-        assert!(bytes > 0 && bytes <= MAX_BYTES, "bytes must be in 1..2^31");
-        assert!(max_frames > 0 && max_frames < (1 << 31), "max_frames must be in 1..2^31");
+        assert!(bytes > 0 && bytes <= MAX_BYTES, "bytes must be in 1..=MAX_BYTES");
+        assert!(max_frames > 0 && max_frames <= MAX_FRAMES, "max_frames must be in 1..=MAX_FRAMES");
         let ring = alloc::sync::Arc::new(HeapRing {
             // A non-zero fill: a zero fill may become a lazily mapped
             // allocation (calloc), whose pages would then fault one by one
@@ -499,13 +566,14 @@ mod tests {
             slots: (0..max_frames).map(|_| UnsafeCell::new(Slot::EMPTY)).collect(),
             shared: new_shared!(mode, max_frames),
         });
-        ring.shared.head.store(seq << 1, Ordering::Relaxed);
+        ring.shared.head.store(narrow(seq << 1), Ordering::Relaxed);
         ring.shared.tail.word.store(pack_tail(0, false, seq), Ordering::Relaxed);
         (Producer::starting_at(ring.clone(), seq), Consumer::starting_at(ring, seq))
     }
 
-    /// The tail word keeps 31 bits of the sequence number: frames pushed and
-    /// popped across the wrap at 2^31 keep their order, contents and counts.
+    /// The tail word keeps 31 bits of the sequence number (15 narrow), the
+    /// head word 63 (31 narrow): frames pushed and popped across the wrap at
+    /// 2^31 keep their order, contents and counts.
     #[test]
     fn sequence_numbers_wrap_past_2_pow_31() {
         for mode in [Mode::Block, Mode::Overwrite] {
@@ -538,10 +606,11 @@ mod tests {
             }
             assert!(expected.is_empty());
             let n = c.counters();
-            assert_eq!(n.committed - start, pushed, "{mode:?}");
-            assert_eq!(n.consumed - start, popped, "{mode:?}");
+            // Narrow rings count modulo 2^31: the head word wrapped too.
+            assert_eq!(n.committed.wrapping_sub(start) & COUNT_MASK, pushed, "{mode:?}");
+            assert_eq!(n.consumed.wrapping_sub(start) & COUNT_MASK, popped, "{mode:?}");
             assert_eq!((n.frames, n.bytes), (0, 0), "{mode:?}");
-            assert!(n.committed > 1 << 31, "the run crossed the wrap");
+            assert!(start + pushed > 1 << 31, "the run crossed the wrap");
         }
     }
 }
