@@ -1,8 +1,8 @@
 //! Where event times come from on a device.
 
-use core::sync::atomic::{AtomicU64, Ordering};
-
 use fluent_proto::{EventTime, Timestamp};
+
+use crate::unix_offset::UnixOffset;
 
 /// A source of event times.
 ///
@@ -59,7 +59,8 @@ impl TimeMode {
 }
 
 /// A monotonic tick counter plus a Unix offset that can be set at any time
-/// (from any context: the offset is one atomic).
+/// (from any context; on targets without 64-bit atomics, from one context
+/// at a time, while any context reads).
 ///
 /// Before the offset is known, times count from the Unix epoch (1970),
 /// which receivers show as such; set it as soon as the device learns the
@@ -78,7 +79,7 @@ pub struct OffsetClock<F> {
     ticks: F,
     ticks_per_second: u64,
     /// Unix time at tick 0, in milliseconds.
-    offset_ms: AtomicU64,
+    offset_ms: UnixOffset,
 }
 
 impl<F: Fn() -> u64> OffsetClock<F> {
@@ -93,7 +94,7 @@ impl<F: Fn() -> u64> OffsetClock<F> {
         OffsetClock {
             ticks,
             ticks_per_second: if ticks_per_second == 0 { 1 } else { ticks_per_second },
-            offset_ms: AtomicU64::new(0),
+            offset_ms: UnixOffset::new(),
         }
     }
 
@@ -106,8 +107,7 @@ impl<F: Fn() -> u64> OffsetClock<F> {
     /// assert_eq!(clock.now().seconds(), 1_700_000_000);
     /// ```
     pub fn set_unix_offset_ms(&self, offset_ms: u64) {
-        // Relaxed: one independent value; readers need no other memory.
-        self.offset_ms.store(offset_ms, Ordering::Relaxed);
+        self.offset_ms.set(offset_ms);
     }
 
     /// Learns the offset from the Unix time now (milliseconds).
@@ -133,7 +133,7 @@ impl<F: Fn() -> u64> OffsetClock<F> {
 
 impl<F: Fn() -> u64> Clock for OffsetClock<F> {
     fn now(&self) -> EventTime {
-        let ns = self.elapsed_ns().saturating_add(self.offset_ms.load(Ordering::Relaxed).saturating_mul(1_000_000));
+        let ns = self.elapsed_ns().saturating_add(self.offset_ms.get().saturating_mul(1_000_000));
         let seconds = u32::try_from(ns / 1_000_000_000).unwrap_or(u32::MAX);
         EventTime::new(seconds, (ns % 1_000_000_000) as u32)
     }

@@ -56,6 +56,7 @@ mod pump;
 #[cfg(feature = "async")]
 mod pump_async;
 mod request;
+mod unix_offset;
 
 pub use clock::{Clock, OffsetClock, TimeMode};
 pub use connect::{Connect, Link, LinkError};
