@@ -95,7 +95,7 @@ impl AsyncSenderBuilder {
     }
 
     /// `queue_maxsize`: events the queue holds (default 100), per emitting
-    /// thread (each has its own ring).
+    /// thread (each has its own ring); at most [`fluent_queue::MAX_FRAMES`].
     ///
     /// ```
     /// let _ = fluent_std::AsyncSender::builder("app").queue_maxsize(10_000);
@@ -106,7 +106,8 @@ impl AsyncSenderBuilder {
     }
 
     /// Bytes the queue holds (default 1 MiB), per emitting thread; an event
-    /// costs its encoded size.
+    /// costs its encoded size. At most [`fluent_queue::MAX_BYTES`] (64 KiB - 1
+    /// on targets without 64-bit atomics).
     ///
     /// ```
     /// let _ = fluent_std::AsyncSender::builder("app").queue_bytes(8 << 20);
@@ -199,9 +200,15 @@ impl AsyncSenderBuilder {
     /// ```
     /// let sender = fluent_std::AsyncSender::builder("app").build();
     /// assert!(sender.queue_blocking());
+    /// // Sizes beyond the ring's limits are clamped to them.
+    /// let big = fluent_std::AsyncSender::builder("app").queue_maxsize(usize::MAX).build();
+    /// assert_eq!(big.queue_maxsize(), fluent_queue::MAX_FRAMES);
     /// ```
-    pub fn build(self) -> AsyncSender {
+    pub fn build(mut self) -> AsyncSender {
         assert!(self.queue_maxsize > 0 && self.queue_bytes > 0, "the queue must hold something");
+        // The ring's own limits (2^31 - 1 on targets with 64-bit atomics).
+        self.queue_maxsize = self.queue_maxsize.min(fluent_queue::MAX_FRAMES);
+        self.queue_bytes = self.queue_bytes.min(fluent_queue::MAX_BYTES);
         // Once per process, before any emit or worker runs: the clock's
         // calibration and the choice of fence (both sides must agree).
         crate::clock::warm_up();
