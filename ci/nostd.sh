@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proves the no_std crates (fluent-proto, fluent-queue, fluent-embedded) build without std and without an allocator, on a
-# machine that only has the host target installed. Two independent checks,
+# machine that only has the host target installed. Three independent checks,
 # each with a negative control that must FAIL (so the check can fail):
 #
 # 1. ci/nostd-check: a #![no_std] staticlib with its own #[panic_handler],
@@ -9,6 +9,8 @@
 # 2. A copy of the sysroot holding core but neither std nor alloc: the
 #    no-allocator crates are built against it for the host target
 #    (--target keeps build scripts and proc macros on the real sysroot).
+# 3. The layout for targets with 32-bit atomics only: the staticlib's LLVM IR
+#    holds no 64-bit atomic operation (the default build's does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,5 +70,35 @@ expect_failure "fluent-proto with alloc against the core-only sysroot" "can't fi
   build_core_only -p fluent-proto --no-default-features --features alloc
 expect_failure "fluent-proto with std against the core-only sysroot" "can't find crate for \`std\`\|can't find crate for \`alloc\`" \
   build_core_only -p fluent-proto --no-default-features --features std
+
+say "32-bit atomics only (microcontrollers without 64-bit atomics)"
+# Cortex-M3/M4/M7/M33, 32-bit RISC-V and Xtensa have 32-bit atomics but no
+# 64-bit ones, and no such target is installed here. `--cfg
+# fluent_narrow_atomics` selects the layout those targets get; the staticlib
+# above (which instantiates the queue, the embedded producer, pump and clock)
+# is built with it, and its LLVM IR must hold no 64-bit atomic operation.
+# The negative control: the default (wide) build does hold some.
+atomics64='(load|store) atomic i64|cmpxchg (weak )?(volatile )?ptr [^,]*, i64|atomicrmw (volatile )?[a-z]+ ptr [^,]*, i64'
+count_atomics64() {
+  local dir=$1; shift
+  rm -rf "$dir"
+  RUSTFLAGS="$* --emit=llvm-ir,link" CARGO_TARGET_DIR="$dir" \
+    cargo build --quiet --release --manifest-path ci/nostd-check/Cargo.toml
+  cat "$dir"/release/deps/fluent_*.ll | grep -cE "$atomics64" || true
+}
+wide=$(count_atomics64 "$target_dir/ir-wide")
+narrow=$(count_atomics64 "$target_dir/ir-narrow" --cfg fluent_narrow_atomics)
+if [ "$wide" -eq 0 ]; then
+  echo "negative control failed: the wide build shows no 64-bit atomics, so the check cannot see them" >&2
+  exit 1
+fi
+echo "ok: the wide build holds $wide 64-bit atomic operations (the check sees them)"
+if [ "$narrow" -ne 0 ]; then
+  echo "the narrow build still holds $narrow 64-bit atomic operations:" >&2
+  grep -nE "$atomics64" "$target_dir"/ir-narrow/release/deps/fluent_*.ll | head -20 >&2
+  exit 1
+fi
+echo "ok: the narrow build holds no 64-bit atomic operation"
+
 echo
 echo "no_std checks passed"

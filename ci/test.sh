@@ -2,7 +2,8 @@
 # The one test command. On a fresh machine it installs what the tests need
 # (idempotently), then runs everything: formatting, clippy with warnings as
 # errors, every test in the workspace (unit, property, doc, and the interop
-# tests against the real Python and Go peers), and the no_std proofs.
+# tests against the real Python and Go peers), the no-std crates again with
+# the layout of targets that have 32-bit atomics only, and the no_std proofs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -21,12 +22,20 @@ cargo clippy -p fluent-proto --no-default-features --quiet -- -D warnings
 cargo clippy -p fluent-proto --no-default-features --features handshake --quiet -- -D warnings
 cargo clippy -p fluent-queue --no-default-features --quiet -- -D warnings
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo clippy -p fluent-queue --tests --quiet -- -D warnings
+RUSTFLAGS="--cfg fluent_narrow_atomics" CARGO_TARGET_DIR=target/narrow \
+  cargo clippy -p fluent-queue -p fluent-embedded --all-targets --all-features --quiet -- -D warnings
 
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features
 
-step "loom model checking of fluent-queue (preemption bound 3)"
+step "fluent-queue and fluent-embedded with the 32-bit-atomics layout (microcontrollers)"
+RUSTFLAGS="--cfg fluent_narrow_atomics" CARGO_TARGET_DIR=target/narrow \
+  cargo test -p fluent-queue -p fluent-embedded --all-features
+
+step "loom model checking of fluent-queue (preemption bound 3), both layouts"
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo test -p fluent-queue --test loom --release
+RUSTFLAGS="--cfg loom --cfg fluent_narrow_atomics" CARGO_TARGET_DIR=target/loom-narrow \
+  cargo test -p fluent-queue --test loom --release
 
 step "no_std proofs"
 ci/nostd.sh

@@ -3,6 +3,7 @@
 //! without std.
 #![no_std]
 
+use fluent_embedded::Clock as _;
 use fluent_proto::{
     ChunkId, Decoded, EntriesFormat, EventTime, Frame, FrameDecoder, Limits, Options, SliceSink, Timestamp,
     encode_entry, encode_message, encode_packed_forward,
@@ -96,13 +97,23 @@ pub extern "C" fn fluent_check_handshake() -> u8 {
 
 static EMBEDDED_RING: fluent_queue::Ring<2048, 32> = fluent_queue::Ring::new(fluent_queue::Mode::Block);
 
+/// A millisecond tick counter, as a timer interrupt would keep it.
+static TICKS: core::sync::atomic::AtomicU32 = core::sync::atomic::AtomicU32::new(0);
+
+fn ticks() -> u64 {
+    u64::from(TICKS.load(core::sync::atomic::Ordering::Relaxed))
+}
+
+static CLOCK: fluent_embedded::OffsetClock<fn() -> u64> = fluent_embedded::OffsetClock::new(ticks, 1_000);
+
 /// The embedded sender end to end: a producer emitting into a static ring,
 /// the pump writing PackedForward requests to a buffer through
 /// `embedded_io::Write`; returns the bytes written (or -1).
 #[unsafe(no_mangle)]
 pub extern "C" fn fluent_check_embedded() -> isize {
     let Some((producer, consumer)) = EMBEDDED_RING.try_split() else { return -1 };
-    let mut producer = fluent_embedded::FluentProducer::new(producer, "fw", || EventTime::new(1_700_000_000, 0));
+    CLOCK.set_unix_offset_ms(1_700_000_000_000);
+    let mut producer = fluent_embedded::FluentProducer::new(producer, "fw", || CLOCK.now());
     let mut pump = fluent_embedded::Pump::new(consumer);
     for seq in 0..10u32 {
         let record = Telemetry { sensor: "t0", celsius: 20.0, seq, ok: true };
