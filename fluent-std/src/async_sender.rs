@@ -106,8 +106,7 @@ impl AsyncSenderBuilder {
     }
 
     /// Bytes the queue holds (default 1 MiB), per emitting thread; an event
-    /// costs its encoded size. At most [`fluent_queue::MAX_BYTES`] (64 KiB - 1
-    /// on targets without 64-bit atomics).
+    /// costs its encoded size; at most [`fluent_queue::MAX_BYTES`].
     ///
     /// ```
     /// let _ = fluent_std::AsyncSender::builder("app").queue_bytes(8 << 20);
