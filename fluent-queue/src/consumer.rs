@@ -103,7 +103,9 @@ where
     }
 
     /// The oldest frame's full sequence number from a head word: ours is not
-    /// newer, and fewer frames than the word's bits tell apart lie between.
+    /// newer, and fewer frames than the word's bits tell apart lie between
+    /// (the producer evicts at most `MAX_UNSEEN_EVICTIONS` frames without
+    /// seeing us touch `head`).
     fn head_of(&self, head_word: crate::ring::Word) -> u64 {
         extend(self.head, widen(head_word >> 1), HEAD_MASK)
     }

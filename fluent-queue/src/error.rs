@@ -17,6 +17,9 @@ pub enum ReserveError {
     Full,
     /// Overwrite mode: room could only be made by evicting frames the
     /// consumer is reading right now; the new frame is dropped instead.
+    /// Also, on targets with 32-bit atomics only, after 2^30 evictions
+    /// without the consumer touching the ring (its 31-bit view of the
+    /// oldest frame would become ambiguous), until it does.
     Busy,
     /// A frame must hold at least one byte.
     Empty,
@@ -29,7 +32,9 @@ impl fmt::Display for ReserveError {
                 write!(f, "frame of {len} bytes is larger than the ring ({capacity} bytes)")
             }
             ReserveError::Full => f.write_str("ring is full"),
-            ReserveError::Busy => f.write_str("ring is full and the consumer holds the oldest frames"),
+            ReserveError::Busy => f.write_str(
+                "ring is full and the consumer holds the oldest frames (or has not looked for 2^30 evictions)",
+            ),
             ReserveError::Empty => f.write_str("a frame must not be empty"),
         }
     }

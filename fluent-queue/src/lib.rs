@@ -131,7 +131,11 @@
 //! (a bounded number of steps, never a loop on the consumer's progress), no
 //! byte is ever written while the consumer may read it, and nothing is lost
 //! silently. Consumers in overwrite mode should keep borrows short (copy
-//! out, release, then do slow I/O).
+//! out, release, then do slow I/O). In the 32-bit layout (see "Targets")
+//! the same rule covers a consumer that has not touched `head` while 2^30
+//! frames were evicted: the consumer extends the head word's 31 bits from
+//! the oldest frame it last saw, so the producer refuses new frames (`Busy`)
+//! until the consumer locks or releases again.
 //!
 //! **Counters**: frame counts come from `head`, the tail word and the
 //! evicted count. Committed bytes are not counted per frame: frames lie back

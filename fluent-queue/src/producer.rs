@@ -7,8 +7,8 @@ use core::ops::Deref;
 use crate::counters::Counters;
 use crate::error::{PushError, ReserveError};
 use crate::ring::{
-    END_MASK, HEAD_MASK, LAP_BIT, Mode, Parts, SEQ_MASK, SEQ_SHIFT, Slot, Storage, Word, extend, narrow, pack_tail,
-    unpack_tail, widen,
+    END_MASK, HEAD_MASK, LAP_BIT, MAX_UNSEEN_EVICTIONS, Mode, Parts, SEQ_MASK, SEQ_SHIFT, Slot, Storage, Word, extend,
+    narrow, pack_tail, unpack_tail, widen,
 };
 use crate::sync::{Ordering, copy_in};
 
@@ -96,6 +96,10 @@ pub struct Producer<R, H = ()> {
     /// head moves or a frame wraps to offset 0.
     room_end: usize,
     seq_limit: u64,
+    /// Frames evicted since the producer last saw a head word it did not
+    /// write itself (the consumer locked or released): a bound on how far
+    /// the consumer's own view of `head` lags (see `MAX_UNSEEN_EVICTIONS`).
+    unseen_evictions: u64,
     _not_sync: PhantomData<Cell<()>>,
 }
 
@@ -125,6 +129,7 @@ where
             cached_slot: 0,
             room_end: 0,
             seq_limit: 0,
+            unseen_evictions: 0,
             _not_sync: PhantomData,
         }
         .with_room()
@@ -175,6 +180,7 @@ where
             cached_slot: self.cached_slot,
             room_end: self.room_end,
             seq_limit: self.seq_limit,
+            unseen_evictions: self.unseen_evictions,
             _not_sync: PhantomData,
         }
     }
@@ -472,6 +478,11 @@ where
         // `Consumer::unlock`: its reads of the frames it released happen
         // before we reuse their bytes.
         let head_word = self.parts().shared.head.load(Ordering::Acquire);
+        if head_word != narrow(self.cached_head << 1) {
+            // Not the word our last eviction left: the consumer locked or
+            // released since, and its view of `head` is this one or newer.
+            self.unseen_evictions = 0;
+        }
         let head = self.head_of(head_word);
         if head != self.cached_head {
             self.cache_head(head);
@@ -519,6 +530,12 @@ where
                 start = self.position(new_head, tail);
                 at = self.fit(new_head, start.0, len);
             }
+            if self.unseen_evictions + (new_head - head) > MAX_UNSEEN_EVICTIONS {
+                // The consumer has not touched `head` for that many
+                // evictions (32-bit layout only): evicting more could put
+                // the oldest frame out of reach of its 31-bit view.
+                return Err(ReserveError::Busy);
+            }
             // Everything the eviction changes is computed before the swap
             // and stored once after it.
             let bytes = self.bytes_between((self.cached_rpos, self.cached_lap), start);
@@ -532,6 +549,7 @@ where
             let new_word = narrow(new_head << 1);
             match self.parts().shared.head.compare_exchange(head_word, new_word, Ordering::AcqRel, Ordering::Acquire) {
                 Ok(_) => {
+                    self.unseen_evictions += new_head - head;
                     self.set_cached_head(new_head);
                     (self.cached_rpos, self.cached_lap) = start;
                     (self.room_end, self.seq_limit) = (room_end, seq_limit);
@@ -542,6 +560,8 @@ where
                     head_word = new_word;
                 }
                 Err(actual) => {
+                    // The consumer locked or released.
+                    self.unseen_evictions = 0;
                     // Acquire (the failure ordering) pairs with the
                     // consumer's Release store of `head` in `Consumer::unlock`:
                     // its reads of frames it released happen before we reuse
@@ -792,4 +812,36 @@ where
     /// # Ok::<(), fluent_queue::ReserveError>(())
     /// ```
     pub fn abandon(self) {}
+}
+
+#[cfg(all(test, feature = "alloc", not(loom)))]
+mod tests {
+    use crate::ring::MAX_UNSEEN_EVICTIONS;
+    use crate::{HeapRing, Mode, ReserveError};
+
+    /// Overwrite mode stops evicting once the consumer has not touched the
+    /// ring for `MAX_UNSEEN_EVICTIONS` evictions (2^30 in the 32-bit layout,
+    /// where the consumer's 31-bit view of the oldest frame would otherwise
+    /// become ambiguous), and resumes as soon as the consumer reads.
+    #[test]
+    fn evictions_pause_until_the_consumer_looks_again() {
+        let (mut p, mut c) = HeapRing::new(Mode::Overwrite, 16, 4);
+        for _ in 0..4 {
+            p.push(b"abcd").unwrap();
+        }
+        p.unseen_evictions = MAX_UNSEEN_EVICTIONS - 2;
+        p.push(b"efgh").unwrap(); // evicts one
+        p.push(b"ijkl").unwrap(); // evicts one: at the bound
+        let err = p.push(b"mnop").unwrap_err();
+        assert_eq!(err.reason, ReserveError::Busy);
+        let n = p.counters();
+        assert_eq!((n.evicted, n.rejected, n.frames), (2, 1, 4));
+        // The consumer reads one frame: it has seen the head again.
+        let mut out = [0u8; 4];
+        assert_eq!(c.pop(&mut out), Ok(4));
+        assert_eq!(&out, b"abcd");
+        p.push(b"mnop").unwrap(); // fits in the room the consumer freed
+        p.push(b"qrst").unwrap(); // evicts again
+        assert_eq!(p.counters().evicted, 3);
+    }
 }

@@ -64,6 +64,11 @@ pub(crate) const HEAD_MASK: u64 = (1 << (Word::BITS - 1)) - 1;
 /// The counters' range: they count modulo `COUNT_MASK + 1` (2^63 wide,
 /// 2^31 narrow), the width of the head word's sequence number.
 pub(crate) const COUNT_MASK: u64 = HEAD_MASK;
+/// The most frames overwrite mode evicts without seeing the consumer touch
+/// `head`: the consumer extends the head word's bits from the oldest frame
+/// it last saw, which is then fewer than 2^30 frames behind (2^62 wide,
+/// which never binds).
+pub(crate) const MAX_UNSEEN_EVICTIONS: u64 = HEAD_MASK / 2;
 
 /// A shared word as a `u64` (the identity on wide targets).
 #[inline(always)]
