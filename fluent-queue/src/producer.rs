@@ -96,9 +96,9 @@ pub struct Producer<R, H = ()> {
     /// head moves or a frame wraps to offset 0.
     room_end: usize,
     seq_limit: u64,
-    /// Frames evicted since the producer last saw a head word it did not
-    /// write itself (the consumer locked or released): a bound on how far
-    /// the consumer's own view of `head` lags (see `MAX_UNSEEN_EVICTIONS`).
+    /// Frames evicted since the producer last saw the consumer release
+    /// frames or hold the lock: a bound on how far the consumer's own view
+    /// of `head` lags (see `MAX_UNSEEN_EVICTIONS`).
     unseen_evictions: u64,
     _not_sync: PhantomData<Cell<()>>,
 }
@@ -478,13 +478,11 @@ where
         // `Consumer::unlock`: its reads of the frames it released happen
         // before we reuse their bytes.
         let head_word = self.parts().shared.head.load(Ordering::Acquire);
-        if head_word != narrow(self.cached_head << 1) {
-            // Not the word our last eviction left: the consumer locked or
-            // released since, and its view of `head` is this one or newer.
-            self.unseen_evictions = 0;
-        }
         let head = self.head_of(head_word);
         if head != self.cached_head {
+            // The consumer released frames: its view of `head` is this one
+            // or newer.
+            self.unseen_evictions = 0;
             self.cache_head(head);
             if let Some(at) = self.fit(head, self.cached_rpos, len) {
                 return Ok(at);
@@ -494,7 +492,9 @@ where
             return Err(ReserveError::Full);
         }
         if head_word & 1 == 1 {
-            // The consumer holds the oldest frames: they cannot be evicted.
+            // The consumer holds the oldest frames (so it has seen this
+            // head): they cannot be evicted.
+            self.unseen_evictions = 0;
             return Err(ReserveError::Busy);
         }
         self.evict_for(head_word, len)
