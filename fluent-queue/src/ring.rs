@@ -7,7 +7,7 @@ use core::ops::Deref;
 use crate::consumer::Consumer;
 use crate::counters::Counters;
 use crate::producer::Producer;
-use crate::sync::{AtomicBool, AtomicWord, Ordering, UnsafeCell};
+use crate::sync::{AtomicBool, Ordering, UnsafeCell};
 
 /// What the producer does when a frame does not fit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -22,13 +22,16 @@ pub enum Mode {
 
 /// The width of the shared words, and the field sizes packed into them.
 /// Wide (64-bit atomics): 31-bit sequence numbers in the tail word, offsets
-/// and capacities below 2^31. Narrow (32-bit atomics only): 15-bit sequence
-/// numbers, offsets and capacities below 2^16, which suits the RAM of the
-/// microcontrollers that lack 64-bit atomics.
+/// and capacities below 2^31. Narrow (32-bit atomics only: Cortex-M3/M4/M7/
+/// M33, 32-bit RISC-V, Xtensa; or any target with `--cfg
+/// fluent_narrow_atomics`, so that the host's tests, loom included, run it):
+/// 15-bit sequence numbers, offsets and capacities below 2^16, which suits
+/// the RAM of those microcontrollers.
 #[cfg(all(target_has_atomic = "64", not(fluent_narrow_atomics)))]
 mod layout {
     /// One shared word.
     pub(crate) type Word = u64;
+    pub(crate) type AtomicWord = crate::sync::atomic::AtomicU64;
     /// Bits of the end offset in the tail word (31 used, below the lap bit).
     pub(crate) const END_BITS: u32 = 32;
     /// The largest byte capacity.
@@ -39,13 +42,14 @@ mod layout {
 mod layout {
     /// One shared word.
     pub(crate) type Word = u32;
+    pub(crate) type AtomicWord = crate::sync::atomic::AtomicU32;
     /// Bits of the end offset in the tail word.
     pub(crate) const END_BITS: u32 = 16;
     /// The largest byte capacity.
     pub(crate) const MAX_BYTES: usize = (1 << 16) - 1;
 }
 
-pub(crate) use layout::{MAX_BYTES, Word};
+pub(crate) use layout::{AtomicWord, MAX_BYTES, Word};
 
 /// Bits of the packed tail word: `seq << SEQ_SHIFT | lap << END_BITS | end`.
 /// The sequence number sits on top, so that it wraps without carrying into

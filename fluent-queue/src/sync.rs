@@ -3,26 +3,10 @@
 //! access goes through, so that loom sees each read and write of frame bytes.
 
 #[cfg(loom)]
-pub(crate) use loom::sync::atomic::{AtomicBool, Ordering};
+pub(crate) use loom::sync::atomic::{self, AtomicBool, Ordering};
 
 #[cfg(not(loom))]
-pub(crate) use core::sync::atomic::{AtomicBool, Ordering};
-
-// The shared words are 64 bits wide where the target has 64-bit atomics,
-// and 32 bits wide ("narrow") elsewhere: Cortex-M3/M4/M7/M33, 32-bit RISC-V,
-// Xtensa. `--cfg fluent_narrow_atomics` selects the narrow layout on any
-// target, so that the host's tests (loom included) run it too.
-#[cfg(all(loom, target_has_atomic = "64", not(fluent_narrow_atomics)))]
-pub(crate) use loom::sync::atomic::AtomicU64 as AtomicWord;
-
-#[cfg(all(loom, not(all(target_has_atomic = "64", not(fluent_narrow_atomics)))))]
-pub(crate) use loom::sync::atomic::AtomicU32 as AtomicWord;
-
-#[cfg(all(not(loom), target_has_atomic = "64", not(fluent_narrow_atomics)))]
-pub(crate) use core::sync::atomic::AtomicU64 as AtomicWord;
-
-#[cfg(all(not(loom), not(all(target_has_atomic = "64", not(fluent_narrow_atomics)))))]
-pub(crate) use core::sync::atomic::AtomicU32 as AtomicWord;
+pub(crate) use core::sync::atomic::{self, AtomicBool, Ordering};
 
 #[cfg(loom)]
 pub(crate) use loom::cell::UnsafeCell;
