@@ -10,8 +10,9 @@
 //!    pauses briefly after a small take (`backoff`). Median of 9 runs,
 //!    interleaved (one run of each queue per round).
 //! 2. Overwrite mode under a slow consumer vs `ArrayQueue::force_push`:
-//!    producer throughput, and push latency p50/p99/p99.9 while the consumer
-//!    works and while it stalls (sleeps).
+//!    producer throughput (median of 9 interleaved rounds; the ratio is the
+//!    median of each round's own ratio, with its range), and push latency
+//!    p50/p99/p99.9 while the consumer works and while it stalls (sleeps).
 //! 3. Single-threaded push + pop per frame (rounds interleaved, median of
 //!    9).
 #![allow(missing_docs)]
@@ -283,51 +284,62 @@ fn overwrite_run(
 }
 
 fn overwrite_table() {
-    const FRAMES: usize = 2_000_000;
+    // Throughput runs are long (about 40 ms for the fastest queue), so that
+    // the consumer thread's start-up, which overlaps the producer's timed
+    // loop, is a small part of every run; latency runs time every push.
+    const THROUGHPUT_FRAMES: usize = 10_000_000;
+    const LATENCY_FRAMES: usize = 2_000_000;
     let frame = [7u8; 64];
-    // Throughput runs push untimed; one latency run times every push. Each
-    // push's outcome goes through `black_box` as the caller would look at it
-    // (did it succeed, did it evict), not as a whole return value copied to
-    // memory: `Result<(), PushError>` is 40 bytes and `Option<[u8; 64]>` 65,
-    // and copying them cost about as much as our whole push.
-    let ours_run = |timed: bool, batch: usize| {
+    // Each push's outcome goes through `black_box` as the caller would look
+    // at it (did it succeed, did it evict), not as a whole return value
+    // copied to memory: `Result<(), PushError>` is 40 bytes and
+    // `Option<[u8; 64]>` 65, and copying them cost about as much as our
+    // whole push.
+    let ours_run = |frames: usize, timed: bool, batch: usize| {
         let (mut p, mut c) = HeapRing::with_eviction_batch(Mode::Overwrite, RING_BYTES, RING_BYTES / 64, batch);
         let mut out = [0u8; 64];
-        overwrite_run(FRAMES, timed, || _ = black_box(p.push(&frame).is_ok()), move || c.pop(&mut out).is_ok())
+        overwrite_run(frames, timed, || _ = black_box(p.push(&frame).is_ok()), move || c.pop(&mut out).is_ok())
     };
-    let theirs_run = |timed: bool| {
+    let theirs_run = |frames: usize, timed: bool| {
         let q = Arc::new(ArrayQueue::<[u8; 64]>::new(RING_BYTES / 64));
         let qc = q.clone();
-        overwrite_run(FRAMES, timed, || _ = black_box(q.force_push(frame).is_none()), move || qc.pop().is_some())
+        overwrite_run(frames, timed, || _ = black_box(q.force_push(frame).is_none()), move || qc.pop().is_some())
     };
-    // Throughput: rounds interleave the three, as in the first table.
+    // Throughput: rounds interleave the three, as in the first table, and
+    // each round's ratios compare runs made moments apart, so a slow spell
+    // of this shared machine that spans a round cancels out of its ratios.
     let (mut batch1, mut batch32, mut theirs) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..RUNS {
-        batch1.push(ours_run(false, 1).0);
-        batch32.push(ours_run(false, 32).0);
-        theirs.push(theirs_run(false).0);
+        batch1.push(ours_run(THROUGHPUT_FRAMES, false, 1).0);
+        batch32.push(ours_run(THROUGHPUT_FRAMES, false, 32).0);
+        theirs.push(theirs_run(THROUGHPUT_FRAMES, false).0);
     }
     let mut rows = Vec::new();
     for (name, batch, rates) in [
         ("fluent-queue Ring, Mode::Overwrite (eviction batch 1, Python's semantics)", 1, batch1),
         ("fluent-queue Ring, Mode::Overwrite, eviction batch 32", 32, batch32),
     ] {
-        let (_, working, stalled) = ours_run(true, batch);
-        rows.push((name, median(rates), percentiles(working), percentiles(stalled)));
+        let ratios: Vec<f64> = rates.iter().zip(&theirs).map(|(ours, theirs)| ours / theirs).collect();
+        let (_, working, stalled) = ours_run(LATENCY_FRAMES, true, batch);
+        rows.push((name, median(rates), ratio_summary(ratios), percentiles(working), percentiles(stalled)));
     }
-    let (_, working, stalled) = theirs_run(true);
-    rows.push(("crossbeam ArrayQueue::force_push", median(theirs), percentiles(working), percentiles(stalled)));
+    let (_, working, stalled) = theirs_run(LATENCY_FRAMES, true);
+    rows.push((
+        "crossbeam ArrayQueue::force_push",
+        median(theirs),
+        (1.0, 1.0, 1.0),
+        percentiles(working),
+        percentiles(stalled),
+    ));
 
-    let force_push = rows[rows.len() - 1].1;
     println!(
-        "\n| overwrite, 64-byte frames, slow then stalled consumer | pushes/s | this / force_push | push p50 / p99 / p99.9 ns, consumer working | push p50 / p99 / p99.9 ns, consumer stalled |"
+        "\n| overwrite, 64-byte frames, slow then stalled consumer | pushes/s | this / force_push, median (min-max) of {RUNS} rounds | push p50 / p99 / p99.9 ns, consumer working | push p50 / p99 / p99.9 ns, consumer stalled |"
     );
     println!("|---|---:|---:|---:|---:|");
-    for (name, rate, w, s) in &rows {
+    for (name, rate, (ratio, low, high), w, s) in &rows {
         println!(
-            "| {name} | {:.2} M | {:.2}x | {} / {} / {} | {} / {} / {} |",
+            "| {name} | {:.2} M | {ratio:.2}x ({low:.2}-{high:.2}) | {} / {} / {} | {} / {} / {} |",
             rate / 1e6,
-            rate / force_push,
             w.0,
             w.1,
             w.2,
@@ -337,6 +349,13 @@ fn overwrite_table() {
         );
     }
     println!("(latencies include one `Instant::now()` pair, about 20-40 ns on this machine)");
+}
+
+/// Median, lowest and highest of per-round ratios.
+fn ratio_summary(ratios: Vec<f64>) -> (f64, f64, f64) {
+    let low = ratios.iter().copied().fold(f64::INFINITY, f64::min);
+    let high = ratios.iter().copied().fold(0.0, f64::max);
+    (median(ratios), low, high)
 }
 
 fn single_thread_table() {
