@@ -136,6 +136,7 @@ where
     /// assert_eq!(c.read().map(|g| g.frames()), Some(1));
     /// # Ok::<(), fluent_queue::PushError<'static>>(())
     /// ```
+    #[inline]
     pub fn read(&mut self) -> Option<ReadGrant<'_, R>> {
         let head = self.lock();
         // Acquire pairs with the producer's Release store of the tail word.
