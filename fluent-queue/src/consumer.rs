@@ -6,6 +6,7 @@ use core::ops::Deref;
 
 use crate::counters::Counters;
 use crate::error::PopError;
+use crate::resume::{self, Resume, resume};
 use crate::ring::{HEAD_MASK, Mode, Parts, SEQ_MASK, Slot, Storage, extend, narrow, unpack_tail, widen};
 use crate::sync::{Ordering, copy_out};
 
@@ -49,15 +50,8 @@ where
     R::Target: Storage,
 {
     pub(crate) fn new(ring: R) -> Self {
-        Consumer { ring, head: 0, rpos: 0, lap: false, head_slot: 0, _not_sync: PhantomData }
-    }
-
-    /// A consumer whose ring starts at sequence number `seq` (see
-    /// `Producer::starting_at`).
-    #[cfg(all(test, feature = "alloc", not(loom)))]
-    pub(crate) fn starting_at(ring: R, seq: u64) -> Self {
-        let head_slot = (seq % crate::ring::private::Sealed::parts(&*ring).slots.len() as u64) as usize;
-        Consumer { ring, head: seq, rpos: 0, lap: false, head_slot, _not_sync: PhantomData }
+        let Resume { head, head_slot, rpos, lap, .. } = resume(crate::ring::private::Sealed::parts(&*ring));
+        Consumer { ring, head, rpos, lap, head_slot, _not_sync: PhantomData }
     }
 
     fn parts(&self) -> Parts<'_> {
@@ -150,8 +144,12 @@ where
         if head != self.head {
             // Overwrite mode evicted frames since we last looked: resync from
             // the new oldest frame's slot.
+            // Counted on from our head's slot (the numbering is ours: see
+            // `resume`), reduced with one division.
+            let slots = self.parts().slots.len() as u64;
+            let index = self.head_slot as u64 + (head - self.head) % slots;
+            self.head_slot = (if index >= slots { index - slots } else { index }) as usize;
             self.head = head;
-            self.head_slot = (head % self.parts().slots.len() as u64) as usize;
             let slot = self.slot(head);
             self.rpos = slot.offset() as usize;
             self.lap = slot.lap();
@@ -420,6 +418,7 @@ where
         }
         consumer.rpos = rpos;
         consumer.lap = lap;
+        resume::leave(consumer.parts(), consumer.head, consumer.head_slot);
         consumer.unlock(consumer.head);
         self.done = true;
     }

@@ -137,6 +137,17 @@
 //! the oldest frame it last saw, so the producer refuses new frames (`Busy`)
 //! until the consumer locks or releases again.
 //!
+//! **Split again** ([`Ring::split`], after the handles are gone): the new
+//! handles start from the shared words, so the ring keeps its frames, their
+//! order and its counters. The head word alone does not tell which slot the
+//! oldest frame has (its low bits do not fix the sequence number modulo the
+//! slot count), so every release also stores, `Relaxed` on the consumer's
+//! own cache line, the head it released to and that frame's slot index; the
+//! head word is ahead of that pair only by evictions the consumer has not
+//! seen, and the slot is counted on from the pair's. A split has the ring to
+//! itself (`&mut`), so it also clears a lock bit left by a leaked read
+//! borrow.
+//!
 //! **Counters**: frame counts come from `head`, the tail word and the
 //! evicted count. Committed bytes are not counted per frame: frames lie back
 //! to back from offset 0 within a lap, so they are the bytes of earlier laps
@@ -172,6 +183,7 @@ mod consumer;
 mod counters;
 mod error;
 mod producer;
+mod resume;
 mod ring;
 mod sync;
 

@@ -6,6 +6,7 @@ use core::ops::Deref;
 
 use crate::counters::Counters;
 use crate::error::{PushError, ReserveError};
+use crate::resume::{Resume, resume};
 use crate::ring::{
     END_MASK, HEAD_MASK, LAP_BIT, MAX_UNSEEN_EVICTIONS, Mode, Parts, SEQ_MASK, SEQ_SHIFT, Slot, Storage, Word, extend,
     narrow, pack_tail, unpack_tail, widen,
@@ -115,36 +116,25 @@ where
     R::Target: Storage,
 {
     pub(crate) fn new(ring: R) -> Self {
+        let Resume { head, head_slot, rpos, lap, tail_word } = resume(Self::parts_of(&ring));
         Producer {
             ring,
             on_evict: (),
-            word: 0,
-            cached_head: 0,
-            cached_rpos: 0,
-            cached_lap: false,
+            word: tail_word,
+            cached_head: head,
+            cached_rpos: rpos,
+            cached_lap: lap,
             capacity: 0,
             max_frames: 0,
             eviction_batch: 0,
             mode: Mode::Block,
-            cached_slot: 0,
+            cached_slot: head_slot,
             room_end: 0,
             seq_limit: 0,
             unseen_evictions: 0,
             _not_sync: PhantomData,
         }
         .with_room()
-    }
-
-    /// A producer whose ring starts at sequence number `seq` (tests of the
-    /// 31-bit wrap of the tail word's count).
-    #[cfg(all(test, feature = "alloc", not(loom)))]
-    pub(crate) fn starting_at(ring: R, seq: u64) -> Self {
-        let mut producer = Self::new(ring);
-        let slots = producer.parts().slots.len() as u64;
-        producer.word = pack_tail(0, false, seq);
-        (producer.cached_head, producer.cached_slot) = (seq, (seq % slots) as usize);
-        producer.refresh_room();
-        producer
     }
 }
 

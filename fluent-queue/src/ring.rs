@@ -186,10 +186,15 @@ pub(crate) struct ProducerCounters {
     pub(crate) evicted_bytes: AtomicWord,
 }
 
-/// Counters written only by the consumer.
+/// Counters written only by the consumer, and where it last released to
+/// (see `resume`).
 #[derive(Debug)]
 pub(crate) struct ConsumerCounters {
     pub(crate) consumed_bytes: AtomicWord,
+    /// The head of the consumer's last release (low bits).
+    pub(crate) left_head: AtomicWord,
+    /// `left_head`'s slot index.
+    pub(crate) left_slot: AtomicWord,
 }
 
 /// The atomics both sides share. See the crate docs for the protocol.
@@ -220,7 +225,11 @@ macro_rules! new_shared {
                 evicted: AtomicWord::new(0),
                 evicted_bytes: AtomicWord::new(0),
             }),
-            consumed: CachePadded(ConsumerCounters { consumed_bytes: AtomicWord::new(0) }),
+            consumed: CachePadded(ConsumerCounters {
+                consumed_bytes: AtomicWord::new(0),
+                left_head: AtomicWord::new(0),
+                left_slot: AtomicWord::new(0),
+            }),
             mode: $mode,
             max_frames: $max_frames as u64,
             eviction_batch: 1,
@@ -428,17 +437,27 @@ impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
     }
 
     /// The producer and consumer handles, borrowing the ring exclusively
-    /// (heapless-style); the ring keeps its contents across splits.
+    /// (heapless-style); the ring keeps its frames and counters across
+    /// splits, and the new handles pick up where the old ones left off.
     ///
     /// ```
     /// let mut ring: fluent_queue::Ring<64, 4> = fluent_queue::Ring::new(fluent_queue::Mode::Block);
     /// let (mut p, mut c) = ring.split();
     /// p.push(b"x")?;
+    /// p.push(b"y")?;
     /// assert_eq!(c.pop_with(|f| f.to_vec()), Some(b"x".to_vec()));
+    ///
+    /// let (_p, mut c) = ring.split(); // the first handles are gone
+    /// assert_eq!(c.pop_with(|f| f.to_vec()), Some(b"y".to_vec()));
+    /// assert_eq!(c.counters().committed, 2);
     /// # Ok::<(), fluent_queue::PushError<'static>>(())
     /// ```
     pub fn split(&mut self) -> (Producer<&Self>, Consumer<&Self>) {
         self.shared.split.store(true, Ordering::Relaxed);
+        // A read borrow leaked with `mem::forget` leaves the lock bit set; no
+        // handle is alive now, so nobody holds it.
+        let head = self.shared.head.load(Ordering::Relaxed);
+        self.shared.head.store(head & !1, Ordering::Relaxed);
         let this: &Self = self;
         (Producer::new(this), Consumer::new(this))
     }
@@ -563,21 +582,64 @@ mod tests {
     use alloc::sync::Arc;
     use std::vec::Vec;
 
+    type Handles = (Producer<Arc<HeapRing>>, Consumer<Arc<HeapRing>>);
+
     /// A ring and its handles with sequence numbers starting at `seq`.
-    fn starting_at(
-        mode: Mode,
-        bytes: usize,
-        max_frames: usize,
-        seq: u64,
-    ) -> (Producer<Arc<HeapRing>>, Consumer<Arc<HeapRing>>) {
+    fn starting_at(mode: Mode, bytes: usize, max_frames: usize, seq: u64) -> Handles {
+        starting_at_with_ring(mode, bytes, max_frames, seq).1
+    }
+
+    fn starting_at_with_ring(mode: Mode, bytes: usize, max_frames: usize, seq: u64) -> (Arc<HeapRing>, Handles) {
         let ring = Arc::new(HeapRing {
             bytes: (0..bytes).map(|_| UnsafeCell::new(0)).collect(),
             slots: (0..max_frames).map(|_| UnsafeCell::new(Slot::EMPTY)).collect(),
             shared: new_shared!(mode, max_frames),
         });
         ring.shared.head.store(narrow(seq << 1), Ordering::Relaxed);
+        ring.shared.consumed.left_head.store(narrow(seq), Ordering::Relaxed);
+        ring.shared.consumed.left_slot.store((seq % max_frames as u64) as Word, Ordering::Relaxed);
         ring.shared.tail.word.store(pack_tail(0, false, seq), Ordering::Relaxed);
-        (Producer::starting_at(ring.clone(), seq), Consumer::starting_at(ring, seq))
+        // The handles resume from the shared words, as after a split.
+        (ring.clone(), (Producer::new(ring.clone()), Consumer::new(ring)))
+    }
+
+    /// Handles made again, as `Ring::split` makes them, pick up where the
+    /// old ones left off, across the wrap of the head word's and the tail
+    /// word's low bits (2^31), and of the 32 bits the consumer leaves behind
+    /// in the narrow layout (2^32): a twin ring whose handles are never
+    /// remade pushes, pops, evicts and counts the same.
+    #[test]
+    fn remade_handles_resume_across_the_wrap() {
+        for (mode, start) in
+            [Mode::Block, Mode::Overwrite].into_iter().flat_map(|m| [(m, (1u64 << 31) - 7), (m, (1 << 32) - 7)])
+        {
+            let (ring, (mut p, mut c)) = starting_at_with_ring(mode, 64, 5, start);
+            let (mut twin_p, mut twin_c) = starting_at(mode, 64, 5, start);
+            let (mut out, mut twin_out) = ([0u8; 16], [0u8; 16]);
+            for i in 0..200u32 {
+                let frame: Vec<u8> = (0..1 + i % 13).map(|b| (b ^ i) as u8).collect();
+                assert_eq!(p.push(&frame).is_ok(), twin_p.push(&frame).is_ok(), "{mode:?} push {i}");
+                if i % 3 == 0 {
+                    let (got, want) = (c.pop(&mut out), twin_c.pop(&mut twin_out));
+                    assert_eq!(got, want, "{mode:?} pop {i}");
+                    if let Ok(n) = got {
+                        assert_eq!(out[..n], twin_out[..n], "{mode:?} frame {i}");
+                    }
+                }
+                if i % 7 == 0 {
+                    drop((p, c));
+                    (p, c) = (Producer::new(ring.clone()), Consumer::new(ring.clone()));
+                }
+                assert_eq!(p.counters(), twin_p.counters(), "{mode:?} after {i}");
+            }
+            while let Ok(n) = twin_c.pop(&mut twin_out) {
+                assert_eq!(c.pop(&mut out), Ok(n));
+                assert_eq!(out[..n], twin_out[..n]);
+            }
+            assert_eq!(c.pop(&mut out), Err(crate::PopError::Empty));
+            let pushed = p.counters().committed.wrapping_sub(start) & COUNT_MASK;
+            assert!(start + pushed > start.next_power_of_two(), "the run crossed the wrap");
+        }
     }
 
     /// The tail word keeps 31 bits of the sequence number (15 narrow), the
