@@ -7,7 +7,7 @@ use core::ops::Deref;
 use crate::counters::Counters;
 use crate::error::PopError;
 use crate::resume::{self, Resume, resume};
-use crate::ring::{HEAD_MASK, Mode, Parts, SEQ_MASK, Slot, Storage, extend, narrow, unpack_tail, widen};
+use crate::ring::{HEAD_MASK, Mode, Parts, SEQ_MASK, Slot, Storage, extend, narrow, slot_after, unpack_tail, widen};
 use crate::sync::{Ordering, copy_out};
 
 /// The consuming half of a ring. `Send`, not `Sync`: one thread consumes.
@@ -143,12 +143,10 @@ where
         }
         if head != self.head {
             // Overwrite mode evicted frames since we last looked: resync from
-            // the new oldest frame's slot.
-            // Counted on from our head's slot (the numbering is ours: see
-            // `resume`), reduced with one division.
-            let slots = self.parts().slots.len() as u64;
-            let index = self.head_slot as u64 + (head - self.head) % slots;
-            self.head_slot = (if index >= slots { index - slots } else { index }) as usize;
+            // the new oldest frame's slot, counted on from ours (sequence
+            // numbers are only ours up to a multiple of the word's range:
+            // see `resume`).
+            self.head_slot = slot_after(self.head_slot, head - self.head, self.parts().slots.len());
             self.head = head;
             let slot = self.slot(head);
             self.rpos = slot.offset() as usize;

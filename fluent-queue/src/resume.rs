@@ -14,11 +14,11 @@
 //! of the word's range; both handles only ever compare and subtract
 //! sequence numbers, so that does not matter.
 
-use crate::ring::{HEAD_MASK, Parts, SEQ_MASK, Slot, Word, extend, narrow, unpack_tail, widen};
+use crate::ring::{HEAD_MASK, Parts, SEQ_MASK, Slot, Word, extend, narrow, slot_after, unpack_tail, widen};
 use crate::sync::Ordering;
 
 /// The state both handles start from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug)]
 pub(crate) struct Resume {
     /// The oldest frame's sequence number.
     pub(crate) head: u64,
@@ -49,14 +49,11 @@ pub(crate) fn leave(parts: Parts<'_>, head: u64, head_slot: usize) {
 pub(crate) fn resume(parts: Parts<'_>) -> Resume {
     let shared = parts.shared;
     let left = widen(shared.consumed.left_head.load(Ordering::Relaxed));
-    let left_slot = widen(shared.consumed.left_slot.load(Ordering::Relaxed));
+    let left_slot = widen(shared.consumed.left_slot.load(Ordering::Relaxed)) as usize;
     // The lock bit is ignored: a leaked read borrow can leave it set, and a
     // split clears it.
     let head = extend(left, widen(shared.head.load(Ordering::Acquire) >> 1), HEAD_MASK);
-    let slots = parts.slots.len() as u64;
-    // `left_slot < slots`: reduce the distance, then wrap at most once.
-    let index = left_slot + (head - left) % slots;
-    let head_slot = (if index >= slots { index - slots } else { index }) as usize;
+    let head_slot = slot_after(left_slot, head - left, parts.slots.len());
     let tail_word = shared.tail.word.load(Ordering::Acquire);
     let (end, tail_lap, tail_low) = unpack_tail(tail_word);
     let (rpos, lap) = if extend(head, tail_low, SEQ_MASK) == head {

@@ -186,6 +186,13 @@ pub(crate) struct ProducerCounters {
     pub(crate) evicted_bytes: AtomicWord,
 }
 
+/// The slot index `distance` frames after slot `base` (`base < slots`), with
+/// one division: for jumps of any length (evictions unseen, a split).
+pub(crate) fn slot_after(base: usize, distance: u64, slots: usize) -> usize {
+    let index = base as u64 + distance % slots as u64;
+    (if index >= slots as u64 { index - slots as u64 } else { index }) as usize
+}
+
 /// Counters written only by the consumer, and where it last released to
 /// (see `resume`).
 #[derive(Debug)]
