@@ -2,19 +2,35 @@
 //! caller encodes the event straight into a `fluent-queue` ring and returns;
 //! a worker thread sends the queued events in batches.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::thread::{self, JoinHandle, Thread};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use fluent_proto::{CountingSink, EncodeError, Sink, SliceSink, Timestamp, encode_entry, msgpack};
+use fluent_proto::{CountingSink, EncodeError, Sink, SliceSink, Timestamp, encode_entry};
+use fluent_queue::ReserveError;
+use serde::Serialize;
+
+use crate::error::SendError;
+use crate::packet::BatchMode;
+use crate::rings::{EvictedEvents, LocalRing, RingEntry, RingState, Unavailable, with_local_ring};
+use crate::sender::{CriticalRecord, OverflowHandler, SenderBuilder};
+use crate::shared::{CloseRequest, Shared};
+use crate::stats::{Counters, Stats};
+use crate::worker::Worker;
 
 /// Writes one entry `[time, record]` into any sink (statically dispatched:
 /// the entry is written twice, once to measure, once in place).
 struct Entry<'r, T: ?Sized> {
     time: Timestamp,
     record: &'r T,
+}
+
+impl<T: Serialize + ?Sized> Entry<'_, T> {
+    #[inline]
+    fn write<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<usize, EncodeError> {
+        encode_entry(sink, self.time, self.record)
+    }
 }
 
 /// Writes a frame's `[u16 tag length][tag]` prefix at the start of `buf`
@@ -32,26 +48,13 @@ fn write_tag<'b>(buf: &'b mut [u8], tag: [&str; 3], tag_len16: u16) -> &'b mut [
     entry_bytes
 }
 
-impl<T: Serialize + ?Sized> Entry<'_, T> {
-    #[inline]
-    fn write<S: Sink + ?Sized>(&self, sink: &mut S) -> Result<usize, EncodeError> {
-        encode_entry(sink, self.time, self.record)
-    }
-}
-use fluent_queue::{HeapRing, Mode, OnEvict, ReserveError};
-use serde::Serialize;
-
-use crate::error::SendError;
-use crate::packet::BatchMode;
-use crate::rings::{LocalRing, RingEntry, RingState, Unavailable, with_local_ring};
-use crate::sender::{CriticalRecord, OverflowHandler, SenderBuilder};
-use crate::stats::{Counters, Stats};
-use crate::worker::Worker;
-
 /// Python's `DEFAULT_QUEUE_MAXSIZE`: 100 events.
 pub const DEFAULT_QUEUE_MAXSIZE: usize = 100;
 /// Python's `DEFAULT_QUEUE_CIRCULAR`: blocking, not circular.
 pub const DEFAULT_QUEUE_CIRCULAR: bool = false;
+/// How long a connection may make no progress before the server counts as
+/// unavailable (see [`AsyncSenderBuilder::stall_timeout`]).
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_millis(20);
 
 /// Options of [`AsyncSender`]: those of [`SenderBuilder`] plus the queue's.
 #[derive(Clone)]
@@ -66,6 +69,8 @@ pub struct AsyncSenderBuilder {
     pub(crate) require_ack_response: bool,
     pub(crate) ack_timeout: Duration,
     pub(crate) close_timeout: Duration,
+    pub(crate) stall_timeout: Duration,
+    pub(crate) loss_report_tag: Option<String>,
 }
 
 impl std::fmt::Debug for AsyncSenderBuilder {
@@ -180,6 +185,41 @@ impl AsyncSenderBuilder {
         self
     }
 
+    /// How long the connection may take no bytes (or, in ack mode, send no
+    /// ack) while requests wait before the server counts as unavailable
+    /// (default 20 ms). While it is available and the pending buffer holds
+    /// `bufmax`, the worker leaves events in the queue, so a blocking queue
+    /// pushes back on a burst faster than the connection. Once it is
+    /// unavailable the worker keeps draining the queue, and the oldest
+    /// requests beyond `bufmax` go to the buffer overflow handler, counted
+    /// in `Stats::dropped_buffer`: emits never wait for the length of an
+    /// outage.
+    ///
+    /// ```
+    /// let _ = fluent_std::AsyncSender::builder("app").stall_timeout(std::time::Duration::from_millis(100));
+    /// ```
+    pub fn stall_timeout(mut self, timeout: Duration) -> Self {
+        self.stall_timeout = timeout;
+        self
+    }
+
+    /// The tag of the loss report (default `"{tag}.dropped"`, `None` turns
+    /// it off): after events were dropped, once the connection is back, the
+    /// worker sends one record `{"dropped": N, "dropped_queue": q,
+    /// "dropped_buffer": b, "reason": ..., "since": T}` (at most one a
+    /// second), so a loss shows where the logs are read, not only in local
+    /// counters. Reports are not events: they are not in `Stats::emitted`
+    /// but in `Stats::loss_reports`.
+    ///
+    /// ```
+    /// let _ = fluent_std::AsyncSender::builder("app").loss_report_tag(Some("ops.fluent_loss"));
+    /// let _ = fluent_std::AsyncSender::builder("app").loss_report_tag(None::<String>);
+    /// ```
+    pub fn loss_report_tag(mut self, tag: Option<impl Into<String>>) -> Self {
+        self.loss_report_tag = tag.map(Into::into);
+        self
+    }
+
     /// How long `close` (and drop) keeps flushing (default 5 s).
     ///
     /// ```
@@ -194,14 +234,16 @@ impl AsyncSenderBuilder {
     ///
     /// # Panics
     /// When `queue_maxsize` or the queue's byte size is 0, or the worker
-    /// thread cannot be spawned.
+    /// thread (or its wake-up pipe) cannot be created.
+    ///
+    /// Sizes beyond the ring's limits are clamped to them. The first
+    /// emitting thread's ring is made here (its memory written), so that the
+    /// first emit pays no page faults; the worker makes the next one ahead
+    /// of time, so a sender holds one spare ring.
     ///
     /// ```
     /// let sender = fluent_std::AsyncSender::builder("app").build();
     /// assert!(sender.queue_blocking());
-    /// // Sizes beyond the ring's limits are clamped to them.
-    /// let big = fluent_std::AsyncSender::builder("app").queue_maxsize(usize::MAX).build();
-    /// assert_eq!(big.queue_maxsize(), fluent_queue::MAX_FRAMES);
     /// ```
     pub fn build(mut self) -> AsyncSender {
         assert!(self.queue_maxsize > 0 && self.queue_bytes > 0, "the queue must hold something");
@@ -212,116 +254,40 @@ impl AsyncSenderBuilder {
         // calibration and the choice of fence (both sides must agree).
         crate::clock::warm_up();
         crate::asymmetric_fence::init();
-        let shared = Arc::new(Shared {
-            id: NEXT_SENDER.fetch_add(1, Ordering::Relaxed),
-            rings: Mutex::new(Vec::new()),
-            retired_emitted: AtomicU64::new(0),
-            retired_evicted: AtomicU64::new(0),
-            closed: Arc::new(AtomicBool::new(false)),
-            close_request: Mutex::new(None),
-            sleeping: AtomicBool::new(false),
-            worker_thread: OnceLock::new(),
-            counters: Arc::new(Counters::default()),
-            last_error: Mutex::new(None),
-            options: self,
-        });
+        let id = NEXT_SENDER.fetch_add(1, Ordering::Relaxed);
+        let shared = Shared::new(id, self).unwrap_or_else(|e| panic!("cannot create the worker's wake-up pipe: {e}"));
+        let shared = Arc::new(shared);
         let worker = Worker::new(shared.clone());
         let handle = thread::Builder::new()
             .name("fluent-async-sender".into())
             .spawn(move || worker.run())
             .unwrap_or_else(|e| panic!("cannot start the sender's worker thread: {e}"));
-        let _ = shared.worker_thread.set(handle.thread().clone());
         AsyncSender { shared, worker: Mutex::new(Some(handle)) }
     }
 }
 
 static NEXT_SENDER: AtomicU64 = AtomicU64::new(1);
 
+/// Blocking mode with a full queue: wakes the worker (it drains unless the
+/// connection is taking bytes while `bufmax` is pending), then waits a
+/// little: yields first (the worker usually frees room within
+/// microseconds), then sleeps in short steps, waking it again now and then.
+#[cold]
+fn wait_for_room(shared: &Shared, rounds: &mut u32) {
+    if rounds.is_multiple_of(16) {
+        shared.wake_for_room();
+    }
+    *rounds += 1;
+    if *rounds < 64 {
+        thread::yield_now();
+    } else {
+        thread::sleep(Duration::from_micros(50));
+    }
+}
+
 /// Circular mode: how many times an emit looks again while the worker holds
 /// the oldest events (bounded: emit never waits for the worker).
 const BUSY_RETRIES: u32 = 256;
-
-/// Hands each evicted event to the overflow handler and counts it.
-pub(crate) struct EvictedEvents {
-    handler: Option<OverflowHandler>,
-    scratch: Vec<u8>,
-}
-
-impl OnEvict for EvictedEvents {
-    fn evicted(&mut self, frame: &[u8]) {
-        // The ring counts evicted frames itself (`Stats::dropped_queue`
-        // adds them up).
-        let Some(handler) = &self.handler else { return };
-        if let Some((tag, entry)) = crate::packet::split_frame(frame) {
-            self.scratch.clear();
-            if message_bytes(&mut self.scratch, tag, entry).is_ok() {
-                let _ = catch_unwind(AssertUnwindSafe(|| handler(&self.scratch)));
-            }
-        }
-    }
-}
-
-/// `[tag, time, record]` from a tag and an entry `[time, record]`.
-pub(crate) fn message_bytes(out: &mut Vec<u8>, tag: &str, entry: &[u8]) -> Result<(), EncodeError> {
-    msgpack::write_array_header(out, 3)?;
-    msgpack::write_str(out, tag)?;
-    out.extend_from_slice(entry.get(1..).unwrap_or_default());
-    Ok(())
-}
-
-pub(crate) struct CloseRequest {
-    pub(crate) flush: bool,
-    pub(crate) deadline: Instant,
-}
-
-/// What the emitting threads and the worker share.
-pub(crate) struct Shared {
-    /// Identifies this sender in the threads' ring lists.
-    pub(crate) id: u64,
-    /// Every emitting thread's ring (the worker's side); locked by the
-    /// worker while draining and by a thread registering its ring.
-    pub(crate) rings: Mutex<Vec<RingEntry>>,
-    /// Events emitted into rings the worker has since dropped.
-    pub(crate) retired_emitted: AtomicU64,
-    /// Events those rings evicted (circular mode).
-    pub(crate) retired_evicted: AtomicU64,
-    pub(crate) closed: Arc<AtomicBool>,
-    pub(crate) close_request: Mutex<Option<CloseRequest>>,
-    pub(crate) sleeping: AtomicBool,
-    pub(crate) worker_thread: OnceLock<Thread>,
-    pub(crate) counters: Arc<Counters>,
-    pub(crate) last_error: Mutex<Option<SendError>>,
-    pub(crate) options: AsyncSenderBuilder,
-}
-
-impl Shared {
-    /// Locks the ring registry.
-    pub(crate) fn rings(&self) -> MutexGuard<'_, Vec<RingEntry>> {
-        self.rings.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub(crate) fn set_last_error(&self, error: SendError) {
-        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
-    }
-
-    /// Wakes the worker if it sleeps. The fence pairs with the worker's
-    /// (store `sleeping`, fence, look at the queue): one of the two sides
-    /// always sees the other's write, so no event waits for the idle timeout.
-    #[inline]
-    fn wake(&self) {
-        crate::asymmetric_fence::light();
-        if self.sleeping.load(Ordering::Relaxed) {
-            self.unpark_worker();
-        }
-    }
-
-    #[cold]
-    fn unpark_worker(&self) {
-        if let Some(t) = self.worker_thread.get() {
-            t.unpark();
-        }
-    }
-}
 
 /// An asynchronous Forward-protocol sender: `emit` encodes the event into a
 /// bounded lock-free ring on the caller's thread (no allocation per event in
@@ -389,6 +355,8 @@ impl AsyncSender {
             require_ack_response: false,
             ack_timeout: Duration::from_secs(5),
             close_timeout: Duration::from_secs(5),
+            stall_timeout: DEFAULT_STALL_TIMEOUT,
+            loss_report_tag: Some(String::new()),
         }
     }
 
@@ -432,12 +400,18 @@ impl AsyncSender {
         let (mut emitted, mut evicted) = (0, 0);
         for ring in rings.iter() {
             emitted += ring.state.emitted.load(Ordering::Relaxed);
-            evicted += ring.consumer.counters().evicted;
+            let counters = ring.consumer.counters();
+            evicted += counters.evicted;
+            stats.queued_events += counters.frames;
+            stats.queued_bytes += counters.bytes;
         }
-        stats.emitted = emitted + self.shared.retired_emitted.load(Ordering::Relaxed);
+        let refused = self.shared.counters.emitter.refused.load(Ordering::Relaxed);
+        stats.emitted = emitted + self.shared.retired_emitted.load(Ordering::Relaxed) + refused;
         // Circular mode's evictions are counted by each ring.
-        stats.dropped_queue += evicted + self.shared.retired_evicted.load(Ordering::Relaxed);
+        stats.dropped_queue = evicted + self.shared.retired_evicted.load(Ordering::Relaxed) + refused;
         drop(rings);
+        stats.pending_events = self.shared.pending.events.load(Ordering::Relaxed);
+        stats.pending_bytes = self.shared.pending.bytes.load(Ordering::Relaxed);
         stats
     }
 
@@ -547,10 +521,12 @@ impl AsyncSender {
     }
 
     /// A new ring for the calling thread, registered with the worker.
+    /// Takes the ring the worker prepared (its memory already written, so
+    /// this emit pays no page faults); makes one here only when two threads'
+    /// first emits come faster than the worker replaces it.
     fn register(&self) -> LocalRing {
         let options = &self.shared.options;
-        let mode = if options.queue_circular { Mode::Overwrite } else { Mode::Block };
-        let (producer, consumer) = HeapRing::new(mode, options.queue_bytes, options.queue_maxsize);
+        let (producer, consumer) = self.shared.take_spare().unwrap_or_else(|| self.shared.new_ring());
         let on_evict = EvictedEvents { handler: options.queue_overflow_handler.clone(), scratch: Vec::new() };
         let state = Arc::new(RingState::default());
         self.shared.rings().push(RingEntry { consumer, state: state.clone() });
@@ -710,6 +686,7 @@ impl AsyncSender {
         let frame_room = 2 + tag_len + entry_room;
         let mut deadline = None;
         let mut busy_retries = 0;
+        let mut full_rounds = 0;
         loop {
             // The emit/close handshake (see `rings`): announce, fence, look.
             ring.state.in_emit.store(true, Ordering::Relaxed);
@@ -736,12 +713,12 @@ impl AsyncSender {
                 }
                 Err(ReserveError::Full) => {
                     ring.state.in_emit.store(false, Ordering::Release);
-                    self.shared.wake();
-                    let deadline = *deadline.get_or_insert_with(|| Instant::now() + self.shared.options.queue_timeout);
-                    if Instant::now() >= deadline {
+                    let now = Instant::now();
+                    let deadline = *deadline.get_or_insert_with(|| now + self.shared.options.queue_timeout);
+                    if now >= deadline {
                         return Err(self.drop_event(SendError::QueueFull));
                     }
-                    thread::sleep(Duration::from_micros(100));
+                    wait_for_room(&self.shared, &mut full_rounds);
                     continue;
                 }
                 Err(ReserveError::Busy) if busy_retries < BUSY_RETRIES => {
@@ -773,35 +750,42 @@ impl AsyncSender {
         error
     }
 
+    /// An event refused for want of room (or re-entered): emitted and
+    /// dropped at once, so the counters still add up.
     fn drop_event(&self, error: SendError) -> SendError {
-        Counters::add(&self.shared.counters.emitter.dropped_queue, 1);
+        Counters::add(&self.shared.counters.emitter.refused, 1);
         self.fail(error)
     }
 
-    /// Waits until every event emitted before the call has been sent (or
-    /// counted as dropped), or `timeout` passes; the sender stays open.
-    /// Returns whether everything was sent in time. `log::Log::flush` on
-    /// the async log handler calls this.
+    /// Waits until every event emitted before the call has been written to
+    /// the server (acknowledged, in ack mode), or `timeout` passes; the
+    /// sender stays open. Returns true only when they all were: false when
+    /// the deadline passed first, the sender is closed, or an event was
+    /// dropped (queue, buffer overflow) meanwhile. `log::Log::flush` on the
+    /// async log handler calls this.
     ///
     /// ```
     /// let sender = fluent_std::AsyncSender::builder("a").build();
     /// assert!(sender.flush(std::time::Duration::from_millis(10)), "nothing emitted, nothing to wait for");
     /// ```
     pub fn flush(&self, timeout: Duration) -> bool {
-        let target = self.stats().emitted;
         let deadline = Instant::now() + timeout;
+        let start = self.stats();
+        let target = start.emitted;
+        let lost = |s: &Stats| s.dropped_queue + s.dropped_buffer + s.unsent_at_close;
         loop {
             let s = self.stats();
-            if s.sent + s.dropped_queue + s.dropped_buffer + s.unsent_at_close >= target {
+            if lost(&s) != lost(&start) {
+                return false;
+            }
+            if s.sent + lost(&s) >= target {
                 return true;
             }
             if Instant::now() >= deadline || self.worker.lock().map(|w| w.is_none()).unwrap_or(true) {
                 return false;
             }
-            if let Some(t) = self.shared.worker_thread.get() {
-                t.unpark();
-            }
-            thread::sleep(Duration::from_micros(200));
+            self.shared.waker.wake();
+            thread::sleep(Duration::from_micros(200).min(deadline.saturating_duration_since(Instant::now())));
         }
     }
 
@@ -843,9 +827,7 @@ impl AsyncSender {
                 *request = Some(CloseRequest { flush, deadline: Instant::now() + timeout });
             }
         }
-        if let Some(t) = self.shared.worker_thread.get() {
-            t.unpark();
-        }
+        self.shared.waker.wake();
         let handle = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some(handle) = handle {
             let _ = handle.join();

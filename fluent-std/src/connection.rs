@@ -1,10 +1,12 @@
 //! Where events go ([`Endpoint`]) and the socket that takes them there.
 
 use std::io::{self, Read, Write};
-use std::net::ToSocketAddrs;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::os::fd::{AsFd, BorrowedFd};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use socket2::{Domain, SockAddr, Socket, Type};
 
 /// A Forward receiver's address: TCP host and port, or a Unix socket
@@ -69,6 +71,63 @@ impl Endpoint {
     }
 }
 
+/// Where a non-blocking connect stands.
+#[derive(Debug)]
+pub(crate) enum Dialing {
+    /// Connected at once (Unix sockets, usually).
+    Connected(Connection),
+    /// In progress; poll for writability, then ask `Connection::connect_result`.
+    InProgress(Connection),
+}
+
+impl Endpoint {
+    /// The addresses to try, in order. An IP literal is not looked up. A host
+    /// name is resolved by the system's resolver, which blocks for as long as
+    /// it takes.
+    pub(crate) fn addresses(&self) -> io::Result<Vec<SockAddr>> {
+        match self {
+            Endpoint::Tcp { host, port } => {
+                let literal = host.trim_start_matches('[').trim_end_matches(']');
+                if let Ok(ip) = literal.parse::<IpAddr>() {
+                    return Ok(vec![SocketAddr::new(ip, *port).into()]);
+                }
+                let addrs: Vec<SockAddr> = (host.as_str(), *port).to_socket_addrs()?.map(SockAddr::from).collect();
+                if addrs.is_empty() {
+                    return Err(io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("{host}:{port} resolves to no address"),
+                    ));
+                }
+                Ok(addrs)
+            }
+            Endpoint::Unix(path) => Ok(vec![SockAddr::unix(path)?]),
+        }
+    }
+
+    /// Starts a non-blocking connect to `addr`; the socket stays
+    /// non-blocking (the worker polls it).
+    pub(crate) fn dial(&self, addr: &SockAddr) -> io::Result<Dialing> {
+        let tcp = matches!(self, Endpoint::Tcp { .. });
+        let domain =
+            if tcp { Domain::for_address(addr.as_socket().ok_or(io::ErrorKind::InvalidInput)?) } else { Domain::UNIX };
+        let socket = Socket::new(domain, Type::STREAM, None)?;
+        socket.set_nonblocking(true)?;
+        if tcp {
+            socket.set_tcp_nodelay(true)?;
+            socket.set_keepalive(true)?;
+        }
+        match socket.connect(addr) {
+            Ok(()) => Ok(Dialing::Connected(Connection { socket })),
+            Err(e) if in_progress(&e) => Ok(Dialing::InProgress(Connection { socket })),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+fn in_progress(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock || rustix::io::Errno::from_io_error(e) == Some(rustix::io::Errno::INPROGRESS)
+}
+
 /// An open connection to the receiver.
 #[derive(Debug)]
 pub(crate) struct Connection {
@@ -96,17 +155,66 @@ impl Connection {
         closed || self.socket.set_nonblocking(false).is_err()
     }
 
-    /// Reads into `buf`, waiting at most `timeout` (ack replies).
-    pub(crate) fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
-        self.socket.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
-        let n = (&self.socket).read(buf);
-        self.socket.set_read_timeout(None)?;
-        n
+    /// A non-blocking connect's outcome: `Ok(true)` connected, `Ok(false)`
+    /// still in progress, `Err` failed.
+    pub(crate) fn connect_result(&self) -> io::Result<bool> {
+        let zero = Timespec { tv_sec: 0, tv_nsec: 0 };
+        let mut fds = [PollFd::new(&self.socket, PollFlags::OUT)];
+        if poll(&mut fds, Some(&zero))? == 0 {
+            return Ok(false);
+        }
+        match self.socket.take_error()? {
+            Some(e) => Err(e),
+            None => Ok(true),
+        }
     }
 
-    /// Writes all of `bytes` (a write of 0 bytes means the peer is gone).
+    /// Writes what the kernel takes now (non-blocking socket): `WouldBlock`
+    /// when it takes nothing.
+    pub(crate) fn write_some(&self, bytes: &[u8]) -> io::Result<usize> {
+        loop {
+            match (&self.socket).write(bytes) {
+                Ok(0) if !bytes.is_empty() => return Err(io::ErrorKind::WriteZero.into()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Reads what has arrived (non-blocking socket): `Ok(0)` is the peer's
+    /// close, `WouldBlock` means nothing yet.
+    pub(crate) fn read_some(&self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            match (&self.socket).read(buf) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => return other,
+            }
+        }
+    }
+
+    /// Whether the peer closed this (non-blocking) connection while it was
+    /// idle: a read of 0 bytes, or an error; bytes it sent are discarded.
+    pub(crate) fn closed_while_idle(&self) -> bool {
+        let mut scratch = [0u8; 512];
+        loop {
+            match self.read_some(&mut scratch) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) => return e.kind() != io::ErrorKind::WouldBlock,
+            }
+        }
+    }
+
+    /// Writes all of `bytes` (a blocking socket; a write of 0 bytes means
+    /// the peer is gone).
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
         (&self.socket).write_all(bytes)?;
         (&self.socket).flush()
+    }
+}
+
+impl AsFd for Connection {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.socket.as_fd()
     }
 }

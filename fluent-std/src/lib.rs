@@ -47,15 +47,21 @@ pub mod handler;
 mod handler_support;
 #[cfg(feature = "tracing")]
 pub mod layer;
+mod loss_report;
 mod packet;
+mod pending;
 #[cfg(any(feature = "log", feature = "tracing"))]
 mod record_sender;
 mod rings;
 mod sender;
+mod shared;
 mod stats;
+mod waker;
 mod worker;
 
-pub use async_sender::{AsyncSender, AsyncSenderBuilder, DEFAULT_QUEUE_CIRCULAR, DEFAULT_QUEUE_MAXSIZE};
+pub use async_sender::{
+    AsyncSender, AsyncSenderBuilder, DEFAULT_QUEUE_CIRCULAR, DEFAULT_QUEUE_MAXSIZE, DEFAULT_STALL_TIMEOUT,
+};
 pub use packet::BatchMode;
 #[cfg(any(feature = "log", feature = "tracing"))]
 pub use record_sender::RecordSender;

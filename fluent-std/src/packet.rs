@@ -38,6 +38,8 @@ pub(crate) struct Packet {
     pub(crate) bytes: Vec<u8>,
     pub(crate) events: u64,
     pub(crate) chunk: Option<ChunkId>,
+    /// A loss report (not an event): the number of drops it reports.
+    pub(crate) loss_report: u64,
 }
 
 /// Builds the requests for one tag run of `entries` (concatenated
@@ -67,7 +69,7 @@ pub(crate) fn build(
                 if let Some(c) = &chunk {
                     Options { chunk: Some(c.as_str()), ..Options::default() }.write(&mut bytes)?;
                 }
-                out.push(Packet { bytes, events: 1, chunk });
+                out.push(Packet { bytes, events: 1, chunk, loss_report: 0 });
             }
         }
         BatchMode::Forward | BatchMode::PackedForward => {
@@ -81,14 +83,14 @@ pub(crate) fn build(
             }
             bytes.extend_from_slice(entries);
             options.write(&mut bytes)?;
-            out.push(Packet { bytes, events: count, chunk });
+            out.push(Packet { bytes, events: count, chunk, loss_report: 0 });
         }
         BatchMode::CompressedPackedForward => {
             let chunk = chunk();
             let options = Options { size: Some(count), chunk: chunk.as_ref().map(ChunkId::as_str), compressed: None };
             let mut bytes = Vec::with_capacity(entries.len() / 2 + 64);
             encode_compressed_packed_forward(&mut bytes, tag, entries, &options, 6)?;
-            out.push(Packet { bytes, events: count, chunk });
+            out.push(Packet { bytes, events: count, chunk, loss_report: 0 });
         }
     }
     Ok(())

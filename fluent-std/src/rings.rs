@@ -15,12 +15,42 @@
 //! run time, close's is a `membarrier` system call.
 
 use std::cell::RefCell;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use fluent_queue::{Consumer, HeapRing, Producer};
+use fluent_proto::{EncodeError, msgpack};
+use fluent_queue::{Consumer, HeapRing, OnEvict, Producer};
 
-use crate::async_sender::EvictedEvents;
+use crate::sender::OverflowHandler;
+
+/// Hands each evicted event to the overflow handler and counts it.
+pub(crate) struct EvictedEvents {
+    pub(crate) handler: Option<OverflowHandler>,
+    pub(crate) scratch: Vec<u8>,
+}
+
+impl OnEvict for EvictedEvents {
+    fn evicted(&mut self, frame: &[u8]) {
+        // The ring counts evicted frames itself (`Stats::dropped_queue`
+        // adds them up).
+        let Some(handler) = &self.handler else { return };
+        if let Some((tag, entry)) = crate::packet::split_frame(frame) {
+            self.scratch.clear();
+            if message_bytes(&mut self.scratch, tag, entry).is_ok() {
+                let _ = catch_unwind(AssertUnwindSafe(|| handler(&self.scratch)));
+            }
+        }
+    }
+}
+
+/// `[tag, time, record]` from a tag and an entry `[time, record]`.
+pub(crate) fn message_bytes(out: &mut Vec<u8>, tag: &str, entry: &[u8]) -> Result<(), EncodeError> {
+    msgpack::write_array_header(out, 3)?;
+    msgpack::write_str(out, tag)?;
+    out.extend_from_slice(entry.get(1..).unwrap_or_default());
+    Ok(())
+}
 
 /// State of one ring, shared by its thread and the worker.
 #[derive(Debug, Default)]

@@ -6,51 +6,89 @@ use crossbeam_utils::CachePadded;
 
 /// Counters of an [`AsyncSender`](crate::AsyncSender), readable at any time.
 ///
-/// Every emitted event ends in exactly one of: `sent`, `dropped_queue`,
-/// `dropped_buffer`, `unsent_at_close`, or is still on its way.
+/// Every emitted event ends in exactly one of `sent`, `dropped_queue`,
+/// `dropped_buffer` and `unsent_at_close`, or is still on its way
+/// (`queued_events` in the queue, `pending_events` with the worker). At any
+/// quiescent point:
+///
+/// `emitted = sent + dropped_queue + dropped_buffer + unsent_at_close +
+/// queued_events + pending_events`
 ///
 /// ```
-/// let stats = fluent_std::Stats::default();
-/// assert_eq!(stats.emitted, 0);
+/// let sender = fluent_std::AsyncSender::builder("app")
+///     .sender(|s| s.host("unix:///nonexistent/fluent.sock"))
+///     .build();
+/// sender.emit("x", &std::collections::BTreeMap::from([("k", 1)]))?;
+/// let s = sender.close_with(false, std::time::Duration::ZERO);
+/// assert_eq!(s.emitted, 1);
+/// assert_eq!(s.emitted, s.sent + s.dropped_queue + s.dropped_buffer + s.unsent_at_close + s.queued_events + s.pending_events);
+/// # Ok::<(), fluent_std::SendError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Stats {
-    /// Events accepted by `emit`.
+    /// Events `emit` accepted, and events it refused for want of room
+    /// (those are also in `dropped_queue`). Events refused because the
+    /// sender was closed or the record could not be encoded are not
+    /// counted: the call returned the error.
     pub emitted: u64,
-    /// Events written to the server (acknowledged, in ack mode).
+    /// Events delivered: written whole to the connection (without ack mode),
+    /// or acknowledged by the server (ack mode).
     pub sent: u64,
+    /// Events written whole to a connection, resends in ack mode included.
+    /// Without ack mode a write only means the kernel took the bytes.
+    pub written: u64,
     /// Events acknowledged by the server (ack mode).
     pub acked: u64,
-    /// Events lost to the queue: evicted (circular) or refused (full).
+    /// Events lost to the queue: evicted (circular) or refused (full,
+    /// larger than the queue, or re-entrant).
     pub dropped_queue: u64,
-    /// Events the worker could not turn into a request (an encoding error).
-    /// Unsent requests never exceed `bufmax`: beyond it, events wait in the
-    /// queue, where the queue's policy applies (`dropped_queue`).
+    /// Events handed to the buffer overflow handler while the server was
+    /// unavailable (the oldest requests beyond `bufmax`), or that could not
+    /// be turned into a request.
     pub dropped_buffer: u64,
     /// Events still unsent when `close` gave up (handed to the handler).
     pub unsent_at_close: u64,
+    /// Events in the queue now.
+    pub queued_events: u64,
+    /// Bytes in the queue now.
+    pub queued_bytes: u64,
+    /// Events the worker holds now, in requests not yet sent (or acked).
+    pub pending_events: u64,
+    /// Bytes of those requests (at most `bufmax` while the server is
+    /// unavailable).
+    pub pending_bytes: u64,
     /// Successful connections after the first.
     pub reconnects: u64,
+    /// Connections that failed (refused, reset, timed out, no ack): each is
+    /// retried after a backoff. A server closing an idle connection, or
+    /// closing after an ack (Fluentd's `deny_keepalive`), is not a failure.
+    pub connection_errors: u64,
     /// Bytes written to the server.
     pub bytes_sent: u64,
+    /// Loss reports written (see `AsyncSenderBuilder::loss_report_tag`).
+    pub loss_reports: u64,
 }
 
-/// Counters written by emitting threads (under the producer lock).
+/// Counters written by emitting threads.
 #[derive(Debug, Default)]
 pub(crate) struct EmitterCounters {
-    pub(crate) emitted: AtomicU64,
-    pub(crate) dropped_queue: AtomicU64,
+    /// Events refused for want of room (emitted and dropped at once).
+    pub(crate) refused: AtomicU64,
 }
 
 /// Counters written by the worker thread.
 #[derive(Debug, Default)]
 pub(crate) struct WorkerCounters {
     pub(crate) sent: AtomicU64,
+    pub(crate) written: AtomicU64,
     pub(crate) acked: AtomicU64,
     pub(crate) dropped_buffer: AtomicU64,
     pub(crate) unsent_at_close: AtomicU64,
     pub(crate) reconnects: AtomicU64,
+    pub(crate) connection_errors: AtomicU64,
     pub(crate) bytes_sent: AtomicU64,
+    pub(crate) loss_reports: AtomicU64,
 }
 
 /// Emitter and worker counters on separate cache lines, so that an emit
@@ -68,23 +106,27 @@ impl Counters {
     }
 
     /// Adds `n` when the caller is the only writer at this moment (an emitter
-    /// holding the producer lock, or the worker): no locked instruction.
+    /// to its own ring's count, or the worker): no locked instruction.
     pub(crate) fn add_exclusive(counter: &AtomicU64, n: u64) {
         counter.store(counter.load(Ordering::Relaxed) + n, Ordering::Relaxed);
     }
 
+    /// The worker's counters; the emitters' and the queue's are added by
+    /// `AsyncSender::stats`.
     pub(crate) fn snapshot(&self) -> Stats {
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
-        let (e, w) = (&self.emitter, &self.worker);
+        let w = &self.worker;
         Stats {
-            emitted: get(&e.emitted),
             sent: get(&w.sent),
+            written: get(&w.written),
             acked: get(&w.acked),
-            dropped_queue: get(&e.dropped_queue),
             dropped_buffer: get(&w.dropped_buffer),
             unsent_at_close: get(&w.unsent_at_close),
             reconnects: get(&w.reconnects),
+            connection_errors: get(&w.connection_errors),
             bytes_sent: get(&w.bytes_sent),
+            loss_reports: get(&w.loss_reports),
+            ..Stats::default()
         }
     }
 }

@@ -1,51 +1,91 @@
-//! The asynchronous sender's worker thread: drains the ring, packs batches,
-//! sends them (waiting for acks in ack mode), reconnects with backoff.
+//! The asynchronous sender's worker thread: drains the rings into requests,
+//! writes them on a non-blocking connection (waiting for acks in ack mode),
+//! reconnects with backoff, and never waits past a deadline.
+//!
+//! The policy, in the order the loop applies it:
+//! - **Drain.** While the server is *available* (it connected, took bytes
+//!   or sent an ack in the last `stall_timeout`), queued events become the
+//!   next request once the connection has started on the previous one, up
+//!   to `bufmax`: events queued meanwhile go out together, and a blocking
+//!   queue pushes back on a burst faster than the connection. While the
+//!   server is unavailable (refused, unreachable, not reading, not acking),
+//!   the worker drains everything, and the oldest requests beyond `bufmax`
+//!   go to the buffer overflow handler, counted in `dropped_buffer`: emits
+//!   never wait for the outage.
+//! - **Write.** One request at a time, as far as the kernel takes it; in
+//!   ack mode the next request waits for the front one's ack. A failed
+//!   connection is retried after a capped exponential backoff, and the
+//!   request is written whole again on the next one (at-least-once in ack
+//!   mode). A server that closes an idle connection, or closes after an ack
+//!   (Fluentd's `deny_keepalive`), is reconnected at once, without backoff.
+//! - **Wait.** In `poll(2)` on the connection and the wake-up pipe, never
+//!   longer than the nearest deadline: connect, ack, stall, backoff, close.
 
-use std::collections::VecDeque;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::thread;
 use std::time::{Duration, Instant};
 
 use fluent_proto::{FrameDecoder, Limits, parse_ack};
 use fluent_queue::{Consumer, HeapRing};
+use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use socket2::SockAddr;
 
-use crate::rings::RingEntry;
-
-use crate::async_sender::Shared;
 use crate::backoff::Backoff;
-use crate::connection::{Connection, Endpoint};
+use crate::connection::{Connection, Dialing, Endpoint};
 use crate::error::SendError;
+use crate::loss_report::LossReport;
 use crate::packet::{self, Packet};
+use crate::pending::Pending;
+use crate::rings::RingEntry;
+use crate::shared::{CloseRequest, Shared};
 use crate::stats::Counters;
 
-/// How long the worker sleeps when idle before looking again (it is woken
-/// earlier by every emit that finds it asleep).
+/// The longest wait when nothing else is due.
 const IDLE: Duration = Duration::from_millis(100);
 
 /// When the queue runs empty, the worker first naps this long, up to
 /// [`NAPS`] times in a row, without asking emitters to wake it: during a
 /// burst the next events arrive within a nap, and no emit pays for a
 /// wake-up system call. Only then does it sleep for [`IDLE`], woken by the
-/// next emit. An application that logs rarely pays `NAPS` short wake-ups of
-/// the worker per event.
+/// next emit.
 const NAP: Duration = Duration::from_micros(50);
 const NAPS: u32 = 4;
+
+/// Connection steps taken per loop turn before draining again.
+const STEPS: u32 = 64;
+
+/// The connection to the server.
+enum Link {
+    Down,
+    Connecting { conn: Connection, rest: Vec<SockAddr>, deadline: Instant },
+    Up { conn: Connection, completed: u64 },
+}
+
+/// What one connection step did.
+#[derive(PartialEq)]
+enum Step {
+    Progress,
+    Blocked,
+}
 
 pub(crate) struct Worker {
     shared: Arc<Shared>,
     endpoint: Endpoint,
-    connection: Option<Connection>,
+    link: Link,
     backoff: Backoff,
     ever_connected: bool,
-    /// Requests built but not yet written (acknowledged, in ack mode).
-    queue: VecDeque<Packet>,
-    queued_bytes: usize,
+    pending: Pending,
+    /// The last time the server showed it was available: a connection
+    /// made, bytes taken, an ack received, or the first request queued
+    /// after an idle spell.
+    last_progress: Instant,
+    ack_buf: Vec<u8>,
     /// Scratch for one tag run.
     entries: Vec<u8>,
     lens: Vec<usize>,
-    ack_buf: Vec<u8>,
+    loss: LossReport,
+    last_loss_check: Instant,
     /// Naps taken since the queue last had events (see [`NAP`]).
     naps: u32,
 }
@@ -53,87 +93,77 @@ pub(crate) struct Worker {
 impl Worker {
     pub(crate) fn new(shared: Arc<Shared>) -> Self {
         let base = &shared.options.base;
+        let loss_tag = shared.options.loss_report_tag.clone().map(|tag| {
+            // Empty: the default, derived from the sender's tag.
+            if tag.is_empty() { crate::sender::join_tag(&base.tag, "dropped") } else { tag }
+        });
         Worker {
             endpoint: Endpoint::new(&base.host, base.port),
             backoff: Backoff::new(base.backoff_initial, base.backoff_max),
-            shared,
-            connection: None,
+            link: Link::Down,
             ever_connected: false,
-            queue: VecDeque::new(),
-            queued_bytes: 0,
+            pending: Pending::default(),
+            last_progress: Instant::now(),
+            ack_buf: Vec::new(),
             entries: Vec::new(),
             lens: Vec::new(),
-            ack_buf: Vec::new(),
+            loss: LossReport::new(loss_tag),
+            last_loss_check: Instant::now(),
             naps: 0,
+            shared,
         }
     }
 
     pub(crate) fn run(mut self) {
         loop {
-            // At most `bufmax` of requests wait for the server; the rest stay
-            // in the queue, where blocking mode pushes back on emitters and
-            // circular mode evicts the oldest events.
-            let drained = self.drain(true);
-            let sent = self.send_queued();
-            let close = {
-                let request = self.shared.close_request.lock().unwrap_or_else(|e| e.into_inner());
-                request.as_ref().map(|r| (r.flush, r.deadline))
-            };
-            if let Some((flush, deadline)) = close {
-                // `closed` was set under the producer lock before the request:
-                // this drain sees every committed event.
-                self.drain(false);
-                if self.queue.is_empty() {
-                    self.connection = None;
+            self.keep_a_spare_ring();
+            let close = self.shared.close_request();
+            let now = Instant::now();
+            let drained = self.drain(now, close.is_some());
+            let progressed = self.pump();
+            if close.is_none() {
+                self.shed_if_unavailable(Instant::now());
+                self.report_losses(Instant::now());
+            }
+            self.publish();
+            if let Some(CloseRequest { flush, deadline }) = close {
+                // `closed` was set (and every emit finished) before the
+                // request: this drain saw every committed event.
+                if self.pending.is_empty() && self.queued_events() == 0 {
+                    self.link = Link::Down;
                     return;
                 }
                 if !flush || Instant::now() >= deadline {
                     self.give_up();
                     return;
                 }
-                if !sent {
-                    let wait = self.backoff.wait_left(Instant::now()).unwrap_or(Duration::from_millis(1));
-                    thread::sleep(wait.min(deadline.saturating_duration_since(Instant::now())).min(IDLE));
-                }
-                continue;
             }
-            if drained || sent {
+            if drained || progressed {
                 self.naps = 0;
             } else {
-                self.idle();
+                self.wait(close.map(|c| c.deadline));
             }
         }
     }
 
-    /// Sleeps when there is nothing to do: until woken by an emit (queue
-    /// empty), until the next reconnect is due (server unreachable), or
-    /// briefly otherwise. Never spins.
-    fn idle(&mut self) {
-        let closing = self.shared.close_request.lock().map(|r| r.is_some()).unwrap_or(true);
-        if closing {
-            return;
+    fn options(&self) -> &crate::AsyncSenderBuilder {
+        &self.shared.options
+    }
+
+    /// Makes the ring the next emitting thread will take, here rather than
+    /// on that thread's first emit.
+    fn keep_a_spare_ring(&mut self) {
+        if self.shared.spare_taken.swap(false, Ordering::Relaxed) {
+            let ring = self.shared.new_ring();
+            *self.shared.spare.lock().unwrap_or_else(|e| e.into_inner()) = Some(ring);
         }
-        if self.queue.is_empty() && self.naps < NAPS {
-            // Probably a pause within a burst: look again soon, unannounced.
-            self.naps += 1;
-            thread::park_timeout(NAP);
-        } else if self.queue.is_empty() {
-            // Waiting for events: advertise it, so the next emit wakes us.
-            let shared = &self.shared;
-            shared.sleeping.store(true, Ordering::Relaxed);
-            // Pairs with the (light) fence in `Shared::wake`: either we see
-            // the emitter's event or it sees us asleep.
-            crate::asymmetric_fence::heavy();
-            if self.queued_events() == 0 {
-                thread::park_timeout(IDLE);
-            }
-            shared.sleeping.store(false, Ordering::Relaxed);
-        } else {
-            // Waiting for the server: emits cannot help, so they are not told
-            // to wake us (no syscall on their path).
-            let wait = self.backoff.wait_left(Instant::now()).unwrap_or(Duration::from_millis(1));
-            thread::park_timeout(wait.min(IDLE));
-        }
+    }
+
+    /// Publishes what the worker holds, for `stats`.
+    fn publish(&self) {
+        let gauge = &self.shared.pending;
+        gauge.events.store(self.pending.events(), Ordering::Relaxed);
+        gauge.bytes.store(self.pending.bytes() as u64, Ordering::Relaxed);
     }
 
     /// Events waiting in all rings.
@@ -141,14 +171,40 @@ impl Worker {
         self.shared.rings().iter().map(|r| r.consumer.counters().frames).sum()
     }
 
-    /// Drains every thread's ring (see `drain_ring`), and drops the rings
-    /// of exited threads once they are empty; true if anything moved.
-    fn drain(&mut self, respect_bufmax: bool) -> bool {
+    /// Whether the server has shown no sign of life for `stall_timeout`
+    /// while requests wait for it.
+    fn unavailable(&self, now: Instant) -> bool {
+        now.saturating_duration_since(self.last_progress) >= self.options().stall_timeout
+    }
+
+    /// How many bytes of queued events may become requests now (see the
+    /// module docs); `usize::MAX` for all.
+    fn drain_budget(&self, now: Instant, closing: bool) -> usize {
+        if closing || self.unavailable(now) {
+            usize::MAX
+        } else if self.pending.has_unstarted() {
+            // The server is busy with the front request: what is queued
+            // meanwhile goes out as one request after it, not as many small
+            // ones (each costs a round trip in ack mode).
+            0
+        } else {
+            self.options().base.bufmax.saturating_sub(self.pending.bytes())
+        }
+    }
+
+    /// Drains every thread's ring within the budget, and drops the rings of
+    /// exited threads once they are empty; true if anything moved.
+    fn drain(&mut self, now: Instant, closing: bool) -> bool {
+        let mut budget = self.drain_budget(now, closing);
+        if budget == 0 {
+            return false;
+        }
+        let was_empty = self.pending.is_empty();
         let shared = self.shared.clone();
         let mut rings = shared.rings();
         let mut moved = false;
         for ring in rings.iter_mut() {
-            moved |= self.drain_ring(&mut ring.consumer, respect_bufmax);
+            moved |= self.drain_ring(&mut ring.consumer, &mut budget);
         }
         rings.retain(|ring: &RingEntry| {
             // `gone` is set when the thread's producer is dropped (Acquire
@@ -160,26 +216,31 @@ impl Worker {
             }
             !retire
         });
+        if moved && was_empty {
+            // The server had nothing to do: its clock starts now.
+            self.last_progress = now;
+        }
         moved
     }
 
-    /// Moves queued events into requests, oldest first, while the unsent
-    /// requests stay within `bufmax` (at least one event is taken when
-    /// nothing is unsent); true if any moved. Events left in the queue are
-    /// under the queue's policy: blocking or evicting the oldest.
-    fn drain_ring(&mut self, consumer: &mut Consumer<Arc<HeapRing>>, respect_bufmax: bool) -> bool {
+    /// Moves queued events into requests, oldest first, within `budget`
+    /// bytes (at least one event when the budget is not 0); true if any
+    /// moved.
+    fn drain_ring(&mut self, consumer: &mut Consumer<Arc<HeapRing>>, budget: &mut usize) -> bool {
+        if *budget == 0 {
+            return false;
+        }
         let Some(grant) = consumer.read() else { return false };
-        let bufmax = self.shared.options.base.bufmax;
         let mut current: Option<&str> = None;
         let mut taken = 0;
-        let mut budget = self.queued_bytes;
         self.entries.clear();
         self.lens.clear();
         for frame in grant.iter() {
-            if respect_bufmax && budget + frame.len() > bufmax && (taken > 0 || !self.queue.is_empty()) {
+            if taken > 0 && frame.len() > *budget {
+                *budget = 0;
                 break;
             }
-            budget += frame.len();
+            *budget = budget.saturating_sub(frame.len());
             taken += 1;
             let Some((tag, entry)) = packet::split_frame(frame) else { continue };
             if current.is_some_and(|t| t != tag) {
@@ -210,8 +271,7 @@ impl Worker {
                     if options.base.verbose {
                         crate::sender::print_packet(&p.bytes);
                     }
-                    self.queued_bytes += p.bytes.len();
-                    self.queue.push_back(p);
+                    self.pending.push(p);
                 }
             }
             Err(e) => {
@@ -221,127 +281,360 @@ impl Worker {
         }
     }
 
-    fn overflow(&self, bytes: &[u8]) {
+    /// The server is unavailable: the oldest requests beyond `bufmax` go to
+    /// the buffer overflow handler, counted.
+    fn shed_if_unavailable(&mut self, now: Instant) {
+        let bufmax = self.options().base.bufmax;
+        if self.pending.bytes() <= bufmax || !self.unavailable(now) {
+            return;
+        }
+        let mut shed = Vec::new();
+        self.pending.shed_oldest(bufmax, |p| shed.push(p));
+        for p in shed {
+            self.hand_over(p, false);
+        }
+    }
+
+    /// Hands a request the worker will not send to the buffer overflow
+    /// handler, and counts its events (`unsent_at_close` at close, else
+    /// `dropped_buffer`).
+    fn hand_over(&mut self, p: Packet, at_close: bool) {
+        if p.loss_report > 0 {
+            self.loss.lost(&p);
+            return;
+        }
+        let counters = &self.shared.counters.worker;
+        let counter = if at_close { &counters.unsent_at_close } else { &counters.dropped_buffer };
+        Counters::add_exclusive(counter, p.events);
         if let Some(handler) = &self.shared.options.base.buffer_overflow_handler {
-            let _ = catch_unwind(AssertUnwindSafe(|| handler(bytes)));
+            let _ = catch_unwind(AssertUnwindSafe(|| handler(&p.bytes)));
         }
     }
 
-    /// Hands everything unsent to the overflow handler at close.
+    /// Close gave up: everything still queued or pending goes to the
+    /// buffer overflow handler, counted in `unsent_at_close`.
     fn give_up(&mut self) {
-        while let Some(p) = self.queue.pop_front() {
-            Counters::add_exclusive(&self.shared.counters.worker.unsent_at_close, p.events);
-            self.overflow(&p.bytes);
+        self.drain(Instant::now(), true);
+        let mut all = Vec::new();
+        self.pending.take_all(|p| all.push(p));
+        for p in all {
+            self.hand_over(p, true);
         }
-        self.queued_bytes = 0;
-        self.connection = None;
+        self.link = Link::Down;
+        self.publish();
     }
 
-    fn connect(&mut self) -> Result<(), SendError> {
-        if let Some(c) = &mut self.connection
-            && c.peer_closed()
+    /// Queues a loss report once the connection works again.
+    fn report_losses(&mut self, now: Instant) {
+        if now.duration_since(self.last_loss_check) < Duration::from_millis(100)
+            || !matches!(self.link, Link::Up { completed: 1.., .. })
+            || self.pending.bytes() >= self.options().base.bufmax / 2
         {
-            self.connection = None;
+            return;
         }
-        if self.connection.is_some() {
-            return Ok(());
-        }
-        let now = Instant::now();
-        if let Some(retry_in) = self.backoff.wait_left(now) {
-            return Err(SendError::Backoff { retry_in });
-        }
-        match self.endpoint.connect(self.shared.options.base.timeout) {
-            Ok(c) => {
-                self.backoff.reset();
-                if self.ever_connected {
-                    Counters::add_exclusive(&self.shared.counters.worker.reconnects, 1);
-                }
-                self.ever_connected = true;
-                self.connection = Some(c);
-                Ok(())
-            }
-            Err(e) => {
-                self.backoff.failed(now);
-                Err(e.into())
-            }
+        self.last_loss_check = now;
+        let dropped_queue = self.shared.dropped_queue();
+        let dropped_buffer = self.shared.counters.worker.dropped_buffer.load(Ordering::Relaxed);
+        if let Some(report) = self.loss.due(dropped_queue, dropped_buffer, self.options().require_ack_response, now) {
+            self.pending.push(report);
         }
     }
 
-    /// Sends queued requests in order until one fails; true if any went out.
-    fn send_queued(&mut self) -> bool {
+    /// Takes connection steps until one would block (at most [`STEPS`]);
+    /// true if any made progress.
+    fn pump(&mut self) -> bool {
         let mut progressed = false;
-        while let Some(front) = self.queue.front() {
-            let (len, events, chunk) = (front.bytes.len(), front.events, front.chunk);
-            let result = self.connect().and_then(|()| {
-                let bytes = &self.queue.front().map(|p| &p.bytes[..]).unwrap_or_default();
-                self.connection.as_mut().ok_or(SendError::Closed)?.write_all(bytes).map_err(SendError::from)
-            });
-            let result = result.and_then(|()| match chunk {
-                Some(chunk) => self.wait_ack(chunk.as_str()),
-                None => Ok(()),
-            });
-            match result {
-                Ok(()) => {
-                    let counters = &self.shared.counters;
-                    Counters::add_exclusive(&counters.worker.sent, events);
-                    Counters::add_exclusive(&counters.worker.bytes_sent, len as u64);
-                    if chunk.is_some() {
-                        Counters::add_exclusive(&counters.worker.acked, events);
-                    }
-                    self.queue.pop_front();
-                    self.queued_bytes -= len;
-                    progressed = true;
-                }
-                Err(e) => {
-                    if !matches!(e, SendError::Backoff { .. }) {
-                        // Resend the same request on a new connection later
-                        // (at-least-once in ack mode).
-                        self.connection = None;
-                        if self.backoff.wait_left(Instant::now()).is_none() {
-                            self.backoff.failed(Instant::now());
-                        }
-                    }
-                    // `Backoff` only says the reconnect is not due yet; the
-                    // error that caused it was recorded when it happened.
-                    if !matches!(e, SendError::Backoff { .. }) {
-                        self.shared.set_last_error(e);
-                    }
-                    break;
-                }
+        for _ in 0..STEPS {
+            if self.step(Instant::now()) == Step::Blocked {
+                break;
             }
+            progressed = true;
         }
         progressed
     }
 
-    /// Reads the server's reply until it is `{"ack": chunk}`.
-    fn wait_ack(&mut self, chunk: &str) -> Result<(), SendError> {
-        let deadline = Instant::now() + self.shared.options.ack_timeout;
-        let connection = self.connection.as_mut().ok_or(SendError::Closed)?;
-        self.ack_buf.clear();
-        let mut decoder = FrameDecoder::new(Limits { max_frame_len: 64 * 1024, max_depth: 4 });
-        let mut read = [0u8; 512];
-        loop {
-            while let Some(n) = decoder.next_value_len(&self.ack_buf).map_err(|e| timed_out(&e.to_string()))? {
-                let reply = self.ack_buf.drain(..n).collect::<Vec<u8>>();
-                if parse_ack(&reply).is_ok_and(|id| id == chunk) {
-                    return Ok(());
+    /// One step of the connection: connect, write, or read an ack.
+    fn step(&mut self, now: Instant) -> Step {
+        match &mut self.link {
+            Link::Down => {
+                if self.pending.is_empty() || self.backoff.wait_left(now).is_some() {
+                    return Step::Blocked;
                 }
-                // A reply for another chunk: not ours; keep waiting.
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(timed_out("no ack for the chunk before the ack timeout"));
-            }
-            match connection.read_timeout(&mut read, left) {
-                Ok(0) => return Err(timed_out("the server closed the connection before acking")),
-                Ok(n) => self.ack_buf.extend_from_slice(&read[..n]),
-                Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
-                    return Err(timed_out("no ack for the chunk before the ack timeout"));
+                match self.endpoint.addresses() {
+                    Ok(addrs) => self.dial(addrs, now),
+                    Err(e) => self.connect_failed(e, now),
                 }
-                Err(e) => return Err(e.into()),
+            }
+            Link::Connecting { conn, .. } => match conn.connect_result() {
+                Ok(true) => {
+                    let Link::Connecting { conn, .. } = std::mem::replace(&mut self.link, Link::Down) else {
+                        return Step::Blocked;
+                    };
+                    self.link_up(conn, now);
+                    Step::Progress
+                }
+                Ok(false) => {
+                    let Link::Connecting { deadline, .. } = &self.link else { return Step::Blocked };
+                    if now < *deadline {
+                        return Step::Blocked;
+                    }
+                    let error = std::io::Error::new(std::io::ErrorKind::TimedOut, "connect timed out");
+                    self.next_address_or_fail(error, now)
+                }
+                Err(e) => self.next_address_or_fail(e, now),
+            },
+            Link::Up { .. } if self.pending.ack_due().is_some() => self.read_ack(now),
+            Link::Up { conn, completed } => {
+                let Some(bytes) = self.pending.unwritten() else { return Step::Blocked };
+                // Before starting a request on a connection that has done one,
+                // look whether the server closed it meanwhile (idle timeout,
+                // `deny_keepalive`): that is a normal close, not a failure.
+                if *completed > 0 && self.pending.front_untouched() && conn.closed_while_idle() {
+                    self.link_closed_normally();
+                    return Step::Progress;
+                }
+                match conn.write_some(bytes) {
+                    Ok(n) => {
+                        self.last_progress = now;
+                        if self.pending.wrote(n) {
+                            self.written_whole(now);
+                        }
+                        Step::Progress
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Step::Blocked,
+                    Err(e) => self.link_failed(e.into(), now),
+                }
             }
         }
     }
+
+    /// Starts connecting to the first of `addrs`, keeping the rest.
+    fn dial(&mut self, mut addrs: Vec<SockAddr>, now: Instant) -> Step {
+        if addrs.is_empty() {
+            return self.connect_failed(std::io::ErrorKind::NotFound.into(), now);
+        }
+        let addr = addrs.remove(0);
+        match self.endpoint.dial(&addr) {
+            Ok(Dialing::Connected(conn)) => {
+                self.link_up(conn, now);
+                Step::Progress
+            }
+            Ok(Dialing::InProgress(conn)) => {
+                let deadline = now + self.options().base.timeout;
+                self.link = Link::Connecting { conn, rest: addrs, deadline };
+                Step::Blocked
+            }
+            Err(e) if !addrs.is_empty() => {
+                self.shared.set_last_error(e.into());
+                self.dial(addrs, now)
+            }
+            Err(e) => self.connect_failed(e, now),
+        }
+    }
+
+    /// A connect attempt failed: try the next address, or back off.
+    fn next_address_or_fail(&mut self, error: std::io::Error, now: Instant) -> Step {
+        match std::mem::replace(&mut self.link, Link::Down) {
+            Link::Connecting { rest, .. } if !rest.is_empty() => {
+                self.shared.set_last_error(error.into());
+                self.dial(rest, now)
+            }
+            _ => self.connect_failed(error, now),
+        }
+    }
+
+    fn connect_failed(&mut self, error: std::io::Error, now: Instant) -> Step {
+        self.link = Link::Down;
+        self.backoff.failed(now);
+        Counters::add_exclusive(&self.shared.counters.worker.connection_errors, 1);
+        self.shared.set_last_error(error.into());
+        Step::Blocked
+    }
+
+    fn link_up(&mut self, conn: Connection, now: Instant) {
+        self.backoff.reset();
+        if self.ever_connected {
+            Counters::add_exclusive(&self.shared.counters.worker.reconnects, 1);
+        }
+        self.ever_connected = true;
+        self.last_progress = now;
+        self.pending.connection_lost();
+        self.ack_buf.clear();
+        self.link = Link::Up { conn, completed: 0 };
+    }
+
+    /// The connection failed: back off, then write the front request whole
+    /// again on a new one.
+    fn link_failed(&mut self, error: SendError, now: Instant) -> Step {
+        self.link = Link::Down;
+        self.pending.connection_lost();
+        self.backoff.failed(now);
+        Counters::add_exclusive(&self.shared.counters.worker.connection_errors, 1);
+        self.shared.set_last_error(error);
+        Step::Blocked
+    }
+
+    /// The server closed a connection that had done its work: reconnect at
+    /// once.
+    fn link_closed_normally(&mut self) {
+        self.link = Link::Down;
+        self.pending.connection_lost();
+    }
+
+    /// The front request is written whole: done, or (ack mode) wait for
+    /// its ack.
+    fn written_whole(&mut self, now: Instant) {
+        let Some(front) = self.pending.front() else { return };
+        let counters = &self.shared.counters.worker;
+        Counters::add_exclusive(&counters.written, front.events);
+        Counters::add_exclusive(&counters.bytes_sent, front.bytes.len() as u64);
+        if front.chunk.is_some() {
+            self.pending.await_ack(now + self.options().ack_timeout);
+        } else {
+            self.complete_front(now);
+        }
+    }
+
+    /// The front request is delivered (written, or acknowledged).
+    fn complete_front(&mut self, now: Instant) {
+        let Some(done) = self.pending.pop_front() else { return };
+        let counters = &self.shared.counters.worker;
+        Counters::add_exclusive(&counters.sent, done.events);
+        if done.chunk.is_some() {
+            Counters::add_exclusive(&counters.acked, done.events);
+        }
+        if done.loss_report > 0 {
+            Counters::add_exclusive(&counters.loss_reports, 1);
+        }
+        self.last_progress = now;
+        if let Link::Up { completed, .. } = &mut self.link {
+            *completed += 1;
+        }
+    }
+
+    /// Reads the server's replies until the front request's ack.
+    fn read_ack(&mut self, now: Instant) -> Step {
+        let Link::Up { conn, completed } = &self.link else { return Step::Blocked };
+        let reused = *completed > 0;
+        let mut read = [0u8; 512];
+        match conn.read_some(&mut read) {
+            Ok(0) if reused => {
+                // Fluentd with `deny_keepalive` closes after each ack; the
+                // close can overtake our check before the next request.
+                self.link_closed_normally();
+                Step::Progress
+            }
+            Ok(0) => self.link_failed(timed_out("the server closed the connection before acking"), now),
+            Ok(n) => {
+                self.ack_buf.extend_from_slice(&read[..n]);
+                self.take_acks(now)
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                if self.pending.ack_due().is_some_and(|due| now >= due) {
+                    return self.link_failed(timed_out("no ack for the chunk before the ack timeout"), now);
+                }
+                Step::Blocked
+            }
+            Err(e) if reused && is_reset(&e) => {
+                self.link_closed_normally();
+                Step::Progress
+            }
+            Err(e) => self.link_failed(e.into(), now),
+        }
+    }
+
+    /// Looks through the replies read so far for the front request's ack.
+    fn take_acks(&mut self, now: Instant) -> Step {
+        let mut decoder = FrameDecoder::new(Limits { max_frame_len: 64 * 1024, max_depth: 4 });
+        loop {
+            let next = match decoder.next_value_len(&self.ack_buf) {
+                Ok(next) => next,
+                Err(e) => return self.link_failed(timed_out(&format!("unreadable reply from the server: {e}")), now),
+            };
+            let Some(n) = next else { return Step::Progress };
+            let reply: Vec<u8> = self.ack_buf.drain(..n).collect();
+            let ours = self.pending.front().and_then(|p| p.chunk.as_ref()).map(|c| c.as_str().to_owned());
+            if parse_ack(&reply).is_ok_and(|id| Some(id) == ours.as_deref()) {
+                self.complete_front(now);
+                return Step::Progress;
+            }
+            // A reply for another chunk: not ours; keep waiting.
+        }
+    }
+
+    /// Waits until something can be done: an emit's wake-up, the
+    /// connection's readiness, or the nearest deadline.
+    fn wait(&mut self, close_deadline: Option<Instant>) {
+        let now = Instant::now();
+        let mut timeout = IDLE;
+        let until = |timeout: &mut Duration, t: Instant| *timeout = (*timeout).min(t.saturating_duration_since(now));
+        let (socket, interest) = match &self.link {
+            Link::Down => {
+                if !self.pending.is_empty() {
+                    until(&mut timeout, now + self.backoff.wait_left(now).unwrap_or(Duration::ZERO));
+                }
+                (None, PollFlags::empty())
+            }
+            Link::Connecting { conn, deadline, .. } => {
+                until(&mut timeout, *deadline);
+                (Some(conn), PollFlags::OUT)
+            }
+            Link::Up { conn, .. } => match self.pending.ack_due() {
+                Some(due) => {
+                    until(&mut timeout, due);
+                    (Some(conn), PollFlags::IN)
+                }
+                None if self.pending.unwritten().is_some() => (Some(conn), PollFlags::OUT),
+                None => (None, PollFlags::empty()),
+            },
+        };
+        if !self.pending.is_empty() && !self.unavailable(now) {
+            // Draining resumes in full when the server counts as unavailable.
+            until(&mut timeout, self.last_progress + self.options().stall_timeout);
+        }
+        if let Some(deadline) = close_deadline {
+            until(&mut timeout, deadline);
+        }
+        let idle = self.pending.is_empty();
+        if idle && self.naps < NAPS {
+            // Probably a pause within a burst: look again soon, unannounced.
+            self.naps += 1;
+            timeout = timeout.min(NAP);
+        } else {
+            // Announce the wait, so that emits wake us. With nothing to do,
+            // the heavy fence pairs with every emit's light one; otherwise
+            // only with a blocked emit's heavy one (`Shared::wake_for_room`).
+            self.shared.sleeping.store(true, Ordering::Relaxed);
+            if idle {
+                crate::asymmetric_fence::heavy();
+            } else {
+                crate::asymmetric_fence::light();
+            }
+            if self.queued_events() > 0 && self.drain_budget(Instant::now(), close_deadline.is_some()) > 0 {
+                timeout = Duration::ZERO;
+            }
+        }
+        let waker = PollFd::from_borrowed_fd(self.shared.waker.fd(), PollFlags::IN);
+        let mut fds = [waker, PollFd::from_borrowed_fd(self.shared.waker.fd(), PollFlags::empty())];
+        let count = match socket {
+            Some(conn) => {
+                fds[1] = PollFd::new(conn, interest);
+                2
+            }
+            None => 1,
+        };
+        if !timeout.is_zero() {
+            let ts = Timespec { tv_sec: timeout.as_secs() as i64, tv_nsec: i64::from(timeout.subsec_nanos()) };
+            let _ = poll(&mut fds[..count], Some(&ts));
+        }
+        self.shared.sleeping.store(false, Ordering::Relaxed);
+        self.shared.waker.clear();
+    }
+}
+
+fn is_reset(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset};
+    matches!(e.kind(), ConnectionReset | ConnectionAborted | BrokenPipe)
 }
 
 fn timed_out(message: &str) -> SendError {

@@ -205,31 +205,60 @@ fn circular_mode_never_blocks_with_the_server_down() {
         }
     }
     let stats = sender.close_with(false, Duration::ZERO);
-    assert_eq!(stats.emitted + refused, 20_000);
+    assert_eq!(stats.emitted, 20_000, "refused events are emitted and dropped ({refused} refused)");
     // At most the queue plus `bufmax` of requests are held; the rest were
-    // evicted (oldest first) or refused.
-    assert!(stats.dropped_queue >= 20_000 - 100 - 4096, "{stats:?}");
+    // evicted (oldest first), refused, or handed to the buffer overflow
+    // handler (the worker keeps draining while the server is down).
+    assert!(stats.dropped_queue + stats.dropped_buffer >= 20_000 - 100 - 4096, "{stats:?}");
     assert_accounted(&stats, 20_000);
 }
 
 #[test]
 fn blocking_mode_gives_up_after_its_deadline() {
+    // A server that accepts and never reads, and a stall timeout longer than
+    // the test: the server counts as available, so the worker leaves events
+    // in the queue once `bufmax` is pending and the blocking queue pushes
+    // back, for at most `queue_timeout` per emit.
+    let (port, _holder) = never_reading_server(Duration::from_secs(5));
     let sender = AsyncSender::builder("test")
-        .sender(|s| nowhere(s).bufmax(64))
+        .sender(|s| to(port)(s).bufmax(64))
         .queue_maxsize(10)
         .queue_timeout(Duration::from_millis(20))
+        .stall_timeout(Duration::from_secs(60))
         .build();
+    let pad = "x".repeat(64 * 1024);
     let mut full = 0;
-    for i in 0..30 {
-        match sender.emit("foo", &numbered(i)) {
+    for i in 0..200 {
+        match sender.emit("foo", &BTreeMap::from([("n", i.to_string()), ("pad", pad.clone())])) {
             Ok(()) => {}
             Err(SendError::QueueFull) => full += 1,
             Err(e) => panic!("{e}"),
         }
     }
     assert!(full > 0, "a full queue refuses after the deadline instead of hanging");
+    let started = Instant::now();
     let stats = sender.close_with(true, Duration::from_millis(100));
-    assert_accounted(&stats, 30);
+    assert!(started.elapsed() < Duration::from_millis(1100), "close keeps its deadline: {:?}", started.elapsed());
+    assert_accounted(&stats, 200);
+}
+
+/// Accepts connections for `for_how_long` and never reads from them.
+fn never_reading_server(for_how_long: Duration) -> (u16, thread::JoinHandle<()>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let holder = thread::spawn(move || {
+        let mut conns = Vec::new();
+        let until = Instant::now() + for_how_long;
+        while Instant::now() < until {
+            if let Ok((c, _)) = listener.accept() {
+                conns.push(c);
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+        drop(conns);
+    });
+    (port, holder)
 }
 
 /// A Forward server that answers acks: `mode` decides how.

@@ -16,7 +16,7 @@ fn write_input(lines: &str) -> std::path::PathBuf {
 
 #[test]
 fn sends_every_object_and_skips_malformed_lines() {
-    let receiver = Receiver::start(1);
+    let receiver = Receiver::start(2); // the reachability check, then the events
     let input = write_input("{\"a\": 1}\n{\"b\": \"two\"}\nnot json\n[1, 2]\n\n{\"c\": true}\n");
     let output = Command::new(env!("CARGO_BIN_EXE_fluent-cat"))
         .args(["app.cat", input.to_str().unwrap(), "--host", "127.0.0.1", "--port"])
@@ -36,17 +36,90 @@ fn sends_every_object_and_skips_malformed_lines() {
 #[test]
 fn stop_on_error_and_unsent_events_set_the_exit_code() {
     let input = write_input("{\"a\": 1}\nbroken\n{\"b\": 2}\n");
-    let nowhere = "/nonexistent-fluent-cat-dir/fluent.sock";
+    let receiver = Receiver::start(2);
+    let port = receiver.port.to_string();
     let status = Command::new(env!("CARGO_BIN_EXE_fluent-cat"))
-        .args(["app", input.to_str().unwrap(), "--socket", nowhere, "--stop-on-error", "--close-timeout", "0"])
+        .args(["app", input.to_str().unwrap(), "--host", "127.0.0.1", "--port", &port, "--stop-on-error"])
         .output()
         .unwrap()
         .status;
     assert_eq!(status.code(), Some(2));
+    drop(receiver);
+    // A server that takes the bytes and never acks: nothing is vouched for.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port().to_string();
+    let holder = std::thread::spawn(move || {
+        let mut conns = Vec::new();
+        for _ in 0..2 {
+            conns.push(listener.accept().unwrap().0);
+        }
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    });
     let output = Command::new(env!("CARGO_BIN_EXE_fluent-cat"))
-        .args(["app", input.to_str().unwrap(), "--socket", nowhere, "--close-timeout", "0"])
+        .args(["app", input.to_str().unwrap(), "--host", "127.0.0.1", "--port", &port, "--ack", "--close-timeout", "0"])
         .output()
         .unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("unsent 2"));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("acked 0") && stderr.contains("unsent 2"), "{stderr}");
+    holder.join().unwrap();
+}
+
+#[test]
+fn nothing_listening_fails_fast_and_names_the_cause() {
+    let input = write_input("{\"a\": 1}\n");
+    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = socket.local_addr().unwrap().port().to_string();
+    drop(socket);
+    let started = std::time::Instant::now();
+    let output = Command::new(env!("CARGO_BIN_EXE_fluent-cat"))
+        .args(["app", input.to_str().unwrap(), "--host", "127.0.0.1", "--port", &port])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("cannot connect to 127.0.0.1:") && stderr.contains("refused"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "fails fast: {:?}", started.elapsed());
+}
+
+#[test]
+fn floats_arrive_unchanged() {
+    let receiver = Receiver::start(2); // the reachability check, then the events
+    let input = write_input("{\"x\": 90.28571428571429, \"y\": 0.1}\n");
+    let output = Command::new(env!("CARGO_BIN_EXE_fluent-cat"))
+        .args(["app", input.to_str().unwrap(), "--host", "127.0.0.1", "--port"])
+        .arg(receiver.port.to_string())
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let events = receiver.events();
+    assert_eq!(events[0].2, [("x".to_owned(), "90.28571428571429".to_owned()), ("y".to_owned(), "0.1".to_owned())]);
+}
+
+#[test]
+fn sigint_prints_the_summary() {
+    use std::io::Write;
+    let receiver = Receiver::start(2); // the reachability check, then the events
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fluent-cat"))
+        .args(["app", "--host", "127.0.0.1", "--port"])
+        .arg(receiver.port.to_string())
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"{\"a\": 1}\n{\"a\": 2}\n").unwrap();
+    stdin.flush().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    drop(stdin);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(130), "{stderr}");
+    assert!(
+        stderr.contains("read 2 events") && stderr.contains("sent 2") && stderr.contains("interrupted"),
+        "{stderr}"
+    );
+    assert_eq!(receiver.events().len(), 2);
 }

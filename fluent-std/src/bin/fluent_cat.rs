@@ -5,21 +5,42 @@
 //! cargo run -p fluent-std --features cli --bin fluent-cat -- app.access access.jsonl
 //! ```
 //!
-//! Reads the files (or stdin), sends each line's object as one event, and
-//! ends with a summary. A malformed line is reported with its file and line
-//! number and skipped (`--stop-on-error` stops the run instead). Exit code:
-//! 0 when every event was sent, 1 when any was dropped or left unsent, 2
-//! when the run stopped at a malformed line or could not read its input.
+//! First checks that the server accepts a connection (within
+//! `--connect-timeout`), then reads the files (or stdin), sends each line's
+//! object as one event, and ends with a summary, also on SIGINT and SIGTERM.
+//! A malformed line is reported with its file and line number and skipped
+//! (`--stop-on-error` stops the run instead). Numbers pass unchanged (floats
+//! round-trip exactly).
+//!
+//! Exit codes:
+//! - 0: every event was delivered: acknowledged with `--ack`; without it,
+//!   written with no connection failing during the run.
+//! - 1: an event was dropped or left unsent, or the summary cannot vouch for
+//!   delivery (a connection failed without `--ack`: what the kernel had
+//!   taken may be lost).
+//! - 2: the run stopped at a malformed line, or could not read its input.
+//! - 3: the server could not be reached within `--connect-timeout`.
+//! - 130: interrupted (SIGINT or SIGTERM), after the summary.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use fluent_std::{AsyncSender, BatchMode};
+use fluent_std::{AsyncSender, BatchMode, Stats};
 use indicatif::{ProgressBar, ProgressStyle};
+
+/// The queue's bytes, and the pending buffer's (`bufmax`).
+const QUEUE_BYTES: usize = 16 << 20;
+
+const EXIT_CODES: &str = "Exit codes: 0 every event delivered (acknowledged with --ack; without it, written with no \
+connection failing); 1 events dropped or unsent, or delivery cannot be vouched for; 2 malformed input with \
+--stop-on-error, or unreadable input; 3 server unreachable within --connect-timeout; 130 interrupted.";
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 enum ModeArg {
@@ -31,7 +52,7 @@ enum ModeArg {
 
 /// Send JSON lines to a Fluentd Forward receiver.
 #[derive(Parser, Debug)]
-#[command(name = "fluent-cat", version)]
+#[command(name = "fluent-cat", version, after_help = EXIT_CODES)]
 struct Args {
     /// The tag of every event.
     tag: String,
@@ -67,6 +88,66 @@ struct Args {
     /// Seconds to keep flushing at the end.
     #[arg(long, default_value_t = 30)]
     close_timeout: u64,
+    /// Seconds a line may wait for room in the queue, and the server may take
+    /// no bytes before its outage drops events.
+    #[arg(long, default_value_t = 10.0)]
+    queue_timeout: f64,
+    /// Seconds to wait for each connection; the run fails at once (exit
+    /// code 3) when the server cannot be reached in that time.
+    #[arg(long, default_value_t = 5.0)]
+    connect_timeout: f64,
+}
+
+/// What the input gave, shared with the signal handler.
+#[derive(Default)]
+struct Counts {
+    read: AtomicU64,
+    malformed: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// Connects once, so that a dead server fails the run before it reads
+/// anything, with the reason.
+fn probe(socket: Option<&PathBuf>, host: &str, port: u16, timeout: Duration) -> io::Result<()> {
+    if let Some(path) = socket {
+        return std::os::unix::net::UnixStream::connect(path).map(drop);
+    }
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "the host resolves to no address");
+    for addr in (host, port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(_) => return Ok(()),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// The summary line, and whether it vouches for every event read.
+fn summary(stats: &Stats, counts: &Counts, ack: bool, seconds: f64, last_error: Option<String>) -> (String, bool) {
+    let read = counts.read.load(Ordering::Relaxed);
+    let lost = stats.dropped_queue + stats.dropped_buffer + stats.unsent_at_close;
+    let delivered = if ack { stats.acked } else { stats.sent };
+    let doubtful = !ack && stats.connection_errors > 0;
+    let vouched = lost == 0 && counts.refused.load(Ordering::Relaxed) == 0 && delivered >= read && !doubtful;
+    let mut line = format!(
+        "fluent-cat: read {read} events ({} malformed lines skipped), sent {}, acked {}, dropped {}, unsent {}, in {seconds:.2} s ({:.0} events/s)",
+        counts.malformed.load(Ordering::Relaxed),
+        stats.sent,
+        stats.acked,
+        stats.dropped_queue + stats.dropped_buffer,
+        stats.unsent_at_close,
+        stats.sent as f64 / seconds.max(1e-9),
+    );
+    if doubtful {
+        line += &format!(
+            "; {} connection failures without --ack: events the kernel had taken may be lost",
+            stats.connection_errors
+        );
+    }
+    if let Some(e) = last_error {
+        line += &format!("; last error: {e}");
+    }
+    (line, vouched)
 }
 
 fn main() -> ExitCode {
@@ -81,15 +162,52 @@ fn main() -> ExitCode {
         ModeArg::Packed => BatchMode::PackedForward,
         ModeArg::Compressed => BatchMode::CompressedPackedForward,
     };
-    let sender = AsyncSender::builder(args.tag.clone())
-        .sender(|s| s.host(host).port(args.port).nanosecond_precision(!args.time_as_integer))
-        .queue_maxsize(args.queue_size)
-        .queue_bytes(64 << 20)
-        .queue_circular(args.circular)
-        .queue_timeout(Duration::from_secs(60))
-        .batch_mode(mode)
-        .require_ack_response(args.ack)
-        .build();
+    let connect_timeout = Duration::from_secs_f64(args.connect_timeout.max(0.001));
+    let queue_timeout = Duration::from_secs_f64(args.queue_timeout.max(0.0));
+    if let Err(e) = probe(args.socket.as_ref(), &args.host, args.port, connect_timeout) {
+        let target = args.socket.as_ref().map_or(format!("{}:{}", args.host, args.port), |p| p.display().to_string());
+        eprintln!("fluent-cat: cannot connect to {target}: {e}");
+        return ExitCode::from(3);
+    }
+    let counts = Arc::new(Counts::default());
+    let started = Instant::now();
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let shared_sender: Arc<OnceLock<Arc<AsyncSender>>> = Arc::new(OnceLock::new());
+    {
+        let (sender, counts, interrupted, ack) = (shared_sender.clone(), counts.clone(), interrupted.clone(), args.ack);
+        let handler = move || {
+            interrupted.store(true, Ordering::Relaxed);
+            let (stats, last) = match sender.get() {
+                Some(s) => (s.close_with(true, Duration::from_secs(1)), s.last_error().map(|e| e.to_string())),
+                None => (Stats::default(), None),
+            };
+            let (line, _) = summary(&stats, &counts, ack, started.elapsed().as_secs_f64(), last);
+            eprintln!("{line}; interrupted");
+            std::process::exit(130);
+        };
+        if let Err(e) = ctrlc::set_handler(handler) {
+            eprintln!("fluent-cat: cannot handle SIGINT/SIGTERM: {e}");
+        }
+    }
+    let sender = Arc::new(
+        AsyncSender::builder(args.tag.clone())
+            .sender(|s| {
+                s.host(host)
+                    .port(args.port)
+                    .nanosecond_precision(!args.time_as_integer)
+                    .timeout(connect_timeout)
+                    .bufmax(QUEUE_BYTES)
+            })
+            .queue_maxsize(args.queue_size)
+            .queue_bytes(QUEUE_BYTES)
+            .queue_circular(args.circular)
+            .queue_timeout(queue_timeout)
+            .stall_timeout(queue_timeout)
+            .batch_mode(mode)
+            .require_ack_response(args.ack)
+            .build(),
+    );
+    let _ = shared_sender.set(sender.clone());
 
     let inputs: Vec<(String, Box<dyn BufRead>, u64)> = if args.files.is_empty() {
         vec![("<stdin>".to_owned(), Box::new(BufReader::new(io::stdin())), 0)]
@@ -120,8 +238,6 @@ fn main() -> ExitCode {
         ProgressBar::hidden()
     };
 
-    let started = Instant::now();
-    let (mut read, mut malformed, mut refused) = (0u64, 0u64, 0u64);
     let mut stopped = false;
     'inputs: for (name, reader, _) in inputs {
         for (number, line) in reader.lines().enumerate() {
@@ -133,6 +249,9 @@ fn main() -> ExitCode {
                     break 'inputs;
                 }
             };
+            if interrupted.load(Ordering::Relaxed) {
+                break 'inputs;
+            }
             progress.inc(line.len() as u64 + 1);
             if line.trim().is_empty() {
                 continue;
@@ -141,7 +260,7 @@ fn main() -> ExitCode {
                 Ok(serde_json::Value::Object(map)) => map,
                 Ok(_) => {
                     progress.suspend(|| eprintln!("fluent-cat: {name}:{}: not a JSON object", number + 1));
-                    malformed += 1;
+                    counts.malformed.fetch_add(1, Ordering::Relaxed);
                     if args.stop_on_error {
                         stopped = true;
                         break 'inputs;
@@ -150,7 +269,7 @@ fn main() -> ExitCode {
                 }
                 Err(e) => {
                     progress.suspend(|| eprintln!("fluent-cat: {name}:{}: {e}", number + 1));
-                    malformed += 1;
+                    counts.malformed.fetch_add(1, Ordering::Relaxed);
                     if args.stop_on_error {
                         stopped = true;
                         break 'inputs;
@@ -158,28 +277,27 @@ fn main() -> ExitCode {
                     continue;
                 }
             };
-            read += 1;
+            counts.read.fetch_add(1, Ordering::Relaxed);
             if let Err(e) = sender.emit("", &record) {
-                refused += 1;
-                progress.suspend(|| eprintln!("fluent-cat: {name}:{}: {e}", number + 1));
+                counts.refused.fetch_add(1, Ordering::Relaxed);
+                let cause =
+                    sender.last_error().filter(|l| *l != e).map(|l| format!(" (server: {l})")).unwrap_or_default();
+                progress.suspend(|| eprintln!("fluent-cat: {name}:{}: {e}{cause}", number + 1));
             }
         }
     }
     progress.finish_and_clear();
+    if interrupted.load(Ordering::Relaxed) {
+        // The signal handler prints the summary and exits.
+        std::thread::park();
+    }
     let stats = sender.close_with(true, Duration::from_secs(args.close_timeout));
-    let seconds = started.elapsed().as_secs_f64();
-    let lost = stats.dropped_queue + stats.dropped_buffer + stats.unsent_at_close;
-    eprintln!(
-        "fluent-cat: read {read} events ({malformed} malformed lines skipped), sent {}, dropped {}, unsent {}, in {seconds:.2} s ({:.0} events/s){}",
-        stats.sent,
-        stats.dropped_queue + stats.dropped_buffer,
-        stats.unsent_at_close,
-        stats.sent as f64 / seconds.max(1e-9),
-        sender.last_error().map(|e| format!("; last error: {e}")).unwrap_or_default()
-    );
+    let last = sender.last_error().map(|e| e.to_string());
+    let (line, vouched) = summary(&stats, &counts, args.ack, started.elapsed().as_secs_f64(), last);
+    eprintln!("{line}");
     if stopped {
         ExitCode::from(2)
-    } else if lost > 0 || refused > 0 || stats.sent < read {
+    } else if !vouched {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS

@@ -1,0 +1,151 @@
+//! [`Shared`]: the state the emitting threads, the worker and the
+//! [`AsyncSender`](crate::AsyncSender) handle share, and how emitters wake the
+//! worker.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use fluent_queue::{Consumer, HeapRing, Mode, Producer};
+
+use crate::async_sender::AsyncSenderBuilder;
+use crate::error::SendError;
+use crate::rings::RingEntry;
+use crate::stats::Counters;
+use crate::waker::Waker;
+
+/// A ring's two halves, before a thread takes them.
+pub(crate) type RingHalves = (Producer<Arc<HeapRing>>, Consumer<Arc<HeapRing>>);
+
+/// `close` asked the worker to stop.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CloseRequest {
+    /// Keep sending until `deadline` (else hand everything over at once).
+    pub(crate) flush: bool,
+    pub(crate) deadline: Instant,
+}
+
+/// What the worker holds beyond the rings, published for `stats`.
+#[derive(Debug, Default)]
+pub(crate) struct PendingGauge {
+    pub(crate) events: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+}
+
+/// What the emitting threads and the worker share.
+pub(crate) struct Shared {
+    /// Identifies this sender in the threads' ring lists.
+    pub(crate) id: u64,
+    /// Every emitting thread's ring (the worker's side); locked by the
+    /// worker while draining and by a thread registering its ring.
+    pub(crate) rings: Mutex<Vec<RingEntry>>,
+    /// A ring made (and its memory written) on the worker's thread, taken by
+    /// the next thread's first emit so that it pays no page faults.
+    pub(crate) spare: Mutex<Option<RingHalves>>,
+    /// The spare was taken: the worker makes another.
+    pub(crate) spare_taken: AtomicBool,
+    /// Events emitted into rings the worker has since dropped.
+    pub(crate) retired_emitted: AtomicU64,
+    /// Events those rings evicted (circular mode).
+    pub(crate) retired_evicted: AtomicU64,
+    pub(crate) closed: Arc<AtomicBool>,
+    pub(crate) close_request: Mutex<Option<CloseRequest>>,
+    /// The worker waits (or is about to): an emit must wake it.
+    pub(crate) sleeping: AtomicBool,
+    pub(crate) waker: Waker,
+    pub(crate) counters: Arc<Counters>,
+    pub(crate) pending: PendingGauge,
+    pub(crate) last_error: Mutex<Option<SendError>>,
+    pub(crate) options: AsyncSenderBuilder,
+}
+
+impl Shared {
+    pub(crate) fn new(id: u64, options: AsyncSenderBuilder) -> std::io::Result<Self> {
+        let shared = Shared {
+            id,
+            rings: Mutex::new(Vec::new()),
+            spare: Mutex::new(None),
+            spare_taken: AtomicBool::new(false),
+            retired_emitted: AtomicU64::new(0),
+            retired_evicted: AtomicU64::new(0),
+            closed: Arc::new(AtomicBool::new(false)),
+            close_request: Mutex::new(None),
+            sleeping: AtomicBool::new(false),
+            waker: Waker::new()?,
+            counters: Arc::new(Counters::default()),
+            pending: PendingGauge::default(),
+            last_error: Mutex::new(None),
+            options,
+        };
+        *shared.spare.lock().unwrap_or_else(|e| e.into_inner()) = Some(shared.new_ring());
+        Ok(shared)
+    }
+
+    /// Locks the ring registry.
+    pub(crate) fn rings(&self) -> MutexGuard<'_, Vec<RingEntry>> {
+        self.rings.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// A new ring with this sender's sizes (its memory written: slow).
+    pub(crate) fn new_ring(&self) -> RingHalves {
+        let options = &self.options;
+        let mode = if options.queue_circular { Mode::Overwrite } else { Mode::Block };
+        HeapRing::new(mode, options.queue_bytes, options.queue_maxsize)
+    }
+
+    /// The prepared ring, if the worker has one ready.
+    pub(crate) fn take_spare(&self) -> Option<RingHalves> {
+        let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if spare.is_some() {
+            self.spare_taken.store(true, Ordering::Relaxed);
+            self.waker.wake();
+        }
+        spare
+    }
+
+    /// Events the queue dropped: evicted (circular mode) or refused.
+    pub(crate) fn dropped_queue(&self) -> u64 {
+        let evicted: u64 = self.rings().iter().map(|r| r.consumer.counters().evicted).sum();
+        evicted + self.retired_evicted.load(Ordering::Relaxed) + self.counters.emitter.refused.load(Ordering::Relaxed)
+    }
+
+    /// The close request, if any.
+    pub(crate) fn close_request(&self) -> Option<CloseRequest> {
+        *self.close_request.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn set_last_error(&self, error: SendError) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+    }
+
+    /// After a commit: wakes the worker if it sleeps. The fence pairs with
+    /// the worker's before it sleeps with nothing to do (store `sleeping`,
+    /// heavy fence, look at the rings): one of the two sides always sees the
+    /// other's write, so no event waits for the idle timeout.
+    #[inline]
+    pub(crate) fn wake(&self) {
+        crate::asymmetric_fence::light();
+        if self.sleeping.load(Ordering::Relaxed) {
+            self.wake_sleeping();
+        }
+    }
+
+    /// A blocked emit needs room: the heavy fence pairs with the worker's
+    /// light one before any wait, so a worker that could drain is always
+    /// woken (the rare side of the handshake pays for it).
+    #[cold]
+    pub(crate) fn wake_for_room(&self) {
+        crate::asymmetric_fence::heavy();
+        if self.sleeping.load(Ordering::Relaxed) {
+            self.wake_sleeping();
+        }
+    }
+
+    /// One wake-up per sleep: the first emit to see the flag clears it.
+    #[cold]
+    fn wake_sleeping(&self) {
+        if self.sleeping.swap(false, Ordering::Relaxed) {
+            self.waker.wake();
+        }
+    }
+}

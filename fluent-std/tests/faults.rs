@@ -1,0 +1,296 @@
+//! The asynchronous sender against a fault-injecting server, in blocking,
+//! circular and ack modes: emits never wait for the outage, `close_with`
+//! keeps its deadline, every event ends in exactly one counter, the buffer
+//! overflow handler receives exactly the events counted as handed to it,
+//! and ack mode loses nothing.
+//!
+//! The only timings asserted are promised deadlines, with a second of
+//! margin. "Emits never wait for the outage" is asserted by counts: the
+//! queue timeout is 10 s, so an emit that waited for the server would be
+//! refused (`dropped_queue`) or take the whole test's budget.
+
+#[path = "common/mod.rs"]
+mod common;
+#[path = "faults/server.rs"]
+mod server;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use fluent_std::{AsyncSender, AsyncSenderBuilder, BatchMode, Stats};
+use server::{Fault, FaultServer};
+
+const EVENTS: u64 = 20_000;
+const CLOSE: Duration = Duration::from_millis(500);
+const MARGIN: Duration = Duration::from_secs(1);
+/// The emits of one case must finish well within this (they take
+/// milliseconds); an emit that waited for the server takes the queue
+/// timeout, 10 s.
+const EMIT_BUDGET: Duration = Duration::from_secs(8);
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum QueueMode {
+    Block,
+    Circular,
+    Ack,
+}
+
+/// The default configuration, but for the port, a 10 s queue timeout (see
+/// the module docs) and a buffer overflow handler that counts the events it
+/// receives.
+fn sender(mode: QueueMode, port: u16, handed_over: &Arc<AtomicU64>) -> AsyncSenderBuilder {
+    let counted = handed_over.clone();
+    let builder = AsyncSender::builder("fault")
+        .sender(move |s| {
+            s.host("127.0.0.1").port(port).buffer_overflow_handler(move |bytes| {
+                counted.fetch_add(common::decode_all(bytes).len() as u64, Ordering::Relaxed);
+            })
+        })
+        .queue_timeout(Duration::from_secs(10));
+    match mode {
+        QueueMode::Block => builder,
+        QueueMode::Circular => builder.queue_circular(true),
+        QueueMode::Ack => builder.require_ack_response(true),
+    }
+}
+
+/// About 230 bytes encoded: 20,000 of them are 4.5 times the default
+/// `bufmax`, so every outage overflows the pending buffer.
+#[derive(serde::Serialize)]
+struct Record {
+    n: u64,
+    pad: &'static str,
+}
+
+fn record(n: u64) -> Record {
+    Record { n, pad: PAD }
+}
+
+const PAD: &str = concat!(
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "0123456789abcdef0123456789abcdef",
+);
+
+/// Every event ended in exactly one counter (after close nothing is queued
+/// or pending), and the handler got exactly the events counted as handed
+/// to it.
+fn assert_accounted(stats: &Stats, handed_over: u64, what: &str) {
+    assert_eq!(stats.emitted, EVENTS, "{what}: {stats:?}");
+    assert_eq!((stats.queued_events, stats.pending_events), (0, 0), "{what}: {stats:?}");
+    assert_eq!(
+        stats.sent + stats.dropped_queue + stats.dropped_buffer + stats.unsent_at_close,
+        stats.emitted,
+        "{what}: every event ends in exactly one counter: {stats:?}"
+    );
+    assert_eq!(handed_over, stats.dropped_buffer + stats.unsent_at_close, "{what}: {stats:?}");
+}
+
+/// Emits `EVENTS` against `fault`, then closes with a 500 ms deadline.
+fn run(fault: Fault, mode: QueueMode) {
+    let what = format!("{fault:?} / {mode:?}");
+    let server = FaultServer::start(fault, usize::MAX);
+    let handed_over = Arc::new(AtomicU64::new(0));
+    let sender = sender(mode, server.port, &handed_over).build();
+    let started = Instant::now();
+    let mut attempted = 0;
+    // Bounded, so that a regression fails instead of hanging.
+    while attempted < EVENTS && started.elapsed() < EMIT_BUDGET {
+        let _ = sender.emit("x", &record(attempted));
+        attempted += 1;
+    }
+    let emitting = started.elapsed();
+    assert_eq!(attempted, EVENTS, "{what}: emits waited for the server ({emitting:?})");
+    let closing = Instant::now();
+    let stats = sender.close_with(true, CLOSE);
+    let closing = closing.elapsed();
+    assert!(closing < CLOSE + MARGIN, "{what}: close_with(500 ms) took {closing:?}");
+    if mode != QueueMode::Circular {
+        assert_eq!(stats.dropped_queue, 0, "{what}: no emit waited out the queue timeout: {stats:?}");
+    }
+    assert_accounted(&stats, handed_over.load(Ordering::Relaxed), &what);
+    if mode == QueueMode::Ack {
+        assert_eq!(stats.sent, stats.acked, "{what}");
+        assert!(server.distinct() as u64 >= stats.acked, "{what}: an acked event was received");
+    }
+    drop(sender);
+}
+
+macro_rules! fault_cases {
+    ($($name:ident: $fault:expr;)*) => {$(
+        mod $name {
+            use super::*;
+            #[test]
+            fn block() {
+                run($fault, QueueMode::Block);
+            }
+            #[test]
+            fn circular() {
+                run($fault, QueueMode::Circular);
+            }
+            #[test]
+            fn ack() {
+                run($fault, QueueMode::Ack);
+            }
+        }
+    )*};
+}
+
+fault_cases! {
+    refused: Fault::Refuse;
+    syn_unanswered: Fault::SynBlackhole;
+    never_reads: Fault::NeverRead;
+    reads_1kb_a_second: Fault::SlowRead;
+    blackhole_after_30kb: Fault::BlackholeAfter(30_000);
+    reset_mid_write: Fault::ResetAfter(3_000);
+    half_close: Fault::HalfClose;
+    close_after_each_ack: Fault::CloseAfterEachAck;
+    never_acks: Fault::NeverAck;
+    acks_the_wrong_chunk: Fault::WrongChunk;
+}
+
+/// Ack mode after a fault on the first connection: every event arrives, at
+/// least once, and is counted as sent (with a `bufmax` that holds them all:
+/// beyond it, the `run` cases show them handed to the overflow handler).
+fn recovers(fault: Fault, batch: BatchMode, events: u64) {
+    let what = format!("{fault:?} / {batch:?}");
+    let server = FaultServer::start(fault, 1);
+    let handed_over = Arc::new(AtomicU64::new(0));
+    let sender = sender(QueueMode::Ack, server.port, &handed_over)
+        .batch_mode(batch)
+        .ack_timeout(Duration::from_millis(300))
+        .sender(|s| s.bufmax(16 << 20).reconnect_backoff(Duration::from_millis(10), Duration::from_millis(50)))
+        .build();
+    for n in 0..events {
+        sender.emit("x", &record(n)).unwrap();
+    }
+    let stats = sender.close_with(true, Duration::from_secs(20));
+    assert_eq!((stats.emitted, stats.sent, stats.acked), (events, events, events), "{what}: {stats:?}");
+    assert_eq!(server.distinct() as u64, events, "{what}: every event arrived");
+    assert_eq!(handed_over.load(Ordering::Relaxed), 0, "{what}");
+}
+
+#[test]
+fn ack_mode_loses_nothing_after_a_reset_mid_write() {
+    recovers(Fault::ResetAfter(3_000), BatchMode::PackedForward, 5_000);
+}
+
+#[test]
+fn ack_mode_loses_nothing_after_a_blackhole() {
+    recovers(Fault::BlackholeAfter(30_000), BatchMode::PackedForward, 5_000);
+}
+
+#[test]
+fn ack_mode_loses_nothing_after_missing_or_wrong_acks() {
+    recovers(Fault::NeverAck, BatchMode::Forward, 2_000);
+    recovers(Fault::WrongChunk, BatchMode::Message, 500);
+}
+
+#[test]
+fn a_server_closing_after_each_ack_is_a_normal_close() {
+    // Fluentd's `deny_keepalive`: Message mode with acks, one connection per
+    // event. No backoff, no error: the events go at connection speed.
+    let server = FaultServer::start(Fault::CloseAfterEachAck, usize::MAX);
+    let handed_over = Arc::new(AtomicU64::new(0));
+    let sender = sender(QueueMode::Ack, server.port, &handed_over).batch_mode(BatchMode::Message).build();
+    for n in 0..300 {
+        sender.emit("x", &record(n)).unwrap();
+    }
+    let stats = sender.close_with(true, Duration::from_secs(20));
+    assert_eq!((stats.sent, stats.acked), (300, 300), "{stats:?}");
+    assert_eq!(stats.connection_errors, 0, "a close after an ack is not an error: {stats:?}");
+    assert_eq!(server.distinct(), 300);
+}
+
+#[test]
+fn flush_is_true_only_when_everything_was_written() {
+    let server = FaultServer::start(Fault::Refuse, usize::MAX);
+    let handed_over = Arc::new(AtomicU64::new(0));
+    let sender = sender(QueueMode::Block, server.port, &handed_over).build();
+    let started = Instant::now();
+    for n in 0..EVENTS {
+        let _ = sender.emit("x", &record(n));
+        assert!(started.elapsed() < EMIT_BUDGET, "emits waited for the server");
+    }
+    let started = Instant::now();
+    assert!(!sender.flush(Duration::from_millis(300)), "nothing was written: {:?}", sender.stats());
+    assert!(started.elapsed() < Duration::from_millis(300) + MARGIN);
+    drop(server);
+    let live = FaultServer::start(Fault::HalfClose, 0);
+    let sender = sender_to(live.port);
+    for n in 0..1_000 {
+        sender.emit("x", &record(n)).unwrap();
+    }
+    assert!(sender.flush(Duration::from_secs(10)), "{:?}", sender.stats());
+    assert_eq!(sender.stats().sent, 1_000);
+}
+
+fn sender_to(port: u16) -> AsyncSender {
+    AsyncSender::builder("fault").sender(|s| s.host("127.0.0.1").port(port)).build()
+}
+
+#[test]
+fn dropping_a_sender_keeps_the_close_timeout() {
+    let server = FaultServer::start(Fault::NeverAck, usize::MAX);
+    let sender = AsyncSender::builder("fault")
+        .sender(|s| s.host("127.0.0.1").port(server.port))
+        .require_ack_response(true)
+        .close_timeout(CLOSE)
+        .build();
+    for n in 0..1_000 {
+        sender.emit("x", &record(n)).unwrap();
+    }
+    let started = Instant::now();
+    drop(sender);
+    assert!(started.elapsed() < CLOSE + MARGIN, "drop took {:?}", started.elapsed());
+}
+
+#[test]
+fn a_loss_report_follows_the_outage() {
+    // Drops while nothing listens; then a server comes up on the same port
+    // and receives the report under `fault.dropped`.
+    let parked = FaultServer::start(Fault::Refuse, usize::MAX);
+    let port = parked.port;
+    let handed_over = Arc::new(AtomicU64::new(0));
+    let sender = sender(QueueMode::Block, port, &handed_over)
+        .sender(|s| s.bufmax(1024).reconnect_backoff(Duration::from_millis(10), Duration::from_millis(20)))
+        .build();
+    let started = Instant::now();
+    for n in 0..5_000 {
+        let _ = sender.emit("x", &record(n));
+        assert!(started.elapsed() < EMIT_BUDGET, "emits waited for the server");
+    }
+    // Let the worker see the outage and shed.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sender.stats().dropped_buffer == 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let dropped = sender.stats().dropped_buffer;
+    assert!(dropped > 0, "{:?}", sender.stats());
+    drop(parked);
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut bytes = Vec::new();
+        stream.read_to_end(&mut bytes).unwrap();
+        common::decode_all(&bytes)
+    });
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while sender.stats().loss_reports == 0 && Instant::now() < deadline {
+        let _ = sender.emit("x", &record(99_999));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = sender.close_with(true, Duration::from_secs(5));
+    assert_eq!(stats.loss_reports, 1, "{stats:?}");
+    let events = reader.join().unwrap();
+    let report = events.iter().find(|(tag, _, _)| tag == "fault.dropped").expect("a report under fault.dropped");
+    let fields: BTreeMap<_, _> = report.2.iter().cloned().collect();
+    let reported: u64 = fields["dropped"].parse().unwrap();
+    assert!(reported >= dropped, "{fields:?}, dropped {dropped}");
+    assert_eq!(reported, stats.dropped_buffer + stats.dropped_queue, "{fields:?} {stats:?}");
+    assert!(fields.contains_key("since") && fields.contains_key("reason"), "{fields:?}");
+}

@@ -1,0 +1,208 @@
+//! A fault-injecting Forward server: each of its first `faulty` connections
+//! misbehaves in one way; later connections are well-behaved (they decode
+//! every request and ack it when asked).
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use fluent_proto::{Decoded, Frame, FrameDecoder, Limits, encode_ack};
+use socket2::{Domain, Socket, Type};
+
+/// How a connection misbehaves.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Fault {
+    /// Nothing listens: connections are refused.
+    Refuse,
+    /// The listen queue is full, so SYNs go unanswered: connects hang.
+    SynBlackhole,
+    /// Accepts and never reads.
+    NeverRead,
+    /// Reads about 1 KB a second.
+    SlowRead,
+    /// Reads this many bytes, then stops reading (keeps the connection).
+    BlackholeAfter(usize),
+    /// Reads this many bytes, then resets the connection.
+    ResetAfter(usize),
+    /// Shuts down its sending side at once, and keeps reading.
+    HalfClose,
+    /// Acks one request, then closes (Fluentd's `deny_keepalive`).
+    CloseAfterEachAck,
+    /// Reads and decodes, never acks.
+    NeverAck,
+    /// Acks with another chunk id.
+    WrongChunk,
+}
+
+/// The server; stops (and drops its connections) when dropped.
+pub struct FaultServer {
+    pub port: u16,
+    /// The `n` field of every event received, in order, duplicates included.
+    pub received: Arc<Mutex<Vec<u64>>>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    /// Kept open: a bound port no listener answers, or a full listen queue.
+    _held: Vec<Socket>,
+}
+
+impl FaultServer {
+    /// `faulty`: how many connections get the fault (`usize::MAX`: all).
+    pub fn start(fault: Fault, faulty: usize) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+        match fault {
+            Fault::Refuse => {
+                // Bound, never listening: refused, and no other test can take
+                // the port meanwhile.
+                let socket = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+                socket.bind(&any.into()).unwrap();
+                let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+                FaultServer { port, received, stop, threads: Vec::new(), _held: vec![socket] }
+            }
+            Fault::SynBlackhole => {
+                let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+                listener.bind(&any.into()).unwrap();
+                listener.listen(0).unwrap();
+                let addr = listener.local_addr().unwrap();
+                let mut held = vec![listener];
+                // Fill the accept queue until a connect goes unanswered.
+                for _ in 0..16 {
+                    let c = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+                    match c.connect_timeout(&addr, Duration::from_millis(200)) {
+                        Ok(()) => held.push(c),
+                        Err(_) => break,
+                    }
+                }
+                let port = addr.as_socket().unwrap().port();
+                FaultServer { port, received, stop, threads: Vec::new(), _held: held }
+            }
+            _ => {
+                let listener = TcpListener::bind(any).unwrap();
+                let port = listener.local_addr().unwrap().port();
+                let (stop2, received2) = (stop.clone(), received.clone());
+                let accepted = Arc::new(AtomicUsize::new(0));
+                let acceptor = thread::spawn(move || {
+                    let mut conns = Vec::new();
+                    // Blocking accepts (a connection per request is a case);
+                    // `drop` connects once to end the loop.
+                    while !stop2.load(Ordering::Relaxed) {
+                        let Ok((stream, _)) = listener.accept() else { continue };
+                        if stop2.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let index = accepted.fetch_add(1, Ordering::Relaxed);
+                        let behaviour = if index < faulty { Some(fault) } else { None };
+                        let (stop3, received3) = (stop2.clone(), received2.clone());
+                        conns.push(thread::spawn(move || serve(stream, behaviour, &stop3, &received3)));
+                    }
+                    for c in conns {
+                        let _ = c.join();
+                    }
+                });
+                FaultServer { port, received, stop, threads: vec![acceptor], _held: Vec::new() }
+            }
+        }
+    }
+
+    /// Distinct events received.
+    pub fn distinct(&self) -> usize {
+        let mut seen = self.received.lock().unwrap().clone();
+        seen.sort_unstable();
+        seen.dedup();
+        seen.len()
+    }
+}
+
+impl Drop for FaultServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if !self.threads.is_empty() {
+            let _ = TcpStream::connect(("127.0.0.1", self.port));
+        }
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Serves one connection with `fault`, or well (`None`).
+fn serve(mut stream: TcpStream, fault: Option<Fault>, stop: &AtomicBool, received: &Mutex<Vec<u64>>) {
+    stream.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
+    let hold = |stream: TcpStream| {
+        while !stop.load(Ordering::Relaxed) {
+            thread::sleep(Duration::from_millis(5));
+        }
+        drop(stream);
+    };
+    if fault == Some(Fault::NeverRead) {
+        return hold(stream);
+    }
+    if fault == Some(Fault::HalfClose) {
+        let _ = stream.shutdown(Shutdown::Write);
+    }
+    let mut decoder = FrameDecoder::new(Limits::default());
+    let mut buf = Vec::new();
+    let mut total = 0usize;
+    let mut read = [0u8; 8192];
+    let mut slow_budget = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let want = match fault {
+            Some(Fault::SlowRead) => {
+                // About 1 KB a second, in 100-byte reads.
+                if Instant::now() < slow_budget {
+                    thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                slow_budget = Instant::now() + Duration::from_millis(100);
+                100
+            }
+            Some(Fault::BlackholeAfter(n) | Fault::ResetAfter(n)) => (n - total).min(read.len()),
+            _ => read.len(),
+        };
+        match stream.read(&mut read[..want]) {
+            Ok(0) => return,
+            Ok(n) => {
+                total += n;
+                buf.extend_from_slice(&read[..n]);
+            }
+            Err(_) => continue,
+        }
+        match fault {
+            Some(Fault::BlackholeAfter(n)) if total >= n => return hold(stream),
+            Some(Fault::ResetAfter(n)) if total >= n => {
+                let socket = socket2::SockRef::from(&stream);
+                let _ = socket.set_linger(Some(Duration::ZERO));
+                return;
+            }
+            _ => {}
+        }
+        while let Ok(Decoded::Frame { frame, consumed }) = decoder.decode(&buf) {
+            let mut reply = Vec::new();
+            if let Frame::Request(r) = frame {
+                for e in r.events().flatten() {
+                    if let Ok(Some(fluent_proto::Value::UInt(n))) = e.record.get("n") {
+                        received.lock().unwrap().push(n);
+                    }
+                }
+                if let Some(chunk) = r.options().chunk {
+                    match fault {
+                        Some(Fault::NeverAck | Fault::HalfClose) => {}
+                        Some(Fault::WrongChunk) => drop(encode_ack(&mut reply, "not-your-chunk")),
+                        _ => drop(encode_ack(&mut reply, chunk)),
+                    }
+                }
+            }
+            buf.drain(..consumed);
+            if !reply.is_empty() {
+                let _ = stream.write_all(&reply);
+            }
+            if fault == Some(Fault::CloseAfterEachAck) {
+                return;
+            }
+        }
+    }
+}
