@@ -129,6 +129,9 @@ fn first_emit(port: u16, bytes: usize, runs: usize) -> (u64, u64) {
     (times[times.len() / 2], times[times.len() - 1])
 }
 
+const ROWS: [(&str, Fault); 3] =
+    [("refuses", Fault::Refuse), ("never answers SYN", Fault::SynBlackhole), ("never reads", Fault::NeverRead)];
+
 fn us(ns: u64) -> String {
     format!("{:.1} µs", ns as f64 / 1e3)
 }
@@ -144,9 +147,7 @@ fn main() {
         "\n| server | client | emits done | total | per emit | p50 | p99.99 | max | close_with(500 ms) | total time, python / ours per emit |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-    for (name, fault) in
-        [("refuses", Fault::Refuse), ("never answers SYN", Fault::SynBlackhole), ("never reads", Fault::NeverRead)]
-    {
+    for &(name, fault) in &ROWS {
         let server = FaultServer::start(fault, usize::MAX);
         let mine = ours(server.port, n);
         let theirs = python(server.port);

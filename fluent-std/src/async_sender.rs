@@ -187,7 +187,8 @@ impl AsyncSenderBuilder {
 
     /// How long the connection may take no bytes (or, in ack mode, send no
     /// ack) while requests wait before the server counts as unavailable
-    /// (default 20 ms). While it is available and the pending buffer holds
+    /// (default 20 ms); a failed connection makes it unavailable at once.
+    /// While it is available and the pending buffer holds
     /// `bufmax`, the worker leaves events in the queue, so a blocking queue
     /// pushes back on a burst faster than the connection. Once it is
     /// unavailable the worker keeps draining the queue, and the oldest

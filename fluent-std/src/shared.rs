@@ -97,8 +97,9 @@ impl Shared {
     pub(crate) fn take_spare(&self) -> Option<RingHalves> {
         let spare = self.spare.lock().unwrap_or_else(|e| e.into_inner()).take();
         if spare.is_some() {
+            // Not a wake-up: the worker would run at once, often on this
+            // core, and make the next ring while this emit waits for it.
             self.spare_taken.store(true, Ordering::Relaxed);
-            self.waker.wake();
         }
         spare
     }

@@ -1,49 +1,65 @@
 //! [`Waker`]: how emitters, `flush` and `close` wake the worker while it
 //! waits in `poll(2)` on its socket (a thread park cannot interrupt a poll).
 //!
-//! A non-blocking Unix socket pair: `wake` writes one byte, the worker polls
-//! the other end next to its connection and drains it after every wait.
+//! On Linux an `eventfd`; elsewhere a non-blocking Unix socket pair. Not a
+//! pipe or a Unix socket on Linux: their writes wake the reader with the
+//! "sync" hint, which tells the scheduler the writer is about to sleep, so
+//! the worker would run on the emitting thread's core, ahead of it, and the
+//! emit would wait for the worker's whole turn (measured: ~150 µs instead
+//! of ~7 µs for a thread's first emit).
 
-use std::io::{self, Read, Write};
+use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::os::unix::net::UnixStream;
 
 /// The worker's wake-up channel.
 #[derive(Debug)]
 pub(crate) struct Waker {
-    tx: UnixStream,
-    rx: UnixStream,
+    #[cfg(target_os = "linux")]
+    fd: std::os::fd::OwnedFd,
+    #[cfg(not(target_os = "linux"))]
+    pair: (std::os::unix::net::UnixStream, std::os::unix::net::UnixStream),
 }
 
 impl Waker {
+    #[cfg(target_os = "linux")]
     pub(crate) fn new() -> io::Result<Self> {
-        let (tx, rx) = UnixStream::pair()?;
+        use rustix::event::{EventfdFlags, eventfd};
+        let fd = eventfd(0, EventfdFlags::NONBLOCK | EventfdFlags::CLOEXEC)?;
+        Ok(Waker { fd })
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    pub(crate) fn new() -> io::Result<Self> {
+        let (tx, rx) = std::os::unix::net::UnixStream::pair()?;
         tx.set_nonblocking(true)?;
         rx.set_nonblocking(true)?;
-        Ok(Waker { tx, rx })
+        Ok(Waker { pair: (tx, rx) })
     }
 
     /// Makes the worker's current or next wait return at once. Never
     /// blocks: when the channel is full a wake-up is already pending.
     pub(crate) fn wake(&self) {
-        let _ = (&self.tx).write(&[1]);
+        #[cfg(target_os = "linux")]
+        let _ = rustix::io::write(&self.fd, &1u64.to_ne_bytes());
+        #[cfg(not(target_os = "linux"))]
+        let _ = io::Write::write(&mut &self.pair.0, &[1]);
     }
 
     /// The end the worker polls.
     pub(crate) fn fd(&self) -> BorrowedFd<'_> {
-        self.rx.as_fd()
+        #[cfg(target_os = "linux")]
+        return self.fd.as_fd();
+        #[cfg(not(target_os = "linux"))]
+        return self.pair.1.as_fd();
     }
 
     /// Consumes pending wake-ups (the worker, after each wait).
     pub(crate) fn clear(&self) {
         let mut scratch = [0u8; 64];
-        loop {
-            match (&self.rx).read(&mut scratch) {
-                Ok(n) if n == scratch.len() => continue,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                _ => break,
-            }
-        }
+        #[cfg(target_os = "linux")]
+        let _ = rustix::io::read(&self.fd, &mut scratch[..8]);
+        #[cfg(not(target_os = "linux"))]
+        while matches!(io::Read::read(&mut &self.pair.1, &mut scratch), Ok(n) if n > 0) {}
     }
 }
 
@@ -59,7 +75,7 @@ mod tests {
         let ready = |w: &Waker| poll(&mut [PollFd::from_borrowed_fd(w.fd(), PollFlags::IN)], Some(&zero)).unwrap();
         assert_eq!(ready(&waker), 0);
         for _ in 0..100_000 {
-            waker.wake(); // never blocks, even when the pair's buffer is full
+            waker.wake(); // never blocks, however many are pending
         }
         assert_eq!(ready(&waker), 1);
         waker.clear();

@@ -4,10 +4,11 @@
 //!
 //! The policy, in the order the loop applies it:
 //! - **Drain.** While the server is *available* (it connected, took bytes
-//!   or sent an ack in the last `stall_timeout`), queued events become the
-//!   next request once the connection has started on the previous one, up
-//!   to `bufmax`: events queued meanwhile go out together, and a blocking
-//!   queue pushes back on a burst faster than the connection. While the
+//!   or sent an ack in the last `stall_timeout`), queued events become
+//!   requests up to `bufmax` pending (in ack mode, once the connection has
+//!   started on the previous request, so that events queued meanwhile go out
+//!   together), and a blocking queue pushes back on a burst faster than the
+//!   connection. While the
 //!   server is unavailable (refused, unreachable, not reading, not acking),
 //!   the worker drains everything, and the oldest requests beyond `bufmax`
 //!   go to the buffer overflow handler, counted in `dropped_buffer`: emits
@@ -52,6 +53,9 @@ const IDLE: Duration = Duration::from_millis(100);
 const NAP: Duration = Duration::from_micros(50);
 const NAPS: u32 = 4;
 
+/// How long after a thread took the spare ring the worker makes the next.
+const SPARE_DELAY: Duration = Duration::from_millis(5);
+
 /// Connection steps taken per loop turn before draining again.
 const STEPS: u32 = 64;
 
@@ -80,6 +84,9 @@ pub(crate) struct Worker {
     /// made, bytes taken, an ack received, or the first request queued
     /// after an idle spell.
     last_progress: Instant,
+    /// The last connection (or attempt) failed, and no connection has taken
+    /// bytes since.
+    failing: bool,
     ack_buf: Vec<u8>,
     /// Scratch for one tag run.
     entries: Vec<u8>,
@@ -88,6 +95,8 @@ pub(crate) struct Worker {
     last_loss_check: Instant,
     /// Naps taken since the queue last had events (see [`NAP`]).
     naps: u32,
+    /// When to make the next spare ring.
+    spare_due: Option<Instant>,
 }
 
 impl Worker {
@@ -104,21 +113,25 @@ impl Worker {
             ever_connected: false,
             pending: Pending::default(),
             last_progress: Instant::now(),
+            failing: false,
             ack_buf: Vec::new(),
             entries: Vec::new(),
             lens: Vec::new(),
             loss: LossReport::new(loss_tag),
             last_loss_check: Instant::now(),
             naps: 0,
+            spare_due: None,
             shared,
         }
     }
 
     pub(crate) fn run(mut self) {
         loop {
-            self.keep_a_spare_ring();
             let close = self.shared.close_request();
             let now = Instant::now();
+            if close.is_none() {
+                self.keep_a_spare_ring(now);
+            }
             let drained = self.drain(now, close.is_some());
             let progressed = self.pump();
             if close.is_none() {
@@ -151,9 +164,14 @@ impl Worker {
     }
 
     /// Makes the ring the next emitting thread will take, here rather than
-    /// on that thread's first emit.
-    fn keep_a_spare_ring(&mut self) {
+    /// on that thread's first emit, a little after the last one was taken
+    /// (not while that thread is in its first emits).
+    fn keep_a_spare_ring(&mut self, now: Instant) {
         if self.shared.spare_taken.swap(false, Ordering::Relaxed) {
+            self.spare_due = Some(now + SPARE_DELAY);
+        }
+        if self.spare_due.is_some_and(|due| now >= due) {
+            self.spare_due = None;
             let ring = self.shared.new_ring();
             *self.shared.spare.lock().unwrap_or_else(|e| e.into_inner()) = Some(ring);
         }
@@ -171,10 +189,10 @@ impl Worker {
         self.shared.rings().iter().map(|r| r.consumer.counters().frames).sum()
     }
 
-    /// Whether the server has shown no sign of life for `stall_timeout`
-    /// while requests wait for it.
+    /// Whether the server is unavailable: the last connection failed, or it
+    /// has shown no sign of life for `stall_timeout` while requests wait.
     fn unavailable(&self, now: Instant) -> bool {
-        now.saturating_duration_since(self.last_progress) >= self.options().stall_timeout
+        self.failing || now.saturating_duration_since(self.last_progress) >= self.options().stall_timeout
     }
 
     /// How many bytes of queued events may become requests now (see the
@@ -182,10 +200,10 @@ impl Worker {
     fn drain_budget(&self, now: Instant, closing: bool) -> usize {
         if closing || self.unavailable(now) {
             usize::MAX
-        } else if self.pending.has_unstarted() {
-            // The server is busy with the front request: what is queued
-            // meanwhile goes out as one request after it, not as many small
-            // ones (each costs a round trip in ack mode).
+        } else if self.options().require_ack_response && self.pending.has_unstarted() {
+            // Ack mode, the server is busy with the front request: what is
+            // queued meanwhile goes out as one request after it, not as many
+            // small ones, each costing a round trip.
             0
         } else {
             self.options().base.bufmax.saturating_sub(self.pending.bytes())
@@ -396,6 +414,7 @@ impl Worker {
                 match conn.write_some(bytes) {
                     Ok(n) => {
                         self.last_progress = now;
+                        self.failing = false;
                         if self.pending.wrote(n) {
                             self.written_whole(now);
                         }
@@ -445,6 +464,7 @@ impl Worker {
 
     fn connect_failed(&mut self, error: std::io::Error, now: Instant) -> Step {
         self.link = Link::Down;
+        self.failing = true;
         self.backoff.failed(now);
         Counters::add_exclusive(&self.shared.counters.worker.connection_errors, 1);
         self.shared.set_last_error(error.into());
@@ -467,6 +487,7 @@ impl Worker {
     /// again on a new one.
     fn link_failed(&mut self, error: SendError, now: Instant) -> Step {
         self.link = Link::Down;
+        self.failing = true;
         self.pending.connection_lost();
         self.backoff.failed(now);
         Counters::add_exclusive(&self.shared.counters.worker.connection_errors, 1);
@@ -507,6 +528,7 @@ impl Worker {
             Counters::add_exclusive(&counters.loss_reports, 1);
         }
         self.last_progress = now;
+        self.failing = false;
         if let Link::Up { completed, .. } = &mut self.link {
             *completed += 1;
         }
@@ -595,6 +617,9 @@ impl Worker {
         if let Some(deadline) = close_deadline {
             until(&mut timeout, deadline);
         }
+        if let Some(due) = self.spare_due {
+            until(&mut timeout, due);
+        }
         let idle = self.pending.is_empty();
         if idle && self.naps < NAPS {
             // Probably a pause within a burst: look again soon, unannounced.
@@ -623,9 +648,16 @@ impl Worker {
             }
             None => 1,
         };
+        let mut woken = false;
         if !timeout.is_zero() {
             let ts = Timespec { tv_sec: timeout.as_secs() as i64, tv_nsec: i64::from(timeout.subsec_nanos()) };
-            let _ = poll(&mut fds[..count], Some(&ts));
+            woken = poll(&mut fds[..count], Some(&ts)).is_ok() && fds[0].revents().contains(PollFlags::IN);
+        }
+        if woken {
+            // Woken by an emit: the scheduler may have put us on its core,
+            // ahead of it (a young thread's first emit waited ~150 µs for our
+            // whole turn). Let it finish its emit first.
+            std::thread::yield_now();
         }
         self.shared.sleeping.store(false, Ordering::Relaxed);
         self.shared.waker.clear();
