@@ -81,16 +81,27 @@ pub(crate) enum Dialing {
 }
 
 impl Endpoint {
-    /// The addresses to try, in order. An IP literal is not looked up. A host
-    /// name is resolved by the system's resolver, which blocks for as long as
-    /// it takes.
-    pub(crate) fn addresses(&self) -> io::Result<Vec<SockAddr>> {
+    /// The addresses, when they are known without asking a resolver: an IP
+    /// literal, or a Unix socket path.
+    pub(crate) fn literal_addresses(&self) -> Option<io::Result<Vec<SockAddr>>> {
         match self {
             Endpoint::Tcp { host, port } => {
                 let literal = host.trim_start_matches('[').trim_end_matches(']');
-                if let Ok(ip) = literal.parse::<IpAddr>() {
-                    return Ok(vec![SocketAddr::new(ip, *port).into()]);
-                }
+                literal.parse::<IpAddr>().ok().map(|ip| Ok(vec![SocketAddr::new(ip, *port).into()]))
+            }
+            Endpoint::Unix(path) => Some(SockAddr::unix(path).map(|a| vec![a])),
+        }
+    }
+
+    /// The addresses to try, in order. An IP literal is not looked up. A host
+    /// name is resolved by the system's resolver, which blocks for as long as
+    /// it takes (the worker runs it on a helper thread).
+    pub(crate) fn addresses(&self) -> io::Result<Vec<SockAddr>> {
+        if let Some(known) = self.literal_addresses() {
+            return known;
+        }
+        match self {
+            Endpoint::Tcp { host, port } => {
                 let addrs: Vec<SockAddr> = (host.as_str(), *port).to_socket_addrs()?.map(SockAddr::from).collect();
                 if addrs.is_empty() {
                     return Err(io::Error::new(

@@ -19,12 +19,14 @@
 //!   request is written whole again on the next one (at-least-once in ack
 //!   mode). A server that closes an idle connection, or closes after an ack
 //!   (Fluentd's `deny_keepalive`), is reconnected at once, without backoff.
-//! - **Wait.** In `poll(2)` on the connection and the wake-up pipe, never
-//!   longer than the nearest deadline: connect, ack, stall, backoff, close.
+//! - **Wait.** In `poll(2)` on the connection and the wake-up `eventfd`,
+//!   never longer than the nearest deadline: name resolution (on a helper
+//!   thread), connect, ack, stall, backoff, close.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::mpsc::{self, Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
 use fluent_proto::{FrameDecoder, Limits, parse_ack};
@@ -62,8 +64,21 @@ const STEPS: u32 = 64;
 /// The connection to the server.
 enum Link {
     Down,
-    Connecting { conn: Connection, rest: Vec<SockAddr>, deadline: Instant },
-    Up { conn: Connection, completed: u64 },
+    /// A host name being resolved on a helper thread (the system's resolver
+    /// cannot be given a deadline).
+    Resolving {
+        answer: Receiver<std::io::Result<Vec<SockAddr>>>,
+        deadline: Instant,
+    },
+    Connecting {
+        conn: Connection,
+        rest: Vec<SockAddr>,
+        deadline: Instant,
+    },
+    Up {
+        conn: Connection,
+        completed: u64,
+    },
 }
 
 /// What one connection step did.
@@ -378,11 +393,24 @@ impl Worker {
                 if self.pending.is_empty() || self.backoff.wait_left(now).is_some() {
                     return Step::Blocked;
                 }
-                match self.endpoint.addresses() {
-                    Ok(addrs) => self.dial(addrs, now),
-                    Err(e) => self.connect_failed(e, now),
+                match self.endpoint.literal_addresses() {
+                    Some(Ok(addrs)) => self.dial(addrs, now),
+                    Some(Err(e)) => self.connect_failed(e, now),
+                    None => self.resolve(now),
                 }
             }
+            Link::Resolving { answer, deadline } => match answer.try_recv() {
+                Ok(Ok(addrs)) => self.dial(addrs, now),
+                Ok(Err(e)) => self.connect_failed(e, now),
+                Err(TryRecvError::Empty) if now < *deadline => Step::Blocked,
+                Err(TryRecvError::Empty) => {
+                    let error = std::io::Error::new(std::io::ErrorKind::TimedOut, "name resolution timed out");
+                    self.connect_failed(error, now)
+                }
+                Err(TryRecvError::Disconnected) => {
+                    self.connect_failed(std::io::Error::other("the resolver thread ended without an answer"), now)
+                }
+            },
             Link::Connecting { conn, .. } => match conn.connect_result() {
                 Ok(true) => {
                     let Link::Connecting { conn, .. } = std::mem::replace(&mut self.link, Link::Down) else {
@@ -424,6 +452,25 @@ impl Worker {
                     Err(e) => self.link_failed(e.into(), now),
                 }
             }
+        }
+    }
+
+    /// Resolves the host name on a helper thread, which wakes the worker
+    /// when it has the answer; the wait is bounded by the connect timeout.
+    fn resolve(&mut self, now: Instant) -> Step {
+        let (tell, answer) = mpsc::channel();
+        let endpoint = self.endpoint.clone();
+        let shared = self.shared.clone();
+        let spawned = std::thread::Builder::new().name("fluent-resolver".into()).spawn(move || {
+            let _ = tell.send(endpoint.addresses());
+            shared.waker.wake();
+        });
+        match spawned {
+            Ok(_) => {
+                self.link = Link::Resolving { answer, deadline: now + self.options().base.timeout };
+                Step::Blocked
+            }
+            Err(e) => self.connect_failed(e, now),
         }
     }
 
@@ -595,6 +642,10 @@ impl Worker {
                 if !self.pending.is_empty() {
                     until(&mut timeout, now + self.backoff.wait_left(now).unwrap_or(Duration::ZERO));
                 }
+                (None, PollFlags::empty())
+            }
+            Link::Resolving { deadline, .. } => {
+                until(&mut timeout, *deadline);
                 (None, PollFlags::empty())
             }
             Link::Connecting { conn, deadline, .. } => {

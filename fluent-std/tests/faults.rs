@@ -294,3 +294,20 @@ fn a_loss_report_follows_the_outage() {
     assert_eq!(reported, stats.dropped_buffer + stats.dropped_queue, "{fields:?} {stats:?}");
     assert!(fields.contains_key("since") && fields.contains_key("reason"), "{fields:?}");
 }
+
+#[test]
+fn a_host_name_is_resolved_off_the_emitting_path_and_every_address_is_tried() {
+    // "localhost" goes through the resolver thread; it may list ::1 first,
+    // where nothing listens: the next address is tried.
+    let server = FaultServer::start(Fault::NeverAck, 0);
+    let sender = AsyncSender::builder("fault")
+        .sender(|s| s.host("localhost").port(server.port))
+        .require_ack_response(true) // acked: the server has them when close returns
+        .build();
+    for n in 0..10 {
+        sender.emit("x", &record(n)).unwrap();
+    }
+    let stats = sender.close_with(true, Duration::from_secs(10));
+    assert_eq!(stats.sent, 10, "{stats:?}");
+    assert_eq!(server.distinct(), 10);
+}
