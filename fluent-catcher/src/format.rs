@@ -50,8 +50,30 @@ pub(crate) fn write_line_head(out: &mut Vec<u8>, format: OutputFormat, tag: &str
         OutputFormat::Fluentd => {
             write_iso8601(out, time.seconds());
             out.push(b'\t');
-            out.extend_from_slice(tag.as_bytes());
+            write_plain_tag(out, tag);
             out.push(b'\t');
+        }
+    }
+}
+
+/// A tag in the `fluentd` layout, where it is a bare field: a backslash,
+/// and every control character (a tab or a newline would forge fields or
+/// lines), is escaped as in JSON (`\\`, `\t`, `\n`, `\u001b`), so no byte of
+/// a tag can start a field or a line.
+pub(crate) fn write_plain_tag(out: &mut Vec<u8>, tag: &str) {
+    for &b in tag.as_bytes() {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            0..=0x1f | 0x7f => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+            _ => out.push(b),
         }
     }
 }
@@ -182,6 +204,22 @@ pub(crate) fn write_value(out: &mut Vec<u8>, value: Value<'_>) -> Result<(), Dec
 mod tests {
     use super::*;
     use fluent_proto::Request;
+
+    #[test]
+    fn a_tag_cannot_forge_fields_or_lines_in_the_fluentd_layout() {
+        let forged = "app\n2017-03-21T01:56:07+00:00\tadmin.audit\t{\"user\":\"root\"}\u{1b}[2J\\";
+        let mut out = Vec::new();
+        write_line_head(&mut out, OutputFormat::Fluentd, forged, Timestamp::Seconds(0));
+        out.extend_from_slice(b"{}");
+        write_line_tail(&mut out, OutputFormat::Fluentd);
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.matches('\n').count(), 1, "{text}");
+        assert_eq!(text.matches('\t').count(), 2, "{text}");
+        assert_eq!(
+            text,
+            "1970-01-01T00:00:00+00:00\tapp\\n2017-03-21T01:56:07+00:00\\tadmin.audit\\t{\"user\":\"root\"}\\u001b[2J\\\\\t{}\n"
+        );
+    }
 
     fn line(frame: &[u8], format: OutputFormat) -> String {
         let request = Request::parse(frame, 32).unwrap();

@@ -4,19 +4,19 @@
 //! A frame that cannot be decoded (malformed bytes, an absurd length, a
 //! request of the wrong shape, a gzip bomb) closes the connection with a
 //! logged reason; the events of the frames before it are kept. A request
-//! that decodes but holds some malformed events keeps its good events, and
-//! is still acknowledged, as Fluentd does; the bad ones are counted.
+//! that decodes but holds some malformed events is not acknowledged when it
+//! asks for an ack: none of its events is written (an ack promises every
+//! one), all are counted as rejected, and the client resends it or gives
+//! it to its own secondary. Without an ack, its good events are kept, as
+//! Fluentd does, and the bad ones counted.
 
 use fluent_proto::{Decoded, EventTime, Frame, FrameDecoder, Mode, Request};
 
+use crate::close::{CloseReason, reject};
 use crate::format::write_event_line;
 use crate::handoff::Pending;
 use crate::stream::{Conn, Stream};
 use crate::transcode::write_packed_entries;
-
-/// Why a connection was closed by the catcher (`None` in the summary means
-/// the client closed it cleanly).
-pub(crate) type CloseReason = String;
 
 /// Serves one Forward connection until it ends; returns why the catcher
 /// closed it, if it did.
@@ -43,12 +43,6 @@ pub(crate) async fn serve<S: Stream>(conn: &mut Conn<S>) -> Result<(), CloseReas
             return Ok(());
         }
     }
-}
-
-/// Counts a rejection and returns its reason.
-pub(crate) fn reject<S>(conn: &Conn<S>, counter: &str, reason: impl Into<String>) -> CloseReason {
-    conn.shared.stats.reject(counter);
-    reason.into()
 }
 
 /// Decodes every complete frame in the buffer into `pending`.
@@ -86,6 +80,7 @@ fn take_request<S: Stream>(
     let config = &conn.shared.config;
     let tag = request.tag();
     let depth = request.event_depth();
+    let mark = pending.lines.len();
     let (good, bad_count, bad) = match (request.mode(), request.packed_entries()) {
         (Mode::CompressedPackedForward, _) => {
             let plain = request
@@ -110,15 +105,29 @@ fn take_request<S: Stream>(
             (good, bad_count, bad)
         }
     };
-    pending.events += good;
+    let chunk = request.options().chunk;
     if let Some(e) = bad {
-        conn.shared.stats.events_rejected.fetch_add(bad_count, std::sync::atomic::Ordering::Relaxed);
+        // An ack promises every event: a request that lost some is not
+        // acknowledged, and none of it is written (its resend would
+        // duplicate the good ones).
+        // A bad byte inside packed entries can hide the events after it:
+        // the request's `size` option, when given, says how many there were.
+        let size = request.options().size.unwrap_or(0);
+        let refused =
+            if chunk.is_some() { size.max(good + bad_count) } else { size.saturating_sub(good).max(bad_count) };
+        conn.shared.stats.events_rejected.fetch_add(refused, std::sync::atomic::Ordering::Relaxed);
         conn.shared.stats.reject("bad-event");
         if config.log_connections {
-            eprintln!("fluent-catcher: dropped {bad_count} malformed event(s) tagged {tag:?}: {e}");
+            let what = if chunk.is_some() { "request not acknowledged" } else { "the rest kept" };
+            eprintln!("fluent-catcher: {bad_count} malformed event(s) tagged {tag:?}, {what}: {e}");
+        }
+        if chunk.is_some() {
+            pending.lines.truncate(mark);
+            return Ok(());
         }
     }
-    if let Some(chunk) = request.options().chunk {
+    pending.events += good;
+    if let Some(chunk) = chunk {
         pending.chunks.push(chunk.to_owned());
     }
     Ok(())

@@ -5,7 +5,7 @@ use std::sync::atomic::Ordering::Relaxed;
 
 use tokio::sync::oneshot;
 
-use crate::forward::{CloseReason, reject};
+use crate::close::{CloseReason, reject};
 use crate::stream::{Conn, Filled, Stream};
 use crate::writer::Batch;
 

@@ -6,7 +6,7 @@
 use fluent_proto::FrameDecoder;
 use fluent_proto::handshake::{Helo, Ping, Pong, shared_key_digest};
 
-use crate::forward::{CloseReason, reject};
+use crate::close::{CloseReason, reject};
 use crate::stream::{Conn, Filled, Stream};
 
 /// A PING is small; anything larger is refused.
@@ -24,7 +24,12 @@ pub(crate) async fn run<S: Stream>(conn: &mut Conn<S>, shared_key: &[u8]) -> Res
         match decoder.next_value_len(conn.pending()) {
             Ok(Some(len)) => break len,
             Ok(None) => {}
-            Err(e) => return Err(reject(conn, "handshake", format!("malformed PING: {e}"))),
+            Err(_) => {
+                // Too large for a PING, or not msgpack: most likely a client
+                // that sends events without the handshake.
+                let reason = "expected a PING (the client sent no handshake, or one over 4096 bytes)";
+                return Err(refuse(conn, reason).await);
+            }
         }
         match conn.fill().await {
             Ok(Filled::Data) => {}
@@ -38,7 +43,8 @@ pub(crate) async fn run<S: Stream>(conn: &mut Conn<S>, shared_key: &[u8]) -> Res
     let verdict = match Ping::parse(&frame) {
         Ok(ping) if ping.verify(&nonce, shared_key, None) => Ok(ping),
         Ok(_) => Err("shared_key mismatch"),
-        Err(_) => Err("malformed PING"),
+        Err(_) if frame.windows(4).any(|w| w == b"PING") => Err("malformed PING"),
+        Err(_) => Err("expected a PING (the client sent no handshake)"),
     };
     let mut pong = Vec::new();
     match verdict {
@@ -49,12 +55,18 @@ pub(crate) async fn run<S: Stream>(conn: &mut Conn<S>, shared_key: &[u8]) -> Res
                 .map_err(|e| e.to_string())?;
             conn.reply(&pong).await.map_err(|e| format!("sending PONG failed: {e}"))
         }
-        Err(reason) => {
-            Pong { auth_result: false, reason, server_hostname: "", shared_key_hexdigest: "" }
-                .write(&mut pong)
-                .map_err(|e| e.to_string())?;
-            let _ = conn.reply(&pong).await;
-            Err(reject(conn, "handshake", format!("handshake failed: {reason}")))
-        }
+        Err(reason) => Err(refuse(conn, reason).await),
     }
+}
+
+/// Answers `PONG false` with `reason` (best effort), and counts and returns
+/// the refusal.
+async fn refuse<S: Stream>(conn: &mut Conn<S>, reason: &str) -> CloseReason {
+    let mut pong = Vec::new();
+    let hostname = conn.shared.config.hostname.clone();
+    let pong_false = Pong { auth_result: false, reason, server_hostname: &hostname, shared_key_hexdigest: "" };
+    if pong_false.write(&mut pong).is_ok() {
+        let _ = conn.reply(&pong).await;
+    }
+    reject(conn, "handshake", format!("handshake failed: {reason}"))
 }

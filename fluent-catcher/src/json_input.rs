@@ -7,8 +7,8 @@
 use fluent_proto::{EventTime, Timestamp};
 use serde_json::Value;
 
+use crate::close::{CloseReason, reject};
 use crate::format::{write_line_head, write_line_tail};
-use crate::forward::{CloseReason, reject};
 use crate::handoff::Pending;
 use crate::stream::{Conn, Stream};
 

@@ -35,6 +35,7 @@
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 
+mod close;
 mod config;
 mod fixture;
 mod format;

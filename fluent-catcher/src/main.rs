@@ -46,6 +46,10 @@ struct Args {
     /// Require the shared-key handshake on Forward connections.
     #[arg(long, value_name = "KEY")]
     shared_key: Option<String>,
+    /// The hostname the handshake's PONG gives (default: this machine's).
+    /// Fluentd refuses a server whose name equals its own `self_hostname`.
+    #[arg(long, value_name = "NAME")]
+    self_hostname: Option<String>,
     /// When acks are sent: once written, or once written and fsynced.
     #[arg(long, default_value = "written", value_parser = |s: &str| s.parse::<AckWhen>())]
     ack: AckWhen,
@@ -119,6 +123,9 @@ async fn serve(args: Args) -> std::io::Result<()> {
     config = if args.no_pickle { config.no_pickle() } else { config.pickle(args.pickle_listen) };
     if let Some(path) = &args.unix {
         config = config.unix(path);
+    }
+    if let Some(name) = &args.self_hostname {
+        config = config.hostname(name);
     }
     if let Some(key) = &args.shared_key {
         config = config.shared_key(key);

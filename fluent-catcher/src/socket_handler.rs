@@ -6,7 +6,7 @@
 
 use fluent_proto::EventTime;
 
-use crate::forward::{CloseReason, reject};
+use crate::close::{CloseReason, reject};
 use crate::handoff::Pending;
 use crate::log_record::write_log_record_line;
 use crate::stream::{Conn, Stream};

@@ -177,22 +177,76 @@ fn connections_over_the_limit_are_refused() {
 }
 
 #[test]
-fn malformed_events_inside_a_good_request_are_dropped_and_the_rest_kept() {
+fn a_request_with_a_malformed_event_is_not_acked_and_none_of_it_is_written() {
     let catcher = TestCatcher::start().unwrap();
     let mut entries = Vec::new();
     encode_entry(&mut entries, Timestamp::Seconds(1), &BTreeMap::from([("n", 0)])).unwrap();
     entries.extend_from_slice(b"\x92\x01\x05"); // record is not a map
     encode_entry(&mut entries, Timestamp::Seconds(1), &BTreeMap::from([("n", 2)])).unwrap();
-    let mut wire = Vec::new();
-    let options = Options { chunk: Some("mixed"), ..Default::default() };
-    fluent_proto::encode_packed_forward(&mut wire, "mixed", &entries, fluent_proto::EntriesFormat::Bin, Some(&options))
+    let packed = |chunk: Option<&str>| {
+        let mut wire = Vec::new();
+        let options = Options { chunk, ..Default::default() };
+        fluent_proto::encode_packed_forward(
+            &mut wire,
+            "mixed",
+            &entries,
+            fluent_proto::EntriesFormat::Bin,
+            Some(&options),
+        )
         .unwrap();
+        wire
+    };
+    let mut stream = connect(catcher.forward_addr());
+    // With an ack asked for: no ack (an ack promises every event), nothing
+    // written, all three counted; the connection carries on.
+    stream.write_all(&packed(Some("mixed"))).unwrap();
+    let mut good = Vec::new();
+    let mut entry = Vec::new();
+    encode_entry(&mut entry, Timestamp::Seconds(1), &BTreeMap::from([("n", 9)])).unwrap();
+    let options = Options { chunk: Some("good"), ..Default::default() };
+    fluent_proto::encode_packed_forward(&mut good, "good", &entry, fluent_proto::EntriesFormat::Bin, Some(&options))
+        .unwrap();
+    stream.write_all(&good).unwrap();
+    assert_eq!(
+        fluent_proto::parse_ack(&common::read_value(&mut stream)).unwrap(),
+        "good",
+        "the first ack is the good request's"
+    );
+    assert_eq!(catcher.stats().events_rejected, 3);
+    // Without an ack: the good events are kept, as Fluentd does.
+    stream.write_all(&packed(None)).unwrap();
+    let ns: Vec<_> = catcher.wait_for_events(3, WAIT).iter().map(|e| e.record["n"].as_u64().unwrap()).collect();
+    assert_eq!(ns, [9, 0, 2]);
+    assert_eq!(catcher.stats().events_rejected, 4);
+    assert_eq!(catcher.acks(), ["good"]);
+}
+
+#[test]
+fn a_bad_byte_that_hides_the_rest_of_a_request_counts_its_whole_size() {
+    // One byte broken in the 2nd of 100 entries: the decoder cannot find the
+    // 98 after it. The request (size 100) is not acked and all 100 count.
+    let catcher = TestCatcher::start().unwrap();
+    let mut entries = Vec::new();
+    for n in 0..100u64 {
+        encode_entry(&mut entries, Timestamp::Seconds(1), &BTreeMap::from([("n", n)])).unwrap();
+    }
+    let second = entries.iter().skip(1).position(|&b| b == 0x92).unwrap() + 1;
+    entries[second] = 0xc1; // never used in msgpack
+    let mut wire = Vec::new();
+    let options = Options { chunk: Some("broken"), size: Some(100), ..Default::default() };
+    fluent_proto::encode_packed_forward(
+        &mut wire,
+        "broken",
+        &entries,
+        fluent_proto::EntriesFormat::Bin,
+        Some(&options),
+    )
+    .unwrap();
     let mut stream = connect(catcher.forward_addr());
     stream.write_all(&wire).unwrap();
-    // Acked, as Fluentd does: the good events are safe, the bad one will
-    // never become good by resending.
-    assert_eq!(fluent_proto::parse_ack(&common::read_value(&mut stream)).unwrap(), "mixed");
-    let ns: Vec<_> = catcher.events().iter().map(|e| e.record["n"].as_u64().unwrap()).collect();
-    assert_eq!(ns, [0, 2]);
-    assert_eq!(catcher.stats().events_rejected, 1);
+    let after = Options { chunk: Some("after"), ..Default::default() };
+    stream.write_all(&message("after", Timestamp::Seconds(1), "d", 0, Some(&after))).unwrap();
+    assert_eq!(fluent_proto::parse_ack(&common::read_value(&mut stream)).unwrap(), "after");
+    assert_eq!(catcher.stats().events_rejected, 100);
+    assert_eq!(catcher.wait_for_events(1, WAIT).len(), 1, "only the later request's event");
 }

@@ -196,6 +196,55 @@ fn shared_key_handshake_admits_the_right_key_only() {
 }
 
 #[test]
+fn fluent_bits_non_utf8_salt_is_admitted_and_a_client_without_a_ping_is_told_why() {
+    use fluent_proto::handshake::{Helo, Pong, shared_key_digest};
+    let catcher = TestCatcher::with_config(Config::default().shared_key("s3cret").hostname("catcher.test")).unwrap();
+    // Fluent Bit packs its 16 random salt bytes as a msgpack str.
+    let mut stream = connect(catcher.forward_addr());
+    let helo = read_value(&mut stream);
+    let nonce = Helo::parse(&helo).unwrap().nonce.to_vec();
+    let salt = [0xffu8, 0xfe, 0x80, 0xc3, 0x28, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    let digest = shared_key_digest(&salt, "bit.test", &nonce, b"s3cret");
+    let mut ping = b"\x96\xa4PING\xa8bit.test\xb0".to_vec();
+    ping.extend_from_slice(&salt);
+    ping.push(0xd9);
+    ping.push(digest.as_str().len() as u8);
+    ping.extend_from_slice(digest.as_str().as_bytes());
+    ping.extend_from_slice(b"\xa0\xa0");
+    stream.write_all(&ping).unwrap();
+    let pong = read_value(&mut stream);
+    let pong = Pong::parse(&pong).unwrap();
+    assert!(pong.auth_result, "{:?}", pong.reason);
+    assert_eq!(pong.server_hostname, "catcher.test");
+    assert!(pong.verify("bit.test", &salt, &nonce, b"s3cret"));
+    stream.write_all(&message("bit", Timestamp::Seconds(1), "c", 1, None)).unwrap();
+    drop(stream);
+    assert_eq!(catcher.wait_for_events(1, WAIT)[0].tag, "bit");
+
+    // A client that skips the handshake and sends events: PONG false, with
+    // the true reason, whether its first frame is small or large.
+    for size in [10, 100_000] {
+        let mut stream = connect(catcher.forward_addr());
+        let _helo = read_value(&mut stream);
+        let pad = "x".repeat(size);
+        let mut wire = Vec::new();
+        fluent_proto::encode_message(
+            &mut wire,
+            "nohandshake",
+            Timestamp::Seconds(1),
+            &BTreeMap::from([("pad", pad.as_str())]),
+            None,
+        )
+        .unwrap();
+        let _ = stream.write_all(&wire);
+        let pong = read_value(&mut stream);
+        let pong = Pong::parse(&pong).unwrap();
+        assert!(!pong.auth_result);
+        assert!(pong.reason.contains("expected a PING"), "{size}: {:?}", pong.reason);
+    }
+}
+
+#[test]
 fn shutdown_writes_everything_received_before_it() {
     let catcher = TestCatcher::start().unwrap();
     let mut stream = connect(catcher.forward_addr());

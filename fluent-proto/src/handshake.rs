@@ -196,17 +196,41 @@ impl<'a> Ping<'a> {
 
     /// Reads the message from one complete frame.
     ///
+    /// A salt packed as a msgpack str holding bytes that are not UTF-8, as
+    /// Fluent Bit sends its 16 random bytes, is taken as it is:
+    ///
     /// ```
-    /// assert!(fluent_proto::handshake::Ping::parse(b"\x92\xa4PING\x80").is_err());
+    /// use fluent_proto::handshake::{shared_key_digest, Ping};
+    /// assert!(Ping::parse(b"\x92\xa4PING\x80").is_err());
+    /// let salt = [0xffu8, 0xfe, 0x80, 0x00, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    /// let nonce = [7u8; 16];
+    /// let digest = shared_key_digest(&salt, "bit", &nonce, b"key");
+    /// let mut frame = b"\x96\xa4PING\xa3bit\xb0".to_vec(); // fixstr of 16 bytes
+    /// frame.extend_from_slice(&salt);
+    /// frame.push(0xd9);
+    /// frame.push(digest.as_str().len() as u8);
+    /// frame.extend_from_slice(digest.as_str().as_bytes());
+    /// frame.extend_from_slice(b"\xa0\xa0");
+    /// let ping = Ping::parse(&frame)?;
+    /// assert_eq!(ping.shared_key_salt, &salt);
+    /// assert!(ping.verify(&nonce, b"key", None));
+    /// # Ok::<(), fluent_proto::DecodeError>(())
     /// ```
     ///
     /// # Errors
     /// [`DecodeError::BadEntries`] when the frame is not a 6-element PING.
     pub fn parse(frame: &'a [u8]) -> Result<Self, DecodeError> {
         let mut items = message(frame, "PING", 6)?;
+        let hostname = text(next(&mut items)?)?;
+        // Fluent Bit packs its 16 random salt bytes as a str, UTF-8 or not:
+        // take a str's bytes as they are.
+        let shared_key_salt = match items.next_if_raw_str() {
+            Some(salt) => salt?,
+            None => bytes(next(&mut items)?)?,
+        };
         Ok(Ping {
-            hostname: text(next(&mut items)?)?,
-            shared_key_salt: bytes(next(&mut items)?)?,
+            hostname,
+            shared_key_salt,
             shared_key_hexdigest: text(next(&mut items)?)?,
             username: text(next(&mut items)?)?,
             password_digest: text(next(&mut items)?)?,
