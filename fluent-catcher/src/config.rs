@@ -43,6 +43,18 @@ pub struct Limits {
     pub max_connections: usize,
     /// A connection silent this long is closed (default 5 minutes).
     pub idle_timeout: Duration,
+    /// How long a frame (or pickle record) may take from the end of the
+    /// previous one, plus one second per [`Limits::min_data_rate`] bytes of
+    /// it received: a client trickling bytes (slowloris) is closed after
+    /// this, while a large frame arriving at a real link's speed is not
+    /// (default 30 s).
+    pub frame_timeout: Duration,
+    /// Bytes a second that extend a frame's time (default 16 KiB).
+    pub min_data_rate: usize,
+    /// Connections open at once from one IP address; more are closed on
+    /// accept and counted, so one peer cannot lock the others out (default
+    /// 4,096, a quarter of `max_connections`).
+    pub max_connections_per_peer: usize,
     /// Bytes of lines waiting for the writer, all connections together;
     /// a connection that would exceed it waits, and its client feels that
     /// through TCP (default 64 MiB).
@@ -57,6 +69,9 @@ impl Default for Limits {
             max_pickle_len: 1 << 20,
             max_connections: 16_384,
             idle_timeout: Duration::from_secs(300),
+            frame_timeout: Duration::from_secs(30),
+            min_data_rate: 16 << 10,
+            max_connections_per_peer: 4096,
             writer_queue_bytes: 64 << 20,
         }
     }
@@ -112,6 +127,38 @@ impl Limits {
     /// ```
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Limits::frame_timeout`].
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let l = fluent_catcher::Limits::default().frame_timeout(Duration::from_secs(5));
+    /// assert_eq!(l.frame_timeout, Duration::from_secs(5));
+    /// ```
+    pub fn frame_timeout(mut self, timeout: Duration) -> Self {
+        self.frame_timeout = timeout;
+        self
+    }
+
+    /// Sets [`Limits::min_data_rate`] (at least 1).
+    ///
+    /// ```
+    /// assert_eq!(fluent_catcher::Limits::default().min_data_rate(1024).min_data_rate, 1024);
+    /// ```
+    pub fn min_data_rate(mut self, bytes_per_second: usize) -> Self {
+        self.min_data_rate = bytes_per_second.max(1);
+        self
+    }
+
+    /// Sets [`Limits::max_connections_per_peer`].
+    ///
+    /// ```
+    /// assert_eq!(fluent_catcher::Limits::default().max_connections_per_peer(4).max_connections_per_peer, 4);
+    /// ```
+    pub fn max_connections_per_peer(mut self, n: usize) -> Self {
+        self.max_connections_per_peer = n;
         self
     }
 

@@ -106,6 +106,9 @@ impl<S: Stream> Conn<S> {
             Ok(Filled::Eof) if self.pending().is_empty() => Ok(false),
             Ok(Filled::Eof) => Err(reject(self, "truncated", format!("connection closed inside a {unit}"))),
             Ok(Filled::Idle) => Err(reject(self, "idle", "idle timeout")),
+            Ok(Filled::Slow) => {
+                Err(reject(self, "slow", format!("a {unit} not completed within the frame timeout (too slow)")))
+            }
             Ok(Filled::Shutdown) => Err("catcher shutting down".into()),
             Err(e) => Err(format!("read failed: {e}")),
         }

@@ -46,6 +46,7 @@ mod json;
 mod json_input;
 mod log_record;
 mod output;
+mod peers;
 mod pickle;
 mod server;
 mod socket_handler;

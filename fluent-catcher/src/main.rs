@@ -65,6 +65,13 @@ struct Args {
     /// Largest SocketHandler record, in bytes.
     #[arg(long, default_value_t = Limits::default().max_pickle_len)]
     max_pickle_len: usize,
+    /// Connections open at once from one IP address.
+    #[arg(long, default_value_t = Limits::default().max_connections_per_peer)]
+    max_connections_per_peer: usize,
+    /// Seconds a frame may take from the end of the previous one (plus one
+    /// per 16 KiB of it received): closes clients that trickle bytes.
+    #[arg(long, value_name = "SECS", default_value_t = Limits::default().frame_timeout.as_secs())]
+    frame_timeout: u64,
     /// Close connections silent this many seconds.
     #[arg(long, value_name = "SECS", default_value_t = Limits::default().idle_timeout.as_secs())]
     idle_timeout: u64,
@@ -109,7 +116,9 @@ async fn serve(args: Args) -> std::io::Result<()> {
         .max_frame_len(args.max_frame_len)
         .max_decompressed_len(args.max_decompressed_len)
         .max_pickle_len(args.max_pickle_len)
-        .idle_timeout(Duration::from_secs(args.idle_timeout));
+        .idle_timeout(Duration::from_secs(args.idle_timeout))
+        .max_connections_per_peer(args.max_connections_per_peer)
+        .frame_timeout(Duration::from_secs(args.frame_timeout));
     let output = args.out.clone().map_or(Output::Stdout, Output::File);
     let mut config = Config::default()
         .forward(args.listen)

@@ -76,6 +76,7 @@ pub(crate) struct Shared {
     pub(crate) shutdown: watch::Receiver<bool>,
     connections: Arc<Mutex<Vec<ConnectionSummary>>>,
     acks: Arc<Mutex<Vec<String>>>,
+    peers: Arc<crate::peers::PeerSlots>,
 }
 
 impl Shared {
@@ -240,6 +241,7 @@ impl Catcher {
             shutdown: shutdown_rx,
             connections,
             acks,
+            peers: Arc::default(),
         });
         Ok(Catcher { shared, handle, forward, udp, unix, pickle, writer })
     }
@@ -385,6 +387,22 @@ async fn accept_loop<L: Accept>(listener: L, kind: Listener, shared: Arc<Shared>
             drop(stream);
             continue;
         };
+        // TCP peers are counted by address (Unix peers have none).
+        let peer_slot = match peer.parse::<SocketAddr>() {
+            Ok(addr) => match shared.peers.take(addr.ip(), shared.config.limits.max_connections_per_peer) {
+                Some(slot) => Some(slot),
+                None => {
+                    shared.stats.connections_refused.fetch_add(1, Relaxed);
+                    shared.stats.reject("max-connections-per-peer");
+                    if shared.config.log_connections {
+                        eprintln!("fluent-catcher: {peer} refused: it has the most connections one peer may open");
+                    }
+                    drop(stream);
+                    continue;
+                }
+            },
+            Err(_) => None,
+        };
         shared.stats.connections_accepted.fetch_add(1, Relaxed);
         shared.stats.connections_active.fetch_add(1, Relaxed);
         let shared = shared.clone();
@@ -397,6 +415,7 @@ async fn accept_loop<L: Accept>(listener: L, kind: Listener, shared: Arc<Shared>
             // The slot is free before the summary is visible, so whoever
             // sees the connection end can connect again at once.
             shared.stats.connections_active.fetch_sub(1, Relaxed);
+            drop(peer_slot);
             drop(permit);
             shared.finish(ConnectionSummary {
                 listener: kind,

@@ -8,6 +8,7 @@
 use std::future::Future;
 use std::io;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
@@ -23,6 +24,9 @@ pub(crate) enum Filled {
     Eof,
     /// Nothing arrived within the idle timeout.
     Idle,
+    /// A frame was not completed within its time (see
+    /// `Limits::frame_timeout`).
+    Slow,
     /// The catcher is shutting down and no request is half received.
     Shutdown,
 }
@@ -71,12 +75,28 @@ pub(crate) struct Conn<S> {
     shutdown: tokio::sync::watch::Receiver<bool>,
     /// The shutdown signal's sender is gone: treat as shutting down.
     orphaned: bool,
+    /// When the frame in progress started (after the last complete one),
+    /// and its bytes received so far.
+    partial_since: Option<tokio::time::Instant>,
+    partial_bytes: usize,
 }
 
 impl<S: Stream> Conn<S> {
     pub(crate) fn new(stream: S, shared: Arc<Shared>) -> Self {
         let shutdown = shared.shutdown.clone();
-        Conn { stream, buf: Vec::new(), pos: 0, shared, events: 0, bytes: 0, acks: 0, shutdown, orphaned: false }
+        Conn {
+            stream,
+            buf: Vec::new(),
+            pos: 0,
+            shared,
+            events: 0,
+            bytes: 0,
+            acks: 0,
+            shutdown,
+            orphaned: false,
+            partial_since: None,
+            partial_bytes: 0,
+        }
     }
 
     /// The unconsumed bytes.
@@ -84,9 +104,11 @@ impl<S: Stream> Conn<S> {
         self.buf.get(self.pos..).unwrap_or_default()
     }
 
-    /// Marks `n` more bytes as consumed.
+    /// Marks `n` more bytes as consumed: a frame is complete, so the next
+    /// one's time starts now.
     pub(crate) fn consume(&mut self, n: usize) {
         self.pos = (self.pos + n).min(self.buf.len());
+        self.partial_since = None;
     }
 
     /// Reads more bytes, waiting as long as the idle timeout allows (or the
@@ -102,6 +124,7 @@ impl<S: Stream> Conn<S> {
                 Ok(0) => return Ok(Filled::Eof),
                 Ok(n) => {
                     self.bytes += n as u64;
+                    self.partial_bytes += n;
                     self.shared.stats.bytes_received.fetch_add(n as u64, std::sync::atomic::Ordering::Relaxed);
                     return Ok(Filled::Data);
                 }
@@ -119,11 +142,28 @@ impl<S: Stream> Conn<S> {
             if shutting_down && !partial {
                 return Ok(Filled::Shutdown);
             }
-            let wait =
-                if shutting_down { self.shared.config.shutdown_grace } else { self.shared.config.limits.idle_timeout };
+            let limits = &self.shared.config.limits;
+            let now = tokio::time::Instant::now();
+            // A frame's time runs from the end of the previous one, not
+            // from its last byte: trickling bytes does not keep it alive.
+            let frame_deadline = if partial {
+                let since = *self.partial_since.get_or_insert_with(|| {
+                    self.partial_bytes = self.buf.len() - self.pos;
+                    now
+                });
+                let allowance = Duration::from_secs_f64(self.partial_bytes as f64 / limits.min_data_rate.max(1) as f64);
+                Some(since + limits.frame_timeout + allowance)
+            } else {
+                None
+            };
+            let idle = now + if shutting_down { self.shared.config.shutdown_grace } else { limits.idle_timeout };
+            let (deadline, outcome) = match frame_deadline {
+                Some(frame) if frame < idle && !shutting_down => (frame, Filled::Slow),
+                _ => (idle, Filled::Idle),
+            };
             tokio::select! {
                 ready = self.stream.readable() => ready?,
-                () = tokio::time::sleep(wait) => return Ok(Filled::Idle),
+                () = tokio::time::sleep_until(deadline) => return Ok(outcome),
                 changed = self.shutdown.changed(), if !shutting_down => self.orphaned |= changed.is_err(),
             }
         }

@@ -250,3 +250,56 @@ fn a_bad_byte_that_hides_the_rest_of_a_request_counts_its_whole_size() {
     assert_eq!(catcher.stats().events_rejected, 100);
     assert_eq!(catcher.wait_for_events(1, WAIT).len(), 1, "only the later request's event");
 }
+
+#[test]
+fn a_client_trickling_a_frame_is_closed_after_the_frame_timeout() {
+    let limits = Limits::default()
+        .idle_timeout(Duration::from_secs(60))
+        .frame_timeout(Duration::from_millis(800))
+        .min_data_rate(1024);
+    let catcher = TestCatcher::with_config(Config::default().limits(limits)).unwrap();
+    // Slowloris: one byte of a never-finished frame every 50 ms. Each byte
+    // restarted the idle timeout; the frame's time does not restart.
+    let mut slow = connect(catcher.forward_addr());
+    let frame = message("slow", Timestamp::Seconds(1), "s", 0, None);
+    // A client sending whole frames as slowly is not closed: each frame ends
+    // its time.
+    let mut steady = connect(catcher.forward_addr());
+    for (i, byte) in frame[..frame.len() - 1].iter().enumerate() {
+        if i % 8 == 0 {
+            steady.write_all(&message("steady", Timestamp::Seconds(1), "t", i as u64, None)).unwrap();
+        }
+        if slow.write_all(&[*byte]).is_err() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert!(closed_by_peer(&mut slow), "the trickling client is closed");
+    let reasons: Vec<_> = catcher.wait_for_connections(1, WAIT).into_iter().filter_map(|c| c.close_reason).collect();
+    assert!(reasons.iter().any(|r| r.contains("too slow")), "{reasons:?}");
+    drop(steady);
+    assert!(catcher.wait_for_events(1, WAIT).iter().all(|e| e.tag == "steady"));
+    assert_eq!(catcher.stats().rejected.get("slow"), Some(&1));
+}
+
+#[test]
+fn one_peer_cannot_take_every_connection() {
+    let limits = Limits::default().max_connections_per_peer(2);
+    let catcher = TestCatcher::with_config(Config::default().limits(limits)).unwrap();
+    let _a = connect(catcher.forward_addr());
+    let _b = connect(catcher.forward_addr());
+    while catcher.stats().connections_active < 2 {
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let mut c = connect(catcher.forward_addr());
+    assert!(closed_by_peer(&mut c), "a third connection from 127.0.0.1 is refused");
+    // Another peer address (127.0.0.2) is served.
+    let other = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    other.bind(&"127.0.0.2:0".parse::<SocketAddr>().unwrap().into()).unwrap();
+    other.connect(&catcher.forward_addr().into()).unwrap();
+    let mut other: std::net::TcpStream = other.into();
+    other.write_all(&message("other-peer", Timestamp::Seconds(1), "o", 0, None)).unwrap();
+    drop(other);
+    assert_eq!(catcher.wait_for_events(1, WAIT)[0].tag, "other-peer");
+    assert_eq!(catcher.stats().rejected.get("max-connections-per-peer"), Some(&1));
+}
