@@ -48,6 +48,7 @@ mod log_record;
 mod output;
 mod peers;
 mod pickle;
+mod pickle_data;
 mod server;
 mod socket_handler;
 mod stats;

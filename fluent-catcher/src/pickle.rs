@@ -83,6 +83,13 @@ pub(crate) enum Node {
 pub(crate) enum Callable {
     CodecsEncode,
     Set,
+    /// `datetime.datetime`, `date`, `time`, `timedelta`, `decimal.Decimal`:
+    /// read as text (see `pickle_data`).
+    DateTime,
+    Date,
+    Time,
+    TimeDelta,
+    Decimal,
 }
 
 /// A decoded pickle: the arena and the root node.
@@ -135,11 +142,16 @@ impl<'a> Reader<'a> {
 
     /// A protocol-0 text argument up to its newline.
     fn line(&mut self) -> Result<&'a str, PickleError> {
+        core::str::from_utf8(self.line_bytes()?).map_err(|_| PickleError::BadText)
+    }
+
+    /// The bytes up to the next newline (which is consumed, not returned).
+    fn line_bytes(&mut self) -> Result<&'a [u8], PickleError> {
         let rest = self.bytes.get(self.pos..).ok_or(PickleError::Truncated)?;
         let n = rest.iter().position(|&b| b == b'\n').ok_or(PickleError::Truncated)?;
         let text = rest.get(..n).ok_or(PickleError::Truncated)?;
         self.pos += n + 1;
-        core::str::from_utf8(text).map_err(|_| PickleError::BadText)
+        Ok(text)
     }
 }
 
@@ -240,6 +252,27 @@ impl Machine {
                 Some(Node::List(v) | Node::Tuple(v) | Node::Set(v)) => Node::Set(v.clone()),
                 _ => return Err(PickleError::Code("REDUCE")),
             },
+            (Callable::DateTime | Callable::Date | Callable::Time, [state]) => {
+                let Some(Node::Bytes(state)) = self.nodes.get(*state) else { return Err(PickleError::Code("REDUCE")) };
+                let text = match kind {
+                    Callable::DateTime => crate::pickle_data::datetime(state),
+                    Callable::Date => crate::pickle_data::date(state),
+                    _ => crate::pickle_data::time(state),
+                };
+                Node::Str(text.ok_or(PickleError::BadText)?)
+            }
+            (Callable::TimeDelta, [days, seconds, micros]) => {
+                let int = |id: &NodeId| match self.nodes.get(*id) {
+                    Some(Node::Int(n)) => Ok(*n),
+                    _ => Err(PickleError::BadText),
+                };
+                let text = crate::pickle_data::timedelta(int(days)?, int(seconds)?, int(micros)?);
+                Node::Str(text.ok_or(PickleError::BadText)?)
+            }
+            (Callable::Decimal, [text]) => match self.nodes.get(*text) {
+                Some(Node::Str(t)) => Node::Str(t.clone()),
+                _ => return Err(PickleError::Code("REDUCE")),
+            },
             _ => return Err(PickleError::Code("REDUCE")),
         };
         self.push(result);
@@ -251,6 +284,11 @@ fn global(module: &str, name: &str) -> Result<Callable, PickleError> {
     match (module, name) {
         ("_codecs", "encode") => Ok(Callable::CodecsEncode),
         ("__builtin__" | "builtins", "set" | "frozenset") => Ok(Callable::Set),
+        ("datetime", "datetime") => Ok(Callable::DateTime),
+        ("datetime", "date") => Ok(Callable::Date),
+        ("datetime", "time") => Ok(Callable::Time),
+        ("datetime", "timedelta") => Ok(Callable::TimeDelta),
+        ("decimal", "Decimal") => Ok(Callable::Decimal),
         _ => Err(PickleError::Global(format!("{module}.{name}"))),
     }
 }
@@ -456,7 +494,10 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Pickle, PickleError> {
                 m.push(Node::Bytes(r.take(n)?.to_vec()));
             }
             b'V' => {
-                let text = unescape(r.line()?, true)?;
+                // `raw_unicode_escape`: characters below U+0100 are single
+                // Latin-1 bytes (`é` is 0xe9, not UTF-8), the rest `\uXXXX`.
+                let latin1: String = r.line_bytes()?.iter().map(|&b| char::from(b)).collect();
+                let text = unescape(&latin1, true)?;
                 m.push(Node::Str(utf8(&text)?));
             }
             b'X' => {
@@ -591,6 +632,26 @@ mod tests {
         assert_eq!(pickle.get("d"), Some(&Node::Float(1.5)));
         let Some(Node::List(items)) = pickle.get("e") else { panic!() };
         assert_eq!(pickle.node(items[0]), &Node::Bool(true));
+    }
+
+    #[test]
+    fn protocol_0_text_is_raw_unicode_escape() {
+        // pickle.dumps({'msg': 'café ☕ a\\b'}, 0): `é` is the Latin-1 byte
+        // 0xe9, `☕` and the backslash are escaped.
+        let pickle = read(b"(dp0\nVmsg\np1\nVcaf\xe9 \\u2615 a\\u005cb\np2\ns.").unwrap();
+        assert_eq!(pickle.get("msg"), Some(&Node::Str("café ☕ a\\b".into())));
+    }
+
+    #[test]
+    fn datetime_timedelta_decimal_and_date_are_read_as_text() {
+        // pickle.dumps({'t': datetime(2026,12,6,4,5,6,789), 'd': timedelta(days=1, seconds=3661,
+        // microseconds=500000), 'x': Decimal('1.10'), 'dt': date(2026,2,28)}, 1)
+        let p = b"}q\x00(X\x01\x00\x00\x00tq\x01cdatetime\ndatetime\nq\x02(c_codecs\nencode\nq\x03(X\x0b\x00\x00\x00\x07\xc3\xaa\x0c\x06\x04\x05\x06\x00\x03\x15q\x04X\x06\x00\x00\x00latin1q\x05tq\x06Rq\x07tq\x08Rq\tX\x01\x00\x00\x00dq\ncdatetime\ntimedelta\nq\x0b(K\x01MM\x0eJ \xa1\x07\x00tq\x0cRq\rX\x01\x00\x00\x00xq\x0ecdecimal\nDecimal\nq\x0f(X\x04\x00\x00\x001.10q\x10tq\x11Rq\x12X\x02\x00\x00\x00dtq\x13cdatetime\ndate\nq\x14(h\x03(X\x05\x00\x00\x00\x07\xc3\xaa\x02\x1cq\x15h\x05tq\x16Rq\x17tq\x18Rq\x19u.";
+        let pickle = read(p).unwrap();
+        assert_eq!(pickle.get("t"), Some(&Node::Str("2026-12-06T04:05:06.000789".into())));
+        assert_eq!(pickle.get("d"), Some(&Node::Str("1 day, 1:01:01.500000".into())));
+        assert_eq!(pickle.get("x"), Some(&Node::Str("1.10".into())));
+        assert_eq!(pickle.get("dt"), Some(&Node::Str("2026-02-28".into())));
     }
 
     #[test]

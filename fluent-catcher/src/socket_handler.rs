@@ -1,8 +1,10 @@
 //! Python's `logging.SocketHandler` protocol: each record is a 4-byte
 //! big-endian length and a pickle of the `LogRecord`'s dict. Pickles are
-//! read as data only ([`crate::pickle`]); one that is not (or is too long,
-//! or malformed) closes the connection with a logged reason, after the
-//! records before it are handed to the writer.
+//! read as data only ([`crate::pickle`]). A record that is not plain data
+//! (code, or a type the reader does not know) or is malformed is skipped by
+//! its length prefix, counted and logged; the records after it carry on. A
+//! length over the limit closes the connection, after the records before it
+//! are handed to the writer.
 
 use fluent_proto::EventTime;
 
@@ -25,6 +27,7 @@ fn decode_available<S: Stream>(conn: &mut Conn<S>, pending: &mut Pending) -> Res
     let config = &conn.shared.config;
     let max = config.limits.max_pickle_len;
     let format = config.format;
+    let log = config.log_connections;
     let now = EventTime::now().unwrap_or(EventTime::new(0, 0));
     loop {
         let buf = conn.pending();
@@ -36,7 +39,14 @@ fn decode_available<S: Stream>(conn: &mut Conn<S>, pending: &mut Pending) -> Res
         let Some(body) = buf.get(4..4 + len) else { return Ok(()) };
         match write_log_record_line(&mut pending.lines, format, body, now, max) {
             Ok(()) => pending.events += 1,
-            Err(e) => return Err(reject(conn, "pickle", format!("record refused: {e}"))),
+            Err(e) => {
+                // The length prefix says where the next record starts.
+                conn.shared.stats.events_rejected.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let reason = reject(conn, "pickle", format!("record refused: {e}"));
+                if log {
+                    eprintln!("fluent-catcher: SocketHandler {reason}; skipped, the connection carries on");
+                }
+            }
         }
         conn.consume(4 + len);
     }

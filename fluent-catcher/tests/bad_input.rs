@@ -118,19 +118,28 @@ fn corrupt_gzip() {
 }
 
 #[test]
-fn pickle_that_runs_code() {
-    // pickle.dumps of an object whose __reduce__ is (os.system, ("touch /tmp/pwned",)), protocol 1.
-    survives(Config::default(), "pickle", |c| {
-        let pickle = b"cposix\nsystem\nq\x00(X\x10\x00\x00\x00touch /tmp/pwnedq\x01tq\x02Rq\x03.";
+fn refused_pickles_are_skipped_by_their_length_and_the_connection_carries_on() {
+    let catcher = TestCatcher::start().unwrap();
+    let framed = |pickle: &[u8]| {
         let mut wire = (pickle.len() as u32).to_be_bytes().to_vec();
         wire.extend_from_slice(pickle);
-        send(c.pickle_addr(), &wire)
-    });
-}
-
-#[test]
-fn pickle_that_is_not_a_dict() {
-    survives(Config::default(), "pickle", |c| send(c.pickle_addr(), b"\x00\x00\x00\x03K\x05."));
+        wire
+    };
+    let mut stream = connect(catcher.pickle_addr());
+    // pickle.dumps of an object whose __reduce__ is (os.system, ("touch /tmp/pwned",)), protocol 1.
+    stream.write_all(&framed(b"cposix\nsystem\nq\x00(X\x10\x00\x00\x00touch /tmp/pwnedq\x01tq\x02Rq\x03.")).unwrap();
+    // Not a dict.
+    stream.write_all(&framed(b"K\x05.")).unwrap();
+    // pickle.dumps({'msg': 'after', 'name': 'x'}, 1): the next record is read.
+    stream
+        .write_all(&framed(b"}q\x00(X\x03\x00\x00\x00msgq\x01X\x05\x00\x00\x00afterq\x02X\x04\x00\x00\x00nameq\x03X\x01\x00\x00\x00xq\x04u."))
+        .unwrap();
+    drop(stream);
+    let events = catcher.wait_for_events(1, WAIT);
+    assert_eq!(events[0].record["msg"], "after");
+    let stats = catcher.stop();
+    assert_eq!(stats.rejected.get("pickle"), Some(&2));
+    assert_eq!(stats.events_rejected, 2);
 }
 
 #[test]

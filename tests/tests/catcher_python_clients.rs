@@ -83,7 +83,10 @@ log.propagate = False
 log.addHandler(handler)
 log.error("before")
 bad.sendall(struct.pack(">L", len(payload)) + payload)
-assert bad.recv(1) == b"", "the hostile connection is closed"
+# The refused record is skipped by its length: the same connection goes on.
+plain = pickle.dumps({{"name": "bad-conn", "msg": "same connection", "levelname": "INFO"}}, 1)
+bad.sendall(struct.pack(">L", len(plain)) + plain)
+bad.close()
 log.error("after")
 handler.close()
 "#,
@@ -91,9 +94,46 @@ handler.close()
         port = catcher.pickle_addr().port()
     );
     run(Command::new(python()).args(["-c", &script]));
-    let events = catcher.wait_for_events(2, Duration::from_secs(20));
-    let msgs: Vec<_> = events.iter().map(|e| e.record["msg"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(msgs, ["before", "after"]);
+    let events = catcher.wait_for_events(3, Duration::from_secs(20));
+    let mut msgs: Vec<_> = events.iter().map(|e| e.record["msg"].as_str().unwrap().to_owned()).collect();
+    msgs.sort();
+    assert_eq!(msgs, ["after", "before", "same connection"]);
     assert!(!marker.exists(), "the pickle's code never ran");
     assert_eq!(catcher.stats().rejected.get("pickle"), Some(&1));
+}
+
+#[test]
+fn socket_handler_records_with_datetime_extras_and_protocol_0_text_arrive() {
+    require_python_modules(&["fluent"]);
+    let catcher = TestCatcher::start().unwrap();
+    let script = format!(
+        r#"
+import datetime, decimal, logging, logging.handlers, pickle, socket, struct
+handler = logging.handlers.SocketHandler("127.0.0.1", {port})
+log = logging.getLogger("py.extras")
+log.propagate = False
+log.addHandler(handler)
+log.error("with extras", extra={{"when": datetime.datetime(2026, 12, 6, 4, 5, 6, 789),
+    "day": datetime.date(2026, 2, 28), "took": datetime.timedelta(seconds=90), "price": decimal.Decimal("1.10")}})
+log.error("plain after")
+handler.close()
+raw = socket.create_connection(("127.0.0.1", {port}))
+text = pickle.dumps({{"name": "py.proto0", "msg": "café ☕", "levelname": "INFO"}}, 0)
+raw.sendall(struct.pack(">L", len(text)) + text)
+raw.close()
+"#,
+        port = catcher.pickle_addr().port()
+    );
+    run(Command::new(python()).args(["-c", &script]));
+    let events = catcher.wait_for_events(3, Duration::from_secs(20));
+    let find =
+        |msg: &str| events.iter().find(|e| e.record["msg"] == msg).unwrap_or_else(|| panic!("{msg}: {events:?}"));
+    let extras = &find("with extras").record;
+    assert_eq!(extras["when"], "2026-12-06T04:05:06.000789");
+    assert_eq!(extras["day"], "2026-02-28");
+    assert_eq!(extras["took"], "0:01:30");
+    assert_eq!(extras["price"], "1.10");
+    find("plain after");
+    assert_eq!(find("café ☕").tag, "py.proto0");
+    assert_eq!(catcher.stop().events_rejected, 0);
 }
