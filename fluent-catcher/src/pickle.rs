@@ -39,7 +39,19 @@ pub enum PickleError {
     BadText,
     /// A global other than the recognised data ones.
     Global(String),
+    /// An integer wider than [`MAX_INT_BYTES`] (its decimal text would take
+    /// quadratic time).
+    IntTooLarge(usize),
+    /// The pickle's copies (sets built from lists, encoded text) exceed a
+    /// multiple of its own size: a memo bomb.
+    Expands,
 }
+
+/// How many elements or bytes REDUCE may copy per byte of pickle.
+const COPY_FACTOR: usize = 4;
+
+/// The widest integer read (2^1024: 309 digits), in bytes.
+pub(crate) const MAX_INT_BYTES: usize = 128;
 
 impl fmt::Display for PickleError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -51,6 +63,8 @@ impl fmt::Display for PickleError {
             PickleError::BadMemo => f.write_str("pickle refers to a memo entry never stored"),
             PickleError::BadText => f.write_str("pickle text field is malformed"),
             PickleError::Global(name) => write!(f, "pickle imports {name}; only plain data is accepted"),
+            PickleError::IntTooLarge(n) => write!(f, "pickle integer of {n} bytes (at most {MAX_INT_BYTES})"),
+            PickleError::Expands => f.write_str("pickle copies far more than its own size (a memo bomb)"),
         }
     }
 }
@@ -160,6 +174,9 @@ struct Machine {
     stack: Vec<NodeId>,
     marks: Vec<usize>,
     memo: std::collections::HashMap<u64, NodeId>,
+    /// Elements and bytes that REDUCE may still copy (a multiple of the
+    /// pickle's size): memo references make copies cheap to ask for.
+    copy_budget: usize,
 }
 
 impl Machine {
@@ -241,6 +258,7 @@ impl Machine {
         let result = match (kind, args.as_slice()) {
             (Callable::CodecsEncode, [text, encoding]) => match (self.nodes.get(*text), self.nodes.get(*encoding)) {
                 (Some(Node::Str(t)), Some(Node::Str(e))) if e == "latin1" || e == "latin-1" => {
+                    self.copy_budget = self.copy_budget.checked_sub(t.len()).ok_or(PickleError::Expands)?;
                     let bytes: Result<Vec<u8>, _> = t.chars().map(|c| u8::try_from(u32::from(c))).collect();
                     Node::Bytes(bytes.map_err(|_| PickleError::BadText)?)
                 }
@@ -249,7 +267,10 @@ impl Machine {
             (Callable::CodecsEncode, []) => Node::Bytes(Vec::new()),
             (Callable::Set, []) => Node::Set(Vec::new()),
             (Callable::Set, [items]) => match self.nodes.get(*items) {
-                Some(Node::List(v) | Node::Tuple(v) | Node::Set(v)) => Node::Set(v.clone()),
+                Some(Node::List(v) | Node::Tuple(v) | Node::Set(v)) => {
+                    self.copy_budget = self.copy_budget.checked_sub(v.len()).ok_or(PickleError::Expands)?;
+                    Node::Set(v.clone())
+                }
                 _ => return Err(PickleError::Code("REDUCE")),
             },
             (Callable::DateTime | Callable::Date | Callable::Time, [state]) => {
@@ -298,7 +319,14 @@ fn utf8(bytes: &[u8]) -> Result<String, PickleError> {
 }
 
 /// A little-endian two's-complement integer of any length (LONG1/LONG4).
-fn long_le(bytes: &[u8]) -> Node {
+fn long_le(bytes: &[u8]) -> Result<Node, PickleError> {
+    if bytes.len() > MAX_INT_BYTES {
+        return Err(PickleError::IntTooLarge(bytes.len()));
+    }
+    Ok(long_le_exact(bytes))
+}
+
+fn long_le_exact(bytes: &[u8]) -> Node {
     if bytes.is_empty() {
         return Node::Int(0);
     }
@@ -427,7 +455,13 @@ fn unescape(text: &str, raw_unicode: bool) -> Result<Vec<u8>, PickleError> {
 /// Reads one pickle (any protocol) as plain data.
 pub(crate) fn read(bytes: &[u8]) -> Result<Pickle, PickleError> {
     let mut r = Reader { bytes, pos: 0 };
-    let mut m = Machine { nodes: Vec::new(), stack: Vec::new(), marks: Vec::new(), memo: Default::default() };
+    let mut m = Machine {
+        nodes: Vec::new(),
+        stack: Vec::new(),
+        marks: Vec::new(),
+        memo: Default::default(),
+        copy_budget: bytes.len().saturating_mul(COPY_FACTOR).max(4096),
+    };
     loop {
         let op = r.u8()?;
         match op {
@@ -468,12 +502,12 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Pickle, PickleError> {
             b'M' => m.push(Node::Int(i64::from(u16::from_le_bytes(r.le()?)))),
             0x8a => {
                 let n = usize::from(r.u8()?);
-                let node = long_le(r.take(n)?);
+                let node = long_le(r.take(n)?)?;
                 m.push(node);
             }
             0x8b => {
                 let n = r.len_u32()?;
-                let node = long_le(r.take(n)?);
+                let node = long_le(r.take(n)?)?;
                 m.push(node);
             }
             b'F' => {
@@ -676,8 +710,31 @@ mod tests {
 
     #[test]
     fn big_integers_are_exact() {
-        assert_eq!(long_le(&[0xff]), Node::Int(-1));
-        assert_eq!(long_le(&[0, 0, 0, 0, 0, 0, 0, 0, 1]), Node::BigInt("18446744073709551616".into()));
-        assert_eq!(long_le(&[0, 0, 0, 0, 0, 0, 0, 0, 0xff]), Node::BigInt("-18446744073709551616".into()));
+        assert_eq!(long_le(&[0xff]), Ok(Node::Int(-1)));
+        assert_eq!(long_le(&[0, 0, 0, 0, 0, 0, 0, 0, 1]), Ok(Node::BigInt("18446744073709551616".into())));
+        assert_eq!(long_le(&[0, 0, 0, 0, 0, 0, 0, 0, 0xff]), Ok(Node::BigInt("-18446744073709551616".into())));
+        // A 40 KB LONG4 took seconds of quadratic division: refused at once.
+        let mut huge = vec![0x8b];
+        huge.extend_from_slice(&40_000u32.to_le_bytes());
+        huge.extend(std::iter::repeat_n(0x11, 40_000));
+        huge.push(b'.');
+        assert_eq!(read(&huge).unwrap_err(), PickleError::IntTooLarge(40_000));
+    }
+
+    #[test]
+    fn a_memo_bomb_is_refused() {
+        // A list of 1,000 items in the memo, then set(list) 10,000 times
+        // through memo references: 10 M copied ids from a 30 KB pickle.
+        let mut p = b"(".to_vec();
+        for _ in 0..1000 {
+            p.push(b'N');
+        }
+        p.extend_from_slice(b"lq\x00");
+        p.push(b'(');
+        for _ in 0..10_000 {
+            p.extend_from_slice(b"c__builtin__\nset\nh\x00\x85R");
+        }
+        p.extend_from_slice(b"l.");
+        assert_eq!(read(&p).unwrap_err(), PickleError::Expands);
     }
 }
