@@ -726,9 +726,7 @@ mod tests {
         // A list of 1,000 items in the memo, then set(list) 10,000 times
         // through memo references: 10 M copied ids from a 30 KB pickle.
         let mut p = b"(".to_vec();
-        for _ in 0..1000 {
-            p.push(b'N');
-        }
+        p.extend(std::iter::repeat_n(b'N', 1000));
         p.extend_from_slice(b"lq\x00");
         p.push(b'(');
         for _ in 0..10_000 {
