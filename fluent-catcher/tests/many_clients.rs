@@ -17,7 +17,9 @@ const EVENTS_PER_CLIENT: u64 = 20;
 fn a_thousand_concurrent_clients() {
     let catcher = TestCatcher::start().unwrap();
     let mut streams: Vec<_> = (0..CLIENTS).map(|_| connect(catcher.forward_addr())).collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while catcher.stats().connections_accepted < CLIENTS as u64 {
+        assert!(std::time::Instant::now() < deadline, "accepted only {:?}", catcher.stats());
         std::thread::sleep(Duration::from_millis(5));
     }
     assert_eq!(catcher.stats().connections_active, CLIENTS as u64, "all open at once");
