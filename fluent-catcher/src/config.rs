@@ -192,6 +192,8 @@ pub struct Config {
     pub(crate) format: OutputFormat,
     pub(crate) ack: AckWhen,
     pub(crate) shared_key: Option<String>,
+    /// Users and passwords for the handshake's user authentication.
+    pub(crate) users: Vec<(String, String)>,
     pub(crate) hostname: String,
     pub(crate) limits: Limits,
     pub(crate) flush_interval: Duration,
@@ -211,6 +213,7 @@ impl Default for Config {
             format: OutputFormat::JsonLines,
             ack: AckWhen::Written,
             shared_key: None,
+            users: Vec::new(),
             hostname: gethostname::gethostname().to_string_lossy().into_owned(),
             limits: Limits::default(),
             flush_interval: Duration::from_secs(1),
@@ -323,6 +326,19 @@ impl Config {
     /// ```
     pub fn shared_key(mut self, key: impl Into<String>) -> Self {
         self.shared_key = Some(key.into());
+        self
+    }
+
+    /// Adds a user for the handshake's user authentication (Fluentd's
+    /// `<security><user>`): with any user configured, HELO carries an auth
+    /// salt and a PING must name a user and give its password digest. It
+    /// applies with [`Config::shared_key`], which the handshake needs.
+    ///
+    /// ```
+    /// let _c = fluent_catcher::Config::default().shared_key("secret").user("fluentd", "s3cret");
+    /// ```
+    pub fn user(mut self, name: impl Into<String>, password: impl Into<String>) -> Self {
+        self.users.push((name.into(), password.into()));
         self
     }
 

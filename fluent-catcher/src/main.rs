@@ -46,6 +46,10 @@ struct Args {
     /// Require the shared-key handshake on Forward connections.
     #[arg(long, value_name = "KEY")]
     shared_key: Option<String>,
+    /// A user for the handshake's user authentication, NAME:PASSWORD
+    /// (repeatable; needs --shared-key).
+    #[arg(long, value_name = "NAME:PASSWORD", value_parser = parse_user)]
+    user: Vec<(String, String)>,
     /// The hostname the handshake's PONG gives (default: this machine's).
     /// Fluentd refuses a server whose name equals its own `self_hostname`.
     #[arg(long, value_name = "NAME")]
@@ -136,6 +140,12 @@ async fn serve(args: Args) -> std::io::Result<()> {
     if let Some(name) = &args.self_hostname {
         config = config.hostname(name);
     }
+    if !args.user.is_empty() && args.shared_key.is_none() {
+        return Err(std::io::Error::other("--user needs --shared-key (user authentication is part of the handshake)"));
+    }
+    for (name, password) in &args.user {
+        config = config.user(name, password);
+    }
     if let Some(key) = &args.shared_key {
         config = config.shared_key(key);
     }
@@ -189,4 +199,11 @@ async fn serve(args: Args) -> std::io::Result<()> {
     let totals = catcher.run().await?;
     eprintln!("fluent-catcher: stopped; {totals}");
     Ok(())
+}
+
+fn parse_user(s: &str) -> Result<(String, String), String> {
+    match s.split_once(':') {
+        Some((name, password)) if !name.is_empty() => Ok((name.to_owned(), password.to_owned())),
+        _ => Err("expected NAME:PASSWORD".to_owned()),
+    }
 }

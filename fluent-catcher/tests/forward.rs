@@ -345,3 +345,41 @@ fn json_requests_as_fluentd_in_forward_accepts_them() {
     assert!(closed_by_peer(&mut stream));
     assert_eq!(catcher.stats().rejected.get("malformed"), Some(&1));
 }
+
+#[test]
+fn user_authentication_admits_the_right_password_only() {
+    use fluent_proto::handshake::{Helo, Ping, Pong, password_digest, shared_key_digest};
+    let config = Config::default().shared_key("s3cret").user("fluentd", "pa55").hostname("catcher.test");
+    let catcher = TestCatcher::with_config(config).unwrap();
+    for (user, password, admitted) in
+        [("fluentd", "pa55", true), ("fluentd", "wrong", false), ("nobody", "pa55", false)]
+    {
+        let mut stream = connect(catcher.forward_addr());
+        let helo_bytes = read_value(&mut stream);
+        let helo = Helo::parse(&helo_bytes).unwrap();
+        assert_eq!(helo.auth.len(), 16, "HELO carries the auth salt");
+        let salt = b"0123456789abcdef";
+        let digest = shared_key_digest(salt, "client.test", helo.nonce, b"s3cret");
+        let user_digest = password_digest(helo.auth, user, password);
+        let mut ping = Vec::new();
+        Ping {
+            hostname: "client.test",
+            shared_key_salt: salt,
+            shared_key_hexdigest: digest.as_str(),
+            username: user,
+            password_digest: user_digest.as_str(),
+        }
+        .write(&mut ping)
+        .unwrap();
+        stream.write_all(&ping).unwrap();
+        let pong_bytes = read_value(&mut stream);
+        let pong = Pong::parse(&pong_bytes).unwrap();
+        assert_eq!(pong.auth_result, admitted, "{user}:{password}");
+        if admitted {
+            assert!(pong.verify("client.test", salt, helo.nonce, b"s3cret"));
+        } else {
+            assert_eq!(pong.reason, "username/password mismatch");
+        }
+    }
+    assert_eq!(catcher.stats().rejected.get("handshake"), Some(&2));
+}
