@@ -1,12 +1,11 @@
 //! [`Waker`]: how emitters, `flush` and `close` wake the worker while it
 //! waits in `poll(2)` on its socket (a thread park cannot interrupt a poll).
 //!
-//! On Linux an `eventfd`; elsewhere a non-blocking Unix socket pair. Not a
-//! pipe or a Unix socket on Linux: their writes wake the reader with the
-//! "sync" hint, which tells the scheduler the writer is about to sleep, so
-//! the worker would run on the emitting thread's core, ahead of it, and the
-//! emit would wait for the worker's whole turn (measured: ~150 µs instead
-//! of ~7 µs for a thread's first emit).
+//! On Linux an `eventfd` (one descriptor, a counter that never fills);
+//! elsewhere a non-blocking Unix socket pair. Whatever the channel, the
+//! scheduler may run the woken worker on the emitting thread's core, ahead
+//! of it; the worker therefore yields once after such a wake-up (see
+//! `worker.rs`), so that the emit is not kept waiting for the worker's turn.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
