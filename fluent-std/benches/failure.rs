@@ -21,17 +21,9 @@ use std::time::{Duration, Instant};
 use fluent_std::AsyncSender;
 use server::{Fault, FaultServer};
 
-#[derive(serde::Serialize)]
-struct Access<'a> {
-    host: &'a str,
-    status: u32,
-    latency: f64,
-    cached: bool,
-    path: &'a str,
-}
-
-const RECORD: Access<'static> =
-    Access { host: "web-7.example.internal", status: 200, latency: 0.01731, cached: true, path: "/api/v1/orders/42" };
+#[path = "common/record.rs"]
+mod record;
+use record::RECORD;
 
 const PYTHON_EVENTS: u64 = 20_000;
 const PYTHON_BUDGET_S: f64 = 10.0;

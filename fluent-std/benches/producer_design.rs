@@ -15,17 +15,9 @@ use std::time::Instant;
 use fluent_proto::{CountingSink, SliceSink, Timestamp, encode_entry};
 use fluent_queue::{Consumer, HeapRing, Mode, Producer};
 
-#[derive(serde::Serialize)]
-struct Access<'a> {
-    host: &'a str,
-    status: u32,
-    latency: f64,
-    cached: bool,
-    path: &'a str,
-}
-
-const RECORD: Access<'static> =
-    Access { host: "web-7.example.internal", status: 200, latency: 0.01731, cached: true, path: "/api/v1/orders/42" };
+#[path = "common/record.rs"]
+mod record;
+use record::RECORD;
 const TOTAL: usize = 1_000_000;
 const RING_BYTES: usize = 4 << 20;
 const RING_FRAMES: usize = 65_536;

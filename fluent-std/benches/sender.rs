@@ -24,17 +24,9 @@ use std::time::{Duration, Instant};
 use fluent_proto::{Decoded, Frame, FrameDecoder, Limits};
 use fluent_std::AsyncSender;
 
-#[derive(serde::Serialize)]
-struct Access<'a> {
-    host: &'a str,
-    status: u32,
-    latency: f64,
-    cached: bool,
-    path: &'a str,
-}
-
-const RECORD: Access<'static> =
-    Access { host: "web-7.example.internal", status: 200, latency: 0.01731, cached: true, path: "/api/v1/orders/42" };
+#[path = "common/record.rs"]
+mod record;
+use record::RECORD;
 
 /// A receiver that counts events of every request, on every connection.
 struct Counter {
