@@ -395,22 +395,11 @@ impl AsyncSender {
     /// ```
     pub fn stats(&self) -> Stats {
         let mut stats = self.shared.counters.snapshot();
-        // Under the registry lock, which the worker holds while it retires a
-        // ring and moves its counts to `retired_*`: each ring counted once.
-        let rings = self.shared.rings();
-        let (mut emitted, mut evicted) = (0, 0);
-        for ring in rings.iter() {
-            emitted += ring.state.emitted.load(Ordering::Relaxed);
-            let counters = ring.consumer.counters();
-            evicted += counters.evicted;
-            stats.queued_events += counters.frames;
-            stats.queued_bytes += counters.bytes;
-        }
-        let refused = self.shared.counters.emitter.refused.load(Ordering::Relaxed);
-        stats.emitted = emitted + self.shared.retired_emitted.load(Ordering::Relaxed) + refused;
-        // Circular mode's evictions are counted by each ring.
-        stats.dropped_queue = evicted + self.shared.retired_evicted.load(Ordering::Relaxed) + refused;
-        drop(rings);
+        let queues = self.shared.queue_totals();
+        stats.emitted = queues.emitted;
+        stats.dropped_queue = queues.dropped;
+        stats.queued_events = queues.events;
+        stats.queued_bytes = queues.bytes;
         stats.pending_events = self.shared.pending.events.load(Ordering::Relaxed);
         stats.pending_bytes = self.shared.pending.bytes.load(Ordering::Relaxed);
         stats

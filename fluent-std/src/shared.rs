@@ -25,6 +25,18 @@ pub(crate) struct CloseRequest {
     pub(crate) deadline: Instant,
 }
 
+/// What the queues took and hold (see [`Shared::queue_totals`]).
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct QueueTotals {
+    /// Events emitted, refused ones included.
+    pub(crate) emitted: u64,
+    /// Events evicted or refused (`Stats::dropped_queue`).
+    pub(crate) dropped: u64,
+    /// Events and bytes queued now.
+    pub(crate) events: u64,
+    pub(crate) bytes: u64,
+}
+
 /// What the worker holds beyond the rings, published for `stats`.
 #[derive(Debug, Default)]
 pub(crate) struct PendingGauge {
@@ -104,10 +116,25 @@ impl Shared {
         spare
     }
 
-    /// Events the queue dropped: evicted (circular mode) or refused.
-    pub(crate) fn dropped_queue(&self) -> u64 {
-        let evicted: u64 = self.rings().iter().map(|r| r.consumer.counters().evicted).sum();
-        evicted + self.retired_evicted.load(Ordering::Relaxed) + self.counters.emitter.refused.load(Ordering::Relaxed)
+    /// The queues' counts, taken under the registry lock, which the worker
+    /// holds while it retires a ring and moves its counts to `retired_*`:
+    /// each ring is counted once.
+    pub(crate) fn queue_totals(&self) -> QueueTotals {
+        let rings = self.rings();
+        let mut totals = QueueTotals::default();
+        for ring in rings.iter() {
+            let counters = ring.consumer.counters();
+            totals.emitted += ring.state.emitted.load(Ordering::Relaxed);
+            totals.dropped += counters.evicted;
+            totals.events += counters.frames;
+            totals.bytes += counters.bytes;
+        }
+        // Refused events are emitted and dropped at once; circular mode's
+        // evictions are counted by each ring.
+        let refused = self.counters.emitter.refused.load(Ordering::Relaxed);
+        totals.emitted += self.retired_emitted.load(Ordering::Relaxed) + refused;
+        totals.dropped += self.retired_evicted.load(Ordering::Relaxed) + refused;
+        totals
     }
 
     /// The close request, if any.

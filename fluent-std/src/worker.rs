@@ -366,7 +366,7 @@ impl Worker {
             return;
         }
         self.last_loss_check = now;
-        let dropped_queue = self.shared.dropped_queue();
+        let dropped_queue = self.shared.queue_totals().dropped;
         let dropped_buffer = self.shared.counters.worker.dropped_buffer.load(Ordering::Relaxed);
         if let Some(report) = self.loss.due(dropped_queue, dropped_buffer, self.options().require_ack_response, now) {
             self.pending.push(report);
