@@ -45,6 +45,7 @@ mod global;
 pub mod handler;
 #[cfg(any(feature = "log", feature = "tracing"))]
 mod handler_support;
+mod in_flight;
 #[cfg(feature = "tracing")]
 pub mod layer;
 mod loss_report;

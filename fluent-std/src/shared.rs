@@ -2,7 +2,7 @@
 //! [`AsyncSender`](crate::AsyncSender) handle share, and how emitters wake the
 //! worker.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -13,6 +13,16 @@ use crate::error::SendError;
 use crate::rings::RingEntry;
 use crate::stats::Counters;
 use crate::waker::Waker;
+
+/// The worker is running, or waiting without being announced: it looks at
+/// the queues again within a short interval on its own.
+pub(crate) const AWAKE: u8 = 0;
+/// The worker waits for its connection or a deadline, and looks at the
+/// queues again within a short interval: only an emit blocked for room
+/// wakes it.
+pub(crate) const DOZING: u8 = 1;
+/// The worker sleeps with nothing to do: the next commit wakes it.
+pub(crate) const ASLEEP: u8 = 2;
 
 /// A ring's two halves, before a thread takes them.
 pub(crate) type RingHalves = (Producer<Arc<HeapRing>>, Consumer<Arc<HeapRing>>);
@@ -62,8 +72,8 @@ pub(crate) struct Shared {
     pub(crate) retired_evicted: AtomicU64,
     pub(crate) closed: Arc<AtomicBool>,
     pub(crate) close_request: Mutex<Option<CloseRequest>>,
-    /// The worker waits (or is about to): an emit must wake it.
-    pub(crate) sleeping: AtomicBool,
+    /// How the worker waits: [`AWAKE`], [`DOZING`] or [`ASLEEP`].
+    pub(crate) sleeping: AtomicU8,
     pub(crate) waker: Waker,
     pub(crate) counters: Arc<Counters>,
     pub(crate) pending: PendingGauge,
@@ -82,7 +92,7 @@ impl Shared {
             retired_evicted: AtomicU64::new(0),
             closed: Arc::new(AtomicBool::new(false)),
             close_request: Mutex::new(None),
-            sleeping: AtomicBool::new(false),
+            sleeping: AtomicU8::new(AWAKE),
             waker: Waker::new()?,
             counters: Arc::new(Counters::default()),
             pending: PendingGauge::default(),
@@ -153,7 +163,7 @@ impl Shared {
     #[inline]
     pub(crate) fn wake(&self) {
         crate::asymmetric_fence::light();
-        if self.sleeping.load(Ordering::Relaxed) {
+        if self.sleeping.load(Ordering::Relaxed) == ASLEEP {
             self.wake_sleeping();
         }
     }
@@ -164,7 +174,7 @@ impl Shared {
     #[cold]
     pub(crate) fn wake_for_room(&self) {
         crate::asymmetric_fence::heavy();
-        if self.sleeping.load(Ordering::Relaxed) {
+        if self.sleeping.load(Ordering::Relaxed) != AWAKE {
             self.wake_sleeping();
         }
     }
@@ -172,7 +182,7 @@ impl Shared {
     /// One wake-up per sleep: the first emit to see the flag clears it.
     #[cold]
     fn wake_sleeping(&self) {
-        if self.sleeping.swap(false, Ordering::Relaxed) {
+        if self.sleeping.swap(AWAKE, Ordering::Relaxed) != AWAKE {
             self.waker.wake();
         }
     }

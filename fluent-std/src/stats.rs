@@ -66,6 +66,13 @@ pub struct Stats {
     pub connection_errors: u64,
     /// Bytes written to the server.
     pub bytes_sent: u64,
+    /// Events counted in `sent` (without ack mode) that were lost in
+    /// flight: written to a connection that then failed or was abandoned
+    /// while the peer's TCP had not acknowledged their bytes. Linux only,
+    /// and only when the kernel still knows the socket: after a reset it
+    /// does not, and a peer that resets also drops what it received but
+    /// had not read. A lower bound; ack mode sends such events again.
+    pub lost_in_flight: u64,
     /// Loss reports written (see `AsyncSenderBuilder::loss_report_tag`).
     pub loss_reports: u64,
 }
@@ -88,6 +95,7 @@ pub(crate) struct WorkerCounters {
     pub(crate) reconnects: AtomicU64,
     pub(crate) connection_errors: AtomicU64,
     pub(crate) bytes_sent: AtomicU64,
+    pub(crate) lost_in_flight: AtomicU64,
     pub(crate) loss_reports: AtomicU64,
 }
 
@@ -125,6 +133,7 @@ impl Counters {
             reconnects: get(&w.reconnects),
             connection_errors: get(&w.connection_errors),
             bytes_sent: get(&w.bytes_sent),
+            lost_in_flight: get(&w.lost_in_flight),
             loss_reports: get(&w.loss_reports),
             ..Stats::default()
         }

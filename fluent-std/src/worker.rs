@@ -21,8 +21,13 @@
 //!   (Fluentd's `deny_keepalive`), is reconnected at once, without backoff.
 //! - **Wait.** In `poll(2)` on the connection and the wake-up `eventfd`,
 //!   never longer than the nearest deadline: name resolution (on a helper
-//!   thread), connect, ack, stall, backoff, close.
+//!   thread), connect, ack, stall, no bytes taken for `timeout` (the
+//!   connection is then dropped), backoff, close. With nothing to do, it
+//!   looks at the queues every [`DOZE`] on its own, so the emit after a
+//!   pause need not wake it; only after [`DOZING_FOR`] with nothing to do
+//!   does it sleep until the next emit wakes it.
 
+use std::os::fd::AsFd;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -37,23 +42,30 @@ use socket2::SockAddr;
 use crate::backoff::Backoff;
 use crate::connection::{Connection, Dialing, Endpoint};
 use crate::error::SendError;
-use crate::loss_report::LossReport;
+use crate::in_flight::{InFlight, unacked_bytes};
+use crate::loss_report::{Drops, LossReport};
 use crate::packet::{self, Packet};
 use crate::pending::Pending;
 use crate::rings::RingEntry;
-use crate::shared::{CloseRequest, Shared};
+use crate::shared::{ASLEEP, AWAKE, CloseRequest, DOZING, Shared};
 use crate::stats::Counters;
 
 /// The longest wait when nothing else is due.
 const IDLE: Duration = Duration::from_millis(100);
 
 /// When the queue runs empty, the worker first naps this long, up to
-/// [`NAPS`] times in a row, without asking emitters to wake it: during a
-/// burst the next events arrive within a nap, and no emit pays for a
-/// wake-up system call. Only then does it sleep for [`IDLE`], woken by the
-/// next emit.
+/// [`NAPS`] times in a row, then dozes for [`DOZE`] at a time until it has
+/// been idle for [`DOZING_FOR`], without asking emitters to wake it: during
+/// a burst the next events arrive within a nap, an event after a pause is
+/// picked up within a doze, and no emit pays for a wake-up system call
+/// (under a hypervisor waking a thread on another core costs an emit
+/// 15-20 µs). Only then does it sleep for [`IDLE`], woken by the next emit.
 const NAP: Duration = Duration::from_micros(50);
 const NAPS: u32 = 4;
+/// The longest an event emitted after a pause waits for the worker to look
+/// at the queues (but after [`DOZING_FOR`] without events).
+const DOZE: Duration = Duration::from_millis(2);
+const DOZING_FOR: Duration = Duration::from_secs(1);
 
 /// How long after a thread took the spare ring the worker makes the next.
 const SPARE_DELAY: Duration = Duration::from_millis(5);
@@ -102,6 +114,12 @@ pub(crate) struct Worker {
     /// The last connection (or attempt) failed, and no connection has taken
     /// bytes since.
     failing: bool,
+    /// When the connection was made or last took bytes: one that takes
+    /// none for the `timeout` while requests wait is abandoned.
+    last_write: Instant,
+    /// The requests written whole on the connection, to count those lost
+    /// in flight when it fails.
+    in_flight: InFlight,
     ack_buf: Vec<u8>,
     /// Scratch for one tag run.
     entries: Vec<u8>,
@@ -110,6 +128,8 @@ pub(crate) struct Worker {
     last_loss_check: Instant,
     /// Naps taken since the queue last had events (see [`NAP`]).
     naps: u32,
+    /// When the queues and the pending buffer last held anything.
+    busy_at: Instant,
     /// When to make the next spare ring.
     spare_due: Option<Instant>,
 }
@@ -129,12 +149,15 @@ impl Worker {
             pending: Pending::default(),
             last_progress: Instant::now(),
             failing: false,
+            last_write: Instant::now(),
+            in_flight: InFlight::default(),
             ack_buf: Vec::new(),
             entries: Vec::new(),
             lens: Vec::new(),
             loss: LossReport::new(loss_tag),
             last_loss_check: Instant::now(),
             naps: 0,
+            busy_at: Instant::now(),
             spare_due: None,
             shared,
         }
@@ -168,6 +191,7 @@ impl Worker {
             }
             if drained || progressed {
                 self.naps = 0;
+                self.busy_at = Instant::now();
             } else {
                 self.wait(close.map(|c| c.deadline));
             }
@@ -204,10 +228,14 @@ impl Worker {
         self.shared.rings().iter().map(|r| r.consumer.counters().frames).sum()
     }
 
-    /// Whether the server is unavailable: the last connection failed, or it
-    /// has shown no sign of life for `stall_timeout` while requests wait.
+    /// Whether the server is unavailable: the last connection failed, there
+    /// is no connection (a connect in progress has not shown the server is
+    /// there), or it has shown no sign of life for `stall_timeout` while
+    /// requests wait.
     fn unavailable(&self, now: Instant) -> bool {
-        self.failing || now.saturating_duration_since(self.last_progress) >= self.options().stall_timeout
+        self.failing
+            || !matches!(self.link, Link::Up { .. })
+            || now.saturating_duration_since(self.last_progress) >= self.options().stall_timeout
     }
 
     /// How many bytes of queued events may become requests now (see the
@@ -366,9 +394,13 @@ impl Worker {
             return;
         }
         self.last_loss_check = now;
-        let dropped_queue = self.shared.queue_totals().dropped;
-        let dropped_buffer = self.shared.counters.worker.dropped_buffer.load(Ordering::Relaxed);
-        if let Some(report) = self.loss.due(dropped_queue, dropped_buffer, self.options().require_ack_response, now) {
+        let worker = &self.shared.counters.worker;
+        let drops = Drops {
+            queue: self.shared.queue_totals().dropped,
+            buffer: worker.dropped_buffer.load(Ordering::Relaxed),
+            in_flight: worker.lost_in_flight.load(Ordering::Relaxed),
+        };
+        if let Some(report) = self.loss.due(drops, self.options().require_ack_response, now) {
             self.pending.push(report);
         }
     }
@@ -442,13 +474,21 @@ impl Worker {
                 match conn.write_some(bytes) {
                     Ok(n) => {
                         self.last_progress = now;
+                        self.last_write = now;
                         self.failing = false;
+                        self.in_flight.wrote(n);
                         if self.pending.wrote(n) {
                             self.written_whole(now);
                         }
                         Step::Progress
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Step::Blocked,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        if now.saturating_duration_since(self.last_write) < self.options().base.timeout {
+                            return Step::Blocked;
+                        }
+                        let timeout = self.options().base.timeout;
+                        self.link_failed(timed_out(&format!("the server took no bytes for {timeout:?}")), now)
+                    }
                     Err(e) => self.link_failed(e.into(), now),
                 }
             }
@@ -525,6 +565,8 @@ impl Worker {
         }
         self.ever_connected = true;
         self.last_progress = now;
+        self.last_write = now;
+        self.in_flight.reset();
         self.pending.connection_lost();
         self.ack_buf.clear();
         self.link = Link::Up { conn, completed: 0 };
@@ -533,6 +575,7 @@ impl Worker {
     /// The connection failed: back off, then write the front request whole
     /// again on a new one.
     fn link_failed(&mut self, error: SendError, now: Instant) -> Step {
+        self.count_lost_in_flight();
         self.link = Link::Down;
         self.failing = true;
         self.pending.connection_lost();
@@ -545,8 +588,19 @@ impl Worker {
     /// The server closed a connection that had done its work: reconnect at
     /// once.
     fn link_closed_normally(&mut self) {
+        self.count_lost_in_flight();
         self.link = Link::Down;
         self.pending.connection_lost();
+    }
+
+    /// Before a connection is dropped: counts the events written whole on
+    /// it whose bytes the peer's TCP has not acknowledged (when the kernel
+    /// says). Ack mode sends those again, and records none.
+    fn count_lost_in_flight(&mut self) {
+        let Link::Up { conn, .. } = &self.link else { return };
+        let lost = unacked_bytes(&conn.as_fd()).map_or(0, |unacked| self.in_flight.lost(unacked));
+        self.in_flight.reset();
+        Counters::add_exclusive(&self.shared.counters.worker.lost_in_flight, lost);
     }
 
     /// The front request is written whole: done, or (ack mode) wait for
@@ -559,6 +613,7 @@ impl Worker {
         if front.chunk.is_some() {
             self.pending.await_ack(now + self.options().ack_timeout);
         } else {
+            self.in_flight.request_done(front.events);
             self.complete_front(now);
         }
     }
@@ -657,7 +712,10 @@ impl Worker {
                     until(&mut timeout, due);
                     (Some(conn), PollFlags::IN)
                 }
-                None if self.pending.unwritten().is_some() => (Some(conn), PollFlags::OUT),
+                None if self.pending.unwritten().is_some() => {
+                    until(&mut timeout, self.last_write + self.options().base.timeout);
+                    (Some(conn), PollFlags::OUT)
+                }
                 None => (None, PollFlags::empty()),
             },
         };
@@ -676,11 +734,19 @@ impl Worker {
             // Probably a pause within a burst: look again soon, unannounced.
             self.naps += 1;
             timeout = timeout.min(NAP);
+        } else if idle && now.saturating_duration_since(self.busy_at) < DOZING_FOR {
+            // A pause: look again within `DOZE`, woken early only by an emit
+            // blocked for room (its heavy fence pairs with this light one,
+            // `Shared::wake_for_room`).
+            timeout = timeout.min(DOZE);
+            self.shared.sleeping.store(DOZING, Ordering::Relaxed);
+            crate::asymmetric_fence::light();
         } else {
             // Announce the wait, so that emits wake us. With nothing to do,
             // the heavy fence pairs with every emit's light one; otherwise
-            // only with a blocked emit's heavy one (`Shared::wake_for_room`).
-            self.shared.sleeping.store(true, Ordering::Relaxed);
+            // (waiting for the connection or a deadline) only with a blocked
+            // emit's heavy one.
+            self.shared.sleeping.store(ASLEEP, Ordering::Relaxed);
             if idle {
                 crate::asymmetric_fence::heavy();
             } else {
@@ -710,7 +776,7 @@ impl Worker {
             // whole turn). Let it finish its emit first.
             std::thread::yield_now();
         }
-        self.shared.sleeping.store(false, Ordering::Relaxed);
+        self.shared.sleeping.store(AWAKE, Ordering::Relaxed);
         self.shared.waker.clear();
     }
 }

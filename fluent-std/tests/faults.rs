@@ -311,3 +311,34 @@ fn a_host_name_is_resolved_off_the_emitting_path_and_every_address_is_tried() {
     assert_eq!(stats.sent, 10, "{stats:?}");
     assert_eq!(server.distinct(), 10);
 }
+
+#[test]
+fn a_connection_that_takes_no_bytes_is_abandoned_and_its_unacknowledged_events_counted() {
+    // The first connection reads 30 KB and then nothing; the next is
+    // well-behaved. After the `timeout` (300 ms here) without taking bytes,
+    // the sender drops the first connection and counts the events whose
+    // bytes the peer's TCP never acknowledged.
+    let server = FaultServer::start(Fault::BlackholeAfter(30_000), 1);
+    let handed_over = Arc::new(AtomicU64::new(0));
+    let sender =
+        sender(QueueMode::Block, server.port, &handed_over).sender(|s| s.timeout(Duration::from_millis(300))).build();
+    for n in 0..EVENTS {
+        let _ = sender.emit("x", &record(n));
+    }
+    let started = Instant::now();
+    while sender.stats().reconnects == 0 {
+        assert!(started.elapsed() < Duration::from_secs(20), "never abandoned: {:?}", sender.stats());
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let stats = sender.close_with(true, Duration::from_secs(20));
+    assert_accounted(&stats, handed_over.load(Ordering::Relaxed), "blackhole");
+    assert!(stats.connection_errors >= 1, "{stats:?}");
+    if cfg!(target_os = "linux") {
+        assert!(stats.lost_in_flight > 0, "{stats:?}");
+        let received = server.distinct() as u64;
+        assert!(
+            received + stats.lost_in_flight <= stats.sent,
+            "an event counted lost in flight was not received: {received} received, {stats:?}"
+        );
+    }
+}
