@@ -59,6 +59,14 @@ pub struct Limits {
     /// a connection that would exceed it waits, and its client feels that
     /// through TCP (default 64 MiB).
     pub writer_queue_bytes: usize,
+    /// The longest tag accepted, in bytes; a longer one closes the
+    /// connection (default 4 KiB: real tags are far shorter).
+    pub max_tag_len: usize,
+    /// What one request may render to, as a multiple of its bytes
+    /// (inflated, when compressed), plus 64 KiB: a request whose lines
+    /// would exceed that (a long tag repeated on many tiny entries) is
+    /// refused and its connection closed (default 64).
+    pub max_output_ratio: usize,
 }
 
 impl Default for Limits {
@@ -73,6 +81,8 @@ impl Default for Limits {
             min_data_rate: 16 << 10,
             max_connections_per_peer: 4096,
             writer_queue_bytes: 64 << 20,
+            max_tag_len: 4 << 10,
+            max_output_ratio: 64,
         }
     }
 }
@@ -170,6 +180,31 @@ impl Limits {
     pub fn writer_queue_bytes(mut self, bytes: usize) -> Self {
         self.writer_queue_bytes = bytes;
         self
+    }
+
+    /// Sets [`Limits::max_tag_len`].
+    ///
+    /// ```
+    /// assert_eq!(fluent_catcher::Limits::default().max_tag_len(64).max_tag_len, 64);
+    /// ```
+    pub fn max_tag_len(mut self, bytes: usize) -> Self {
+        self.max_tag_len = bytes;
+        self
+    }
+
+    /// Sets [`Limits::max_output_ratio`] (at least 1).
+    ///
+    /// ```
+    /// assert_eq!(fluent_catcher::Limits::default().max_output_ratio(8).max_output_ratio, 8);
+    /// ```
+    pub fn max_output_ratio(mut self, ratio: usize) -> Self {
+        self.max_output_ratio = ratio.max(1);
+        self
+    }
+
+    /// The most a request of `input` bytes may render to.
+    pub(crate) fn output_cap(&self, input: usize) -> usize {
+        input.saturating_mul(self.max_output_ratio).saturating_add(64 << 10)
     }
 }
 

@@ -16,7 +16,12 @@ use crate::close::{CloseReason, reject};
 use crate::format::write_event_line;
 use crate::handoff::Pending;
 use crate::stream::{Conn, Stream};
-use crate::transcode::write_packed_entries;
+use crate::transcode::{OverCap, write_packed_entries};
+
+/// Lines decoded in one round before they are handed to the writer, and
+/// the rest of the buffer decoded in the next: what a connection holds
+/// stays near this plus one request's lines.
+pub(crate) const ROUND_BYTES: usize = 4 << 20;
 
 /// Serves one Forward connection until it ends; returns why the catcher
 /// closed it, if it did.
@@ -29,13 +34,14 @@ pub(crate) async fn serve<S: Stream>(conn: &mut Conn<S>) -> Result<(), CloseReas
     // Like Fluentd's in_forward: a connection whose first byte is `[` speaks
     // JSON (not after a handshake: JSON has no authentication).
     let mut json = None;
+    let mut json_framer = crate::json_input::Framer::default();
     loop {
         let mut pending = Pending::default();
         if json.is_none() && !conn.pending().is_empty() {
             json = Some(conn.shared.config.shared_key.is_none() && conn.pending().first() == Some(&b'['));
         }
         let outcome = if json == Some(true) {
-            crate::json_input::decode_available(conn, &mut pending)
+            crate::json_input::decode_available(conn, &mut json_framer, &mut pending)
         } else {
             decode_available(conn, &mut decoder, &mut pending)
         };
@@ -61,37 +67,57 @@ fn decode_available<S: Stream>(
                 consumed
             }
             Ok(Decoded::Frame { frame: Frame::Request(request), consumed }) => {
-                take_request(conn, &request, now, pending)?;
+                take_request(conn, &request, consumed, now, pending)?;
                 consumed
             }
             Err(e) => return Err(reject(conn, "malformed", format!("malformed frame: {e}"))),
         };
         conn.consume(consumed);
+        if pending.lines.len() >= ROUND_BYTES {
+            pending.more = !conn.pending().is_empty();
+            return Ok(());
+        }
     }
 }
 
 /// Renders one request's events as lines; queues its chunk for an ack.
+/// `len`: the request's size on the wire.
 fn take_request<S: Stream>(
     conn: &Conn<S>,
     request: &Request<'_>,
+    len: usize,
     now: EventTime,
     pending: &mut Pending,
 ) -> Result<(), CloseReason> {
     let config = &conn.shared.config;
     let tag = request.tag();
+    if tag.len() > config.limits.max_tag_len {
+        let limit = config.limits.max_tag_len;
+        return Err(reject(conn, "tag-too-long", format!("a {}-byte tag exceeds the {limit}-byte limit", tag.len())));
+    }
     let depth = request.event_depth();
     let mark = pending.lines.len();
-    let (good, bad_count, bad) = match (request.mode(), request.packed_entries()) {
+    let rendered = match (request.mode(), request.packed_entries()) {
         (Mode::CompressedPackedForward, _) => {
             let plain = request
                 .decompress(config.limits.max_decompressed_len)
                 .map_err(|e| reject(conn, "gzip", format!("compressed entries refused: {e}")))?;
-            write_packed_entries(&mut pending.lines, config.format, tag, &plain, now, depth)
+            let cap = mark.saturating_add(config.limits.output_cap(len.max(plain.len())));
+            write_packed_entries(&mut pending.lines, config.format, tag, &plain, now, depth, cap)
         }
-        (_, Some((entries, _))) => write_packed_entries(&mut pending.lines, config.format, tag, entries, now, depth),
+        (_, Some((entries, _))) => {
+            let cap = mark.saturating_add(config.limits.output_cap(len));
+            write_packed_entries(&mut pending.lines, config.format, tag, entries, now, depth, cap)
+        }
         _ => {
+            let cap = mark.saturating_add(config.limits.output_cap(len));
             let (mut good, mut bad_count, mut bad) = (0, 0, None);
+            let mut over = false;
             for event in request.events() {
+                if pending.lines.len() > cap {
+                    over = true;
+                    break;
+                }
                 let written =
                     event.and_then(|e| write_event_line(&mut pending.lines, config.format, tag, e.time, e.record, now));
                 match written {
@@ -102,8 +128,17 @@ fn take_request<S: Stream>(
                     }
                 }
             }
-            (good, bad_count, bad)
+            if over || pending.lines.len() > cap { Err(OverCap) } else { Ok((good, bad_count, bad)) }
         }
+    };
+    let Ok((good, bad_count, bad)) = rendered else {
+        pending.lines.truncate(mark);
+        let ratio = config.limits.max_output_ratio;
+        return Err(reject(
+            conn,
+            "amplification",
+            format!("a {len}-byte request renders to more than {ratio} times its size (tag {} bytes)", tag.len()),
+        ));
     };
     let chunk = request.options().chunk;
     if let Some(e) = bad {

@@ -17,6 +17,9 @@ pub(crate) struct Pending {
     pub(crate) chunks: Vec<String>,
     /// The requests came as JSON text: acks go back as JSON text too.
     pub(crate) json: bool,
+    /// The round stopped at its size with complete requests still in the
+    /// buffer: decode them before reading more.
+    pub(crate) more: bool,
 }
 
 /// How a hand-off ended.
@@ -93,6 +96,7 @@ impl<S: Stream> Conn<S> {
         decoded: Result<(), CloseReason>,
         unit: &str,
     ) -> Result<bool, CloseReason> {
+        let more = pending.more;
         match self.hand_off(pending).await {
             Ok(HandedOff::Done) => {}
             Ok(HandedOff::WriterFailed) => {
@@ -101,6 +105,9 @@ impl<S: Stream> Conn<S> {
             Err(e) => return Err(format!("writing an ack failed: {e}")),
         }
         decoded?;
+        if more {
+            return Ok(true);
+        }
         match self.fill().await {
             Ok(Filled::Data) => Ok(true),
             Ok(Filled::Eof) if self.pending().is_empty() => Ok(false),

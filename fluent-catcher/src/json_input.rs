@@ -12,34 +12,100 @@ use crate::format::{write_line_head, write_line_tail};
 use crate::handoff::Pending;
 use crate::stream::{Conn, Stream};
 
+/// Finds where each top-level JSON request ends, resuming where the last
+/// look stopped: every byte is scanned once however slowly the request
+/// arrives, and it is parsed once, when complete.
+#[derive(Debug, Default)]
+pub(crate) struct Framer {
+    /// Bytes of the current request scanned so far.
+    scanned: usize,
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+}
+
+impl Framer {
+    /// The length of the first complete value in `buf` (the current
+    /// request's bytes; the first `scanned` were seen before), or `None`.
+    /// A top-level value that is not an array or object ends at its first
+    /// byte, for the parser to refuse.
+    fn next_end(&mut self, buf: &[u8]) -> Option<usize> {
+        while let Some(&b) = buf.get(self.scanned) {
+            self.scanned += 1;
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            let ends = match b {
+                b'[' | b'{' => {
+                    self.depth += 1;
+                    false
+                }
+                b'"' if self.depth > 0 => {
+                    self.in_string = true;
+                    false
+                }
+                b']' | b'}' if self.depth > 0 => {
+                    self.depth -= 1;
+                    self.depth == 0
+                }
+                _ if self.depth > 0 => false,
+                // Whitespace before a request.
+                b' ' | b'\t' | b'\r' | b'\n' => false,
+                // A byte that cannot start a request: the parser refuses it.
+                _ => true,
+            };
+            if ends {
+                let end = self.scanned;
+                *self = Framer::default();
+                return Some(end);
+            }
+        }
+        None
+    }
+}
+
 /// Decodes every complete JSON request in the buffer into `pending`.
-pub(crate) fn decode_available<S: Stream>(conn: &mut Conn<S>, pending: &mut Pending) -> Result<(), CloseReason> {
-    let max = conn.shared.config.limits.max_frame_len;
+pub(crate) fn decode_available<S: Stream>(
+    conn: &mut Conn<S>,
+    framer: &mut Framer,
+    pending: &mut Pending,
+) -> Result<(), CloseReason> {
+    let limits = conn.shared.config.limits;
+    let max = limits.max_frame_len;
     let format = conn.shared.config.format;
     let now = EventTime::now().unwrap_or(EventTime::new(0, 0));
     let mut consumed = 0;
     let mut bad_events = 0u64;
     let result = {
         let buf = conn.pending();
-        let mut stream = serde_json::Deserializer::from_slice(buf).into_iter::<Value>();
         loop {
-            match stream.next() {
-                None => break Ok(()),
-                Some(Ok(request)) => {
-                    consumed = stream.byte_offset();
-                    match take_request(request, format, now, pending) {
-                        Ok(bad) => bad_events += bad,
-                        Err(reason) => break Err(reason),
-                    }
-                }
+            let rest = &buf[consumed..];
+            let Some(end) = framer.next_end(rest) else {
                 // The rest of a request has not arrived yet.
-                Some(Err(e)) if e.is_eof() => {
-                    if buf.len() - consumed > max {
-                        break Err(format!("JSON request exceeds the {max}-byte limit"));
-                    }
-                    break Ok(());
+                if rest.len() > max {
+                    break Err(format!("JSON request exceeds the {max}-byte limit"));
                 }
-                Some(Err(e)) => break Err(format!("malformed JSON request: {e}")),
+                break Ok(());
+            };
+            let request = match serde_json::from_slice::<Value>(&rest[..end]) {
+                Ok(request) => request,
+                Err(e) => break Err(format!("malformed JSON request: {e}")),
+            };
+            consumed += end;
+            match take_request(request, end, &limits, format, now, pending) {
+                Ok(bad) => bad_events += bad,
+                Err(reason) => break Err(reason),
+            }
+            if pending.lines.len() >= crate::forward::ROUND_BYTES {
+                pending.more = consumed < buf.len();
+                break Ok(());
             }
         }
     };
@@ -51,9 +117,12 @@ pub(crate) fn decode_available<S: Stream>(conn: &mut Conn<S>, pending: &mut Pend
     result.map_err(|reason| reject(conn, "malformed", reason))
 }
 
-/// Renders one request; returns how many of its events were malformed.
+/// Renders one request of `len` bytes; returns how many of its events were
+/// malformed.
 fn take_request(
     request: Value,
+    len: usize,
+    limits: &crate::Limits,
     format: crate::OutputFormat,
     now: EventTime,
     pending: &mut Pending,
@@ -61,11 +130,22 @@ fn take_request(
     let Value::Array(items) = request else { return Err("JSON request is not an array".into()) };
     let mut items = items.into_iter();
     let Some(Value::String(tag)) = items.next() else { return Err("JSON request's tag is not a string".into()) };
+    if tag.len() > limits.max_tag_len {
+        return Err(format!("a {}-byte tag exceeds the {}-byte limit", tag.len(), limits.max_tag_len));
+    }
+    let (mark, events) = (pending.lines.len(), pending.events);
+    let cap = mark.saturating_add(limits.output_cap(len));
     let second = items.next();
     let mut bad = 0;
     let option = match second {
         Some(Value::Array(entries)) => {
             for entry in entries {
+                if pending.lines.len() > cap {
+                    pending.lines.truncate(mark);
+                    pending.events = events;
+                    let ratio = limits.max_output_ratio;
+                    return Err(format!("a {len}-byte request renders to more than {ratio} times its size"));
+                }
                 match entry {
                     Value::Array(pair) if pair.len() == 2 => {
                         let mut pair = pair.into_iter();
@@ -132,4 +212,25 @@ fn write_event(
     write_line_tail(&mut pending.lines, format);
     pending.events += 1;
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_framer_finds_each_request_end_once() {
+        let text = br#"  ["a", 1, {"k": "]}\"[{"}] ["b",[[1,{}]]]x"#;
+        let mut framer = Framer::default();
+        let mut ends = Vec::new();
+        let mut start = 0;
+        // One byte at a time, as a trickling client sends it.
+        for len in 1..=text.len() {
+            if let Some(end) = framer.next_end(&text[start..len]) {
+                ends.push(&text[start..start + end]);
+                start += end;
+            }
+        }
+        assert_eq!(ends, [&br#"  ["a", 1, {"k": "]}\"[{"}]"#[..], br#" ["b",[[1,{}]]]"#, b"x"]);
+    }
 }

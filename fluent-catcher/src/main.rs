@@ -69,6 +69,13 @@ struct Args {
     /// Largest SocketHandler record, in bytes.
     #[arg(long, default_value_t = Limits::default().max_pickle_len)]
     max_pickle_len: usize,
+    /// Longest tag, in bytes; a longer one closes the connection.
+    #[arg(long, default_value_t = Limits::default().max_tag_len)]
+    max_tag_len: usize,
+    /// What one request may render to, as a multiple of its bytes (plus
+    /// 64 KiB); more closes the connection.
+    #[arg(long, default_value_t = Limits::default().max_output_ratio)]
+    max_output_ratio: usize,
     /// Connections open at once from one IP address.
     #[arg(long, default_value_t = Limits::default().max_connections_per_peer)]
     max_connections_per_peer: usize,
@@ -120,6 +127,8 @@ async fn serve(args: Args) -> std::io::Result<()> {
         .max_frame_len(args.max_frame_len)
         .max_decompressed_len(args.max_decompressed_len)
         .max_pickle_len(args.max_pickle_len)
+        .max_tag_len(args.max_tag_len)
+        .max_output_ratio(args.max_output_ratio)
         .idle_timeout(Duration::from_secs(args.idle_timeout))
         .max_connections_per_peer(args.max_connections_per_peer)
         .frame_timeout(Duration::from_secs(args.frame_timeout));

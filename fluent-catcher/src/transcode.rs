@@ -33,7 +33,13 @@ impl From<DecodeError> for Stop {
     }
 }
 
-/// Writes every entry of concatenated PackedForward `entries` as lines.
+/// The lines of a request would exceed what its size allows
+/// ([`crate::Limits::max_output_ratio`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct OverCap;
+
+/// Writes every entry of concatenated PackedForward `entries` as lines,
+/// stopping with [`OverCap`] once `out` is longer than `cap` bytes.
 /// Returns (events written, malformed events, the first error); after an
 /// entry whose end cannot be found, the rest is dropped (counted as one).
 pub(crate) fn write_packed_entries(
@@ -43,10 +49,14 @@ pub(crate) fn write_packed_entries(
     entries: &[u8],
     now: EventTime,
     max_depth: usize,
-) -> (u64, u64, Option<DecodeError>) {
+    cap: usize,
+) -> Result<(u64, u64, Option<DecodeError>), OverCap> {
     let (mut good, mut bad, mut first_error) = (0, 0, None);
     let mut rest = entries;
     while !rest.is_empty() {
+        if out.len() > cap {
+            return Err(OverCap);
+        }
         let mark = out.len();
         let used = match entry_line(out, format, tag, rest, now, max_depth) {
             Ok(used) => {
@@ -82,7 +92,10 @@ pub(crate) fn write_packed_entries(
         };
         rest = rest.get(used..).unwrap_or_default();
     }
-    (good, bad, first_error)
+    if out.len() > cap {
+        return Err(OverCap);
+    }
+    Ok((good, bad, first_error))
 }
 
 /// One entry in one pass; the bytes it used.
@@ -228,7 +241,8 @@ mod tests {
             for bytes in [&entries[..], &mutated[..], truncated] {
                 for format in [OutputFormat::JsonLines, OutputFormat::Fluentd] {
                     let mut out = Vec::new();
-                    let (good, bad, _) = write_packed_entries(&mut out, format, "t", bytes, EventTime::new(9, 0), 30);
+                    let (good, bad, _) =
+                        write_packed_entries(&mut out, format, "t", bytes, EventTime::new(9, 0), 30, usize::MAX).unwrap();
                     let (expected, egood, ebad) = general(bytes, format);
                     prop_assert_eq!(&out, &expected);
                     prop_assert_eq!((good, bad), (egood, ebad));
@@ -243,9 +257,22 @@ mod tests {
         let entries = b"\x92\x01\x81\x91\x01\x02\x92\x92\x05\x81\xa1m\x01\x81\xa1k\x01";
         let mut out = Vec::new();
         let (good, bad, _) =
-            write_packed_entries(&mut out, OutputFormat::JsonLines, "t", entries, EventTime::new(9, 0), 30);
+            write_packed_entries(&mut out, OutputFormat::JsonLines, "t", entries, EventTime::new(9, 0), 30, usize::MAX)
+                .unwrap();
         assert_eq!((good, bad), (2, 0));
         assert_eq!(out, general(entries, OutputFormat::JsonLines).0);
+    }
+
+    #[test]
+    fn rendering_stops_at_the_cap() {
+        // 1,000 entries [1, {}] of 4 bytes under a 1,000-byte tag.
+        let entries = b"\x92\x01\x80".repeat(1_000);
+        let tag = "t".repeat(1_000);
+        let mut out = Vec::new();
+        let over =
+            write_packed_entries(&mut out, OutputFormat::Fluentd, &tag, &entries, EventTime::new(9, 0), 30, 50_000);
+        assert_eq!(over, Err(OverCap));
+        assert!(out.len() < 52_000, "stopped within one line of the cap: {}", out.len());
     }
 
     #[test]
@@ -256,8 +283,16 @@ mod tests {
             entries.extend(std::iter::repeat_n(0x91u8, levels));
             entries.push(0x01);
             let mut out = Vec::new();
-            let (good, bad, _) =
-                write_packed_entries(&mut out, OutputFormat::JsonLines, "t", &entries, EventTime::new(9, 0), 30);
+            let (good, bad, _) = write_packed_entries(
+                &mut out,
+                OutputFormat::JsonLines,
+                "t",
+                &entries,
+                EventTime::new(9, 0),
+                30,
+                usize::MAX,
+            )
+            .unwrap();
             let (expected, egood, ebad) = general(&entries, OutputFormat::JsonLines);
             assert_eq!((good, bad, out), (egood, ebad, expected), "{levels} levels");
         }

@@ -312,3 +312,35 @@ fn one_peer_cannot_take_every_connection() {
     assert_eq!(catcher.wait_for_events(1, WAIT)[0].tag, "other-peer");
     assert_eq!(catcher.stats().rejected.get("max-connections-per-peer"), Some(&1));
 }
+
+/// A PackedForward request of `entries` tiny entries `[1, {}]` under a tag
+/// of `tag_len` bytes.
+fn packed_with_tag(tag_len: usize, entries: usize) -> Vec<u8> {
+    let mut wire = Vec::new();
+    let tag = "t".repeat(tag_len);
+    let entries = b"\x92\x01\x80".repeat(entries);
+    fluent_proto::encode_packed_forward(&mut wire, &tag, &entries, fluent_proto::EntriesFormat::Bin, None).unwrap();
+    wire
+}
+
+#[test]
+fn a_long_tag_is_refused() {
+    // 290 KB: a 200 KB tag on 30,000 three-byte entries rendered to 6.5 GB.
+    survives(Config::default(), "tag-too-long", |c| send(c.forward_addr(), &packed_with_tag(200_000, 30_000)));
+}
+
+#[test]
+fn a_request_that_renders_to_far_more_than_its_size_is_refused() {
+    // 4 KiB (the tag limit) repeated on 30,000 three-byte entries: 120 MB
+    // of lines from a 94 KB request.
+    survives(Config::default(), "amplification", |c| send(c.forward_addr(), &packed_with_tag(4096, 30_000)));
+}
+
+#[test]
+fn a_json_request_that_renders_to_far_more_than_its_size_is_refused() {
+    survives(Config::default(), "malformed", |c| {
+        let entries = vec!["[1,{}]"; 30_000].join(",");
+        let request = format!("[\"{}\",[{entries}]]", "t".repeat(4096));
+        send(c.forward_addr(), request.as_bytes())
+    });
+}

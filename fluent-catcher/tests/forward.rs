@@ -383,3 +383,21 @@ fn user_authentication_admits_the_right_password_only() {
     }
     assert_eq!(catcher.stats().rejected.get("handshake"), Some(&2));
 }
+
+#[test]
+fn a_read_holding_more_than_a_rounds_lines_is_decoded_in_rounds_without_waiting_for_more() {
+    // A request whose lines exceed what one round decodes (4 MiB), and a
+    // small one after it in the same write asking for an ack, then nothing
+    // more: the rest of the buffer is decoded without waiting for the
+    // client.
+    let catcher = TestCatcher::start().unwrap();
+    let mut stream = connect(catcher.forward_addr());
+    let mut wire = Vec::new();
+    let entries = b"\x92\x01\x80".repeat(60_000);
+    encode_packed_forward(&mut wire, &"r".repeat(64), &entries, EntriesFormat::Bin, None).unwrap();
+    let options = Options { chunk: Some("last"), ..Default::default() };
+    wire.extend(message("rounds", Timestamp::Seconds(1), "c", 0, Some(&options)));
+    stream.write_all(&wire).unwrap();
+    assert_eq!(parse_ack(&read_value(&mut stream)).unwrap(), "last");
+    assert_eq!(catcher.wait_for_events(60_001, Duration::from_secs(20)).len(), 60_001);
+}
