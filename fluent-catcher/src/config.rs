@@ -55,10 +55,18 @@ pub struct Limits {
     /// accept and counted, so one peer cannot lock the others out (default
     /// 4,096, a quarter of `max_connections`).
     pub max_connections_per_peer: usize,
-    /// Bytes of lines waiting for the writer, all connections together;
-    /// a connection that would exceed it waits, and its client feels that
-    /// through TCP (default 64 MiB).
-    pub writer_queue_bytes: usize,
+    /// Bytes of decoded data held at once, all connections together:
+    /// inflated gzip requests, lines being rendered, and lines waiting for
+    /// the writer. They are acquired before they are allocated; a
+    /// connection that finds the budget spent waits for room (its client
+    /// feels TCP backpressure), and a request that needs more than the
+    /// whole budget is refused (default 256 MiB).
+    pub decode_memory: usize,
+    /// Bytes of read buffers, all connections together, beyond the first
+    /// 64 KiB of each: a frame arriving in pieces holds its bytes here until
+    /// it is complete. A connection that cannot get room within the frame
+    /// timeout is closed (default 256 MiB).
+    pub buffer_memory: usize,
     /// The longest tag accepted, in bytes; a longer one closes the
     /// connection (default 4 KiB: real tags are far shorter).
     pub max_tag_len: usize,
@@ -80,7 +88,8 @@ impl Default for Limits {
             frame_timeout: Duration::from_secs(30),
             min_data_rate: 16 << 10,
             max_connections_per_peer: 4096,
-            writer_queue_bytes: 64 << 20,
+            decode_memory: 256 << 20,
+            buffer_memory: 256 << 20,
             max_tag_len: 4 << 10,
             max_output_ratio: 64,
         }
@@ -172,13 +181,23 @@ impl Limits {
         self
     }
 
-    /// Sets [`Limits::writer_queue_bytes`].
+    /// Sets [`Limits::decode_memory`].
     ///
     /// ```
-    /// assert_eq!(fluent_catcher::Limits::default().writer_queue_bytes(9).writer_queue_bytes, 9);
+    /// assert_eq!(fluent_catcher::Limits::default().decode_memory(9 << 20).decode_memory, 9 << 20);
     /// ```
-    pub fn writer_queue_bytes(mut self, bytes: usize) -> Self {
-        self.writer_queue_bytes = bytes;
+    pub fn decode_memory(mut self, bytes: usize) -> Self {
+        self.decode_memory = bytes;
+        self
+    }
+
+    /// Sets [`Limits::buffer_memory`].
+    ///
+    /// ```
+    /// assert_eq!(fluent_catcher::Limits::default().buffer_memory(9 << 20).buffer_memory, 9 << 20);
+    /// ```
+    pub fn buffer_memory(mut self, bytes: usize) -> Self {
+        self.buffer_memory = bytes;
         self
     }
 

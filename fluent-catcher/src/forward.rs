@@ -10,13 +10,15 @@
 //! it to its own secondary. Without an ack, its good events are kept, as
 //! Fluentd does, and the bad ones counted.
 
-use fluent_proto::{Decoded, EventTime, Frame, FrameDecoder, Mode, Request};
+use fluent_proto::gzip::GzipError;
+use fluent_proto::{DecodeError, Decoded, EventTime, Frame, FrameDecoder, Mode, Request};
 
 use crate::close::{CloseReason, reject};
 use crate::format::write_event_line;
 use crate::handoff::Pending;
+use crate::memory::{GRAIN, Guard, Over};
 use crate::stream::{Conn, Stream};
-use crate::transcode::{OverCap, write_packed_entries};
+use crate::transcode::write_packed_entries;
 
 /// Lines decoded in one round before they are handed to the writer, and
 /// the rest of the buffer decoded in the next: what a connection holds
@@ -36,7 +38,7 @@ pub(crate) async fn serve<S: Stream>(conn: &mut Conn<S>) -> Result<(), CloseReas
     let mut json = None;
     let mut json_framer = crate::json_input::Framer::default();
     loop {
-        let mut pending = Pending::default();
+        let mut pending = Pending::new(conn);
         if json.is_none() && !conn.pending().is_empty() {
             json = Some(conn.shared.config.shared_key.is_none() && conn.pending().first() == Some(&b'['));
         }
@@ -51,7 +53,10 @@ pub(crate) async fn serve<S: Stream>(conn: &mut Conn<S>) -> Result<(), CloseReas
     }
 }
 
-/// Decodes every complete frame in the buffer into `pending`.
+/// Decodes every complete frame in the buffer into `pending`; stops early
+/// after [`ROUND_BYTES`] of lines, or when the decode budget is spent
+/// (`pending.need`: the frame stays in the buffer, decoded again once the
+/// connection has the room).
 fn decode_available<S: Stream>(
     conn: &mut Conn<S>,
     decoder: &mut FrameDecoder,
@@ -67,7 +72,10 @@ fn decode_available<S: Stream>(
                 consumed
             }
             Ok(Decoded::Frame { frame: Frame::Request(request), consumed }) => {
-                take_request(conn, &request, consumed, now, pending)?;
+                if let Some(need) = take_request(conn, &request, consumed, now, pending)? {
+                    pending.needs(need);
+                    return Ok(());
+                }
                 consumed
             }
             Err(e) => return Err(reject(conn, "malformed", format!("malformed frame: {e}"))),
@@ -80,15 +88,44 @@ fn decode_available<S: Stream>(
     }
 }
 
+/// Inflates a CompressedPackedForward request with its bytes leased first:
+/// a first guess from its size, raised (and leased again) while the output
+/// does not fit, up to `Limits::max_decompressed_len`. `Err(Ok(n))`: the
+/// decode budget has not `n` bytes for the connection now.
+fn inflate<S: Stream>(
+    conn: &Conn<S>,
+    request: &Request<'_>,
+    len: usize,
+    pending: &mut Pending,
+) -> Result<Vec<u8>, Result<usize, CloseReason>> {
+    let max = conn.shared.config.limits.max_decompressed_len;
+    let mut limit = len.saturating_mul(16).clamp(GRAIN, max.max(1));
+    loop {
+        let need = pending.lines.capacity().saturating_add(limit).saturating_add(1);
+        if !pending.lease.try_grow_to(need.max(pending.lease.held())) {
+            return Err(Ok(need));
+        }
+        let mut plain = Vec::with_capacity(limit + 1);
+        match request.decompress_into(&mut plain, limit) {
+            Ok(()) => return Ok(plain),
+            Err(DecodeError::Gzip(GzipError::TooLarge { .. })) if limit < max => {
+                limit = limit.saturating_mul(8).min(max);
+            }
+            Err(e) => return Err(Err(reject(conn, "gzip", format!("compressed entries refused: {e}")))),
+        }
+    }
+}
+
 /// Renders one request's events as lines; queues its chunk for an ack.
-/// `len`: the request's size on the wire.
+/// `len`: the request's size on the wire. `Some(n)`: the decode budget
+/// has not the `n` bytes it needs now; nothing of it was kept.
 fn take_request<S: Stream>(
     conn: &Conn<S>,
     request: &Request<'_>,
     len: usize,
     now: EventTime,
     pending: &mut Pending,
-) -> Result<(), CloseReason> {
+) -> Result<Option<usize>, CloseReason> {
     let config = &conn.shared.config;
     let tag = request.tag();
     if tag.len() > config.limits.max_tag_len {
@@ -97,30 +134,31 @@ fn take_request<S: Stream>(
     }
     let depth = request.event_depth();
     let mark = pending.lines.len();
-    let rendered = match (request.mode(), request.packed_entries()) {
-        (Mode::CompressedPackedForward, _) => {
-            let plain = request
-                .decompress(config.limits.max_decompressed_len)
-                .map_err(|e| reject(conn, "gzip", format!("compressed entries refused: {e}")))?;
-            let cap = mark.saturating_add(config.limits.output_cap(len.max(plain.len())));
-            write_packed_entries(&mut pending.lines, config.format, tag, &plain, now, depth, cap)
-        }
-        (_, Some((entries, _))) => {
-            let cap = mark.saturating_add(config.limits.output_cap(len));
-            write_packed_entries(&mut pending.lines, config.format, tag, entries, now, depth, cap)
-        }
-        _ => {
-            let cap = mark.saturating_add(config.limits.output_cap(len));
+    let plain = match request.mode() {
+        Mode::CompressedPackedForward => match inflate(conn, request, len, pending) {
+            Ok(plain) => Some(plain),
+            Err(Ok(need)) => return Ok(Some(need)),
+            Err(Err(reason)) => return Err(reason),
+        },
+        _ => None,
+    };
+    let input = plain.as_ref().map_or(len, |p| len.max(p.len()));
+    let cap = mark.saturating_add(config.limits.output_cap(input));
+    let other = plain.as_ref().map_or(0, Vec::capacity);
+    let mut guard = Guard { cap, lease: &mut pending.lease, other };
+    let lines = &mut pending.lines;
+    let rendered = match (&plain, request.packed_entries()) {
+        (Some(plain), _) => write_packed_entries(lines, config.format, tag, plain, now, depth, &mut guard),
+        (None, Some((entries, _))) => write_packed_entries(lines, config.format, tag, entries, now, depth, &mut guard),
+        (None, None) => {
             let (mut good, mut bad_count, mut bad) = (0, 0, None);
-            let mut over = false;
+            let mut over = None;
             for event in request.events() {
-                if pending.lines.len() > cap {
-                    over = true;
+                if let Err(e) = guard.room(lines) {
+                    over = Some(e);
                     break;
                 }
-                let written =
-                    event.and_then(|e| write_event_line(&mut pending.lines, config.format, tag, e.time, e.record, now));
-                match written {
+                match event.and_then(|e| write_event_line(lines, config.format, tag, e.time, e.record, now)) {
                     Ok(()) => good += 1,
                     Err(e) => {
                         bad_count += 1;
@@ -128,17 +166,29 @@ fn take_request<S: Stream>(
                     }
                 }
             }
-            if over || pending.lines.len() > cap { Err(OverCap) } else { Ok((good, bad_count, bad)) }
+            match over {
+                Some(e) => Err(e),
+                None if lines.len() > cap => Err(Over::Cap),
+                None => Ok((good, bad_count, bad)),
+            }
         }
     };
-    let Ok((good, bad_count, bad)) = rendered else {
-        pending.lines.truncate(mark);
-        let ratio = config.limits.max_output_ratio;
-        return Err(reject(
-            conn,
-            "amplification",
-            format!("a {len}-byte request renders to more than {ratio} times its size (tag {} bytes)", tag.len()),
-        ));
+    drop(plain);
+    let (good, bad_count, bad) = match rendered {
+        Ok(counts) => counts,
+        Err(Over::Memory(need)) => {
+            pending.lines.truncate(mark);
+            return Ok(Some(need));
+        }
+        Err(Over::Cap) => {
+            pending.lines.truncate(mark);
+            let ratio = config.limits.max_output_ratio;
+            return Err(reject(
+                conn,
+                "amplification",
+                format!("a {len}-byte request renders to more than {ratio} times its size (tag {} bytes)", tag.len()),
+            ));
+        }
     };
     let chunk = request.options().chunk;
     if let Some(e) = bad {
@@ -158,12 +208,12 @@ fn take_request<S: Stream>(
         }
         if chunk.is_some() {
             pending.lines.truncate(mark);
-            return Ok(());
+            return Ok(None);
         }
     }
     pending.events += good;
     if let Some(chunk) = chunk {
         pending.chunks.push(chunk.to_owned());
     }
-    Ok(())
+    Ok(None)
 }

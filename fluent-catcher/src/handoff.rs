@@ -6,11 +6,11 @@ use std::sync::atomic::Ordering::Relaxed;
 use tokio::sync::oneshot;
 
 use crate::close::{CloseReason, reject};
+use crate::memory::Lease;
 use crate::stream::{Conn, Filled, Stream};
 use crate::writer::Batch;
 
 /// Lines decoded from one read, with the chunk ids to acknowledge.
-#[derive(Default)]
 pub(crate) struct Pending {
     pub(crate) lines: Vec<u8>,
     pub(crate) events: u64,
@@ -20,6 +20,47 @@ pub(crate) struct Pending {
     /// The round stopped at its size with complete requests still in the
     /// buffer: decode them before reading more.
     pub(crate) more: bool,
+    /// Decode-budget bytes held for `lines` (and, while a request is
+    /// decoded, its inflated bytes).
+    pub(crate) lease: Lease,
+    /// The decode budget had not the bytes a request needs: wait for this
+    /// many, then decode the buffer again.
+    pub(crate) need: Option<usize>,
+    /// `Limits::decode_memory`.
+    budget: usize,
+}
+
+impl Pending {
+    /// The decode budget had not the `need` bytes the next request wants
+    /// (with the lines already here). With lines to hand off first, the
+    /// request is tried again after them, as the first of a round: only
+    /// then is what it needs its own.
+    pub(crate) fn needs(&mut self, need: usize) {
+        self.need = Some(if !self.lines.is_empty() {
+            0
+        } else if self.lease.held() >= self.budget {
+            // It had the whole budget and did not fit.
+            usize::MAX
+        } else {
+            need
+        });
+    }
+
+    /// A new round, with what the connection holds of the decode budget.
+    pub(crate) fn new<S>(conn: &mut Conn<S>) -> Self {
+        let lease = std::mem::replace(&mut conn.lease, Lease::new(&conn.shared.decode_memory));
+        let budget = conn.shared.config.limits.decode_memory;
+        Pending {
+            lines: Vec::new(),
+            events: 0,
+            chunks: Vec::new(),
+            json: false,
+            more: false,
+            lease,
+            need: None,
+            budget,
+        }
+    }
 }
 
 /// How a hand-off ended.
@@ -35,26 +76,26 @@ impl<S: Stream> Conn<S> {
     /// Hands `pending` to the writer. With chunk ids, waits until the lines
     /// are written, then sends `{"ack": chunk}` for each, in order.
     ///
-    /// Waiting for room in the writer's byte budget is how a slow output
-    /// slows the client: this connection stops reading meanwhile.
-    pub(crate) async fn hand_off(&mut self, pending: Pending) -> std::io::Result<HandedOff> {
+    /// The lines carry their share of the decode budget to the writer,
+    /// which gives it back once they are written: a slow output slows the
+    /// clients, whose connections wait for room before decoding more. What
+    /// else the round held of the budget goes back to the connection.
+    pub(crate) async fn hand_off(&mut self, mut pending: Pending) -> std::io::Result<HandedOff> {
+        let lease = pending.lease.split(pending.lines.capacity());
+        self.lease = std::mem::replace(&mut pending.lease, Lease::new(&self.shared.decode_memory));
         if pending.events == 0 && pending.chunks.is_empty() {
             return Ok(HandedOff::Done);
         }
         let shared = self.shared.clone();
         self.events += pending.events;
         shared.stats.events_received.fetch_add(pending.events, Relaxed);
-        let want = u32::try_from(pending.lines.len()).unwrap_or(u32::MAX).clamp(1, shared.budget_permits);
-        let Ok(permit) = shared.budget.clone().acquire_many_owned(want).await else {
-            return Ok(HandedOff::WriterFailed);
-        };
         let (done, written) = if pending.chunks.is_empty() {
             (None, None)
         } else {
             let (tx, rx) = oneshot::channel();
             (Some(tx), Some(rx))
         };
-        let batch = Batch { lines: pending.lines, events: pending.events, done, permit };
+        let batch = Batch { lines: pending.lines, events: pending.events, done, lease };
         if shared.writer.send(batch).await.is_err() {
             return Ok(HandedOff::WriterFailed);
         }
@@ -96,7 +137,7 @@ impl<S: Stream> Conn<S> {
         decoded: Result<(), CloseReason>,
         unit: &str,
     ) -> Result<bool, CloseReason> {
-        let more = pending.more;
+        let (more, need) = (pending.more, pending.need);
         match self.hand_off(pending).await {
             Ok(HandedOff::Done) => {}
             Ok(HandedOff::WriterFailed) => {
@@ -105,6 +146,11 @@ impl<S: Stream> Conn<S> {
             Err(e) => return Err(format!("writing an ack failed: {e}")),
         }
         decoded?;
+        if let Some(need) = need {
+            return self.wait_for_memory(need).await;
+        }
+        // Hold nothing of the budget while waiting for the client.
+        self.lease.shrink_to(0);
         if more {
             return Ok(true);
         }
@@ -117,7 +163,32 @@ impl<S: Stream> Conn<S> {
                 Err(reject(self, "slow", format!("a {unit} not completed within the frame timeout (too slow)")))
             }
             Ok(Filled::Shutdown) => Err("catcher shutting down".into()),
+            Ok(Filled::NoMemory) => {
+                Err(reject(self, "memory", format!("no read buffer memory for a {unit} within the frame timeout")))
+            }
             Err(e) => Err(format!("read failed: {e}")),
         }
+    }
+}
+
+impl<S: Stream> Conn<S> {
+    /// The decode budget had not the `need` bytes a request wants: wait for
+    /// them (holding nothing meanwhile, so that waiting connections cannot
+    /// block each other), then decode the request again. A request that
+    /// needs more than the whole budget is refused.
+    async fn wait_for_memory(&mut self, need: usize) -> Result<bool, CloseReason> {
+        if need == 0 {
+            return Ok(true);
+        }
+        let budget = self.shared.config.limits.decode_memory;
+        if need == usize::MAX {
+            return Err(reject(self, "memory", format!("a request needs more than the {budget}-byte decode memory")));
+        }
+        self.shared.stats.memory_waits.fetch_add(1, Relaxed);
+        self.lease.shrink_to(0);
+        if !self.lease.grow_to(need.min(budget)).await {
+            return Err("catcher shutting down".into());
+        }
+        Ok(true)
     }
 }

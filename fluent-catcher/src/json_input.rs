@@ -10,6 +10,7 @@ use serde_json::Value;
 use crate::close::{CloseReason, reject};
 use crate::format::{write_line_head, write_line_tail};
 use crate::handoff::Pending;
+use crate::memory::{Guard, Over};
 use crate::stream::{Conn, Stream};
 
 /// Finds where each top-level JSON request ends, resuming where the last
@@ -94,15 +95,26 @@ pub(crate) fn decode_available<S: Stream>(
                 }
                 break Ok(());
             };
+            // The parsed tree is leased (at a generous bound) with the lines.
+            let tree = end.saturating_mul(TREE_FACTOR);
+            let need = pending.lines.capacity().saturating_add(tree);
+            if !pending.lease.try_grow_to(need.max(pending.lease.held())) {
+                pending.needs(need);
+                break Ok(());
+            }
             let request = match serde_json::from_slice::<Value>(&rest[..end]) {
                 Ok(request) => request,
                 Err(e) => break Err(format!("malformed JSON request: {e}")),
             };
-            consumed += end;
-            match take_request(request, end, &limits, format, now, pending) {
-                Ok(bad) => bad_events += bad,
+            match take_request(request, end, tree, &limits, format, now, pending) {
+                Ok((bad, None)) => bad_events += bad,
+                Ok((_, Some(need))) => {
+                    pending.needs(need);
+                    break Ok(());
+                }
                 Err(reason) => break Err(reason),
             }
+            consumed += end;
             if pending.lines.len() >= crate::forward::ROUND_BYTES {
                 pending.more = consumed < buf.len();
                 break Ok(());
@@ -117,16 +129,21 @@ pub(crate) fn decode_available<S: Stream>(
     result.map_err(|reason| reject(conn, "malformed", reason))
 }
 
-/// Renders one request of `len` bytes; returns how many of its events were
-/// malformed.
+/// What a JSON request's parsed tree may take, per byte of it, at most.
+const TREE_FACTOR: usize = 16;
+
+/// Renders one request of `len` bytes, whose parsed tree is leased as
+/// `tree` bytes; returns how many of its events were malformed, or (with
+/// nothing of it kept) the decode-budget bytes it needs and could not get.
 fn take_request(
     request: Value,
     len: usize,
+    tree: usize,
     limits: &crate::Limits,
     format: crate::OutputFormat,
     now: EventTime,
     pending: &mut Pending,
-) -> Result<u64, CloseReason> {
+) -> Result<(u64, Option<usize>), CloseReason> {
     let Value::Array(items) = request else { return Err("JSON request is not an array".into()) };
     let mut items = items.into_iter();
     let Some(Value::String(tag)) = items.next() else { return Err("JSON request's tag is not a string".into()) };
@@ -135,22 +152,32 @@ fn take_request(
     }
     let (mark, events) = (pending.lines.len(), pending.events);
     let cap = mark.saturating_add(limits.output_cap(len));
+    let mut guard = Guard { cap, lease: &mut pending.lease, other: tree };
+    let (lines, count) = (&mut pending.lines, &mut pending.events);
     let second = items.next();
     let mut bad = 0;
     let option = match second {
         Some(Value::Array(entries)) => {
             for entry in entries {
-                if pending.lines.len() > cap {
-                    pending.lines.truncate(mark);
-                    pending.events = events;
-                    let ratio = limits.max_output_ratio;
-                    return Err(format!("a {len}-byte request renders to more than {ratio} times its size"));
+                match guard.room(lines) {
+                    Ok(()) => {}
+                    Err(over) => {
+                        lines.truncate(mark);
+                        *count = events;
+                        let ratio = limits.max_output_ratio;
+                        return match over {
+                            Over::Memory(need) => Ok((0, Some(need))),
+                            Over::Cap => {
+                                Err(format!("a {len}-byte request renders to more than {ratio} times its size"))
+                            }
+                        };
+                    }
                 }
                 match entry {
                     Value::Array(pair) if pair.len() == 2 => {
                         let mut pair = pair.into_iter();
                         let (time, record) = (pair.next(), pair.next());
-                        bad += u64::from(!write_event(pending, format, &tag, time, record, now));
+                        bad += u64::from(!write_event(lines, count, format, &tag, time, record, now));
                     }
                     _ => bad += 1,
                 }
@@ -158,8 +185,11 @@ fn take_request(
             items.next()
         }
         Some(time @ Value::Number(_)) => {
+            if let Err(Over::Memory(need)) = guard.room(lines) {
+                return Ok((0, Some(need)));
+            }
             let record = items.next();
-            bad += u64::from(!write_event(pending, format, &tag, Some(time), record, now));
+            bad += u64::from(!write_event(lines, count, format, &tag, Some(time), record, now));
             items.next()
         }
         _ => return Err("JSON request's second element is neither a time nor entries".into()),
@@ -177,12 +207,14 @@ fn take_request(
         Some(_) => return Err("JSON request's option is not an object".into()),
     }
     pending.json = true;
-    Ok(bad)
+    Ok((bad, None))
 }
 
-/// Writes one event's line; false when the time or record is malformed.
+/// Writes one event's line (counting it in `events`); false when the time
+/// or record is malformed.
 fn write_event(
-    pending: &mut Pending,
+    lines: &mut Vec<u8>,
+    events: &mut u64,
     format: crate::OutputFormat,
     tag: &str,
     time: Option<Value>,
@@ -203,14 +235,14 @@ fn write_event(
         _ => return false,
     };
     let Some(record @ Value::Object(_)) = record else { return false };
-    let mark = pending.lines.len();
-    write_line_head(&mut pending.lines, format, tag, time);
-    if serde_json::to_writer(&mut pending.lines, &record).is_err() {
-        pending.lines.truncate(mark);
+    let mark = lines.len();
+    write_line_head(lines, format, tag, time);
+    if serde_json::to_writer(&mut *lines, &record).is_err() {
+        lines.truncate(mark);
         return false;
     }
-    write_line_tail(&mut pending.lines, format);
-    pending.events += 1;
+    write_line_tail(lines, format);
+    *events += 1;
     true
 }
 

@@ -45,6 +45,7 @@ mod handshake;
 mod json;
 mod json_input;
 mod log_record;
+mod memory;
 mod output;
 mod peers;
 mod pickle;

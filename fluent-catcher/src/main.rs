@@ -76,6 +76,14 @@ struct Args {
     /// 64 KiB); more closes the connection.
     #[arg(long, default_value_t = Limits::default().max_output_ratio)]
     max_output_ratio: usize,
+    /// Bytes of inflated requests and rendered lines held at once, all
+    /// connections together (acquired before they are allocated).
+    #[arg(long, default_value_t = Limits::default().decode_memory)]
+    decode_memory: usize,
+    /// Bytes of read buffers held at once, all connections together,
+    /// beyond the first 64 KiB of each.
+    #[arg(long, default_value_t = Limits::default().buffer_memory)]
+    buffer_memory: usize,
     /// Connections open at once from one IP address.
     #[arg(long, default_value_t = Limits::default().max_connections_per_peer)]
     max_connections_per_peer: usize,
@@ -129,6 +137,8 @@ async fn serve(args: Args) -> std::io::Result<()> {
         .max_pickle_len(args.max_pickle_len)
         .max_tag_len(args.max_tag_len)
         .max_output_ratio(args.max_output_ratio)
+        .decode_memory(args.decode_memory)
+        .buffer_memory(args.buffer_memory)
         .idle_timeout(Duration::from_secs(args.idle_timeout))
         .max_connections_per_peer(args.max_connections_per_peer)
         .frame_timeout(Duration::from_secs(args.frame_timeout));

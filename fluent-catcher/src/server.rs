@@ -71,8 +71,10 @@ pub(crate) struct Shared {
     pub(crate) config: Config,
     pub(crate) stats: Arc<Stats>,
     pub(crate) writer: mpsc::Sender<Batch>,
-    pub(crate) budget: Arc<Semaphore>,
-    pub(crate) budget_permits: u32,
+    /// `Limits::decode_memory` (see [`crate::memory`]).
+    pub(crate) decode_memory: Arc<Semaphore>,
+    /// `Limits::buffer_memory`.
+    pub(crate) buffer_memory: Arc<Semaphore>,
     pub(crate) shutdown: watch::Receiver<bool>,
     connections: Arc<Mutex<Vec<ConnectionSummary>>>,
     acks: Arc<Mutex<Vec<String>>>,
@@ -223,7 +225,8 @@ impl Catcher {
             None => None,
         };
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
-        let budget_permits = u32::try_from(config.limits.writer_queue_bytes).unwrap_or(u32::MAX).max(1);
+        let budget = |bytes: usize| Arc::new(Semaphore::new(bytes.min(Semaphore::MAX_PERMITS)));
+        let (decode_memory, buffer_memory) = (budget(config.limits.decode_memory), budget(config.limits.buffer_memory));
         let connections = Arc::new(Mutex::new(Vec::new()));
         let acks = Arc::new(Mutex::new(Vec::new()));
         let handle = CatcherHandle {
@@ -236,8 +239,8 @@ impl Catcher {
             config,
             stats,
             writer: tx,
-            budget: Arc::new(Semaphore::new(budget_permits as usize)),
-            budget_permits,
+            decode_memory,
+            buffer_memory,
             shutdown: shutdown_rx,
             connections,
             acks,

@@ -11,11 +11,12 @@ use fluent_proto::EventTime;
 use crate::close::{CloseReason, reject};
 use crate::handoff::Pending;
 use crate::log_record::write_log_record_line;
+use crate::memory::{Guard, Over};
 use crate::stream::{Conn, Stream};
 
 pub(crate) async fn serve<S: Stream>(conn: &mut Conn<S>) -> Result<(), CloseReason> {
     loop {
-        let mut pending = Pending::default();
+        let mut pending = Pending::new(conn);
         let outcome = decode_available(conn, &mut pending);
         if !conn.end_round(pending, outcome, "record").await? {
             return Ok(());
@@ -37,6 +38,12 @@ fn decode_available<S: Stream>(conn: &mut Conn<S>, pending: &mut Pending) -> Res
             return Err(reject(conn, "pickle-too-large", format!("record length {len} exceeds the {max}-byte limit")));
         }
         let Some(body) = buf.get(4..4 + len) else { return Ok(()) };
+        // A record renders to at most `max` bytes (its own limit).
+        let mut guard = Guard { cap: usize::MAX, lease: &mut pending.lease, other: 0 };
+        if let Err(Over::Memory(need)) = guard.room(&mut pending.lines) {
+            pending.needs(need);
+            return Ok(());
+        }
         match write_log_record_line(&mut pending.lines, format, body, now, max) {
             Ok(()) => pending.events += 1,
             Err(e) => {
@@ -49,5 +56,9 @@ fn decode_available<S: Stream>(conn: &mut Conn<S>, pending: &mut Pending) -> Res
             }
         }
         conn.consume(4 + len);
+        if pending.lines.len() >= crate::forward::ROUND_BYTES {
+            pending.more = !conn.pending().is_empty();
+            return Ok(());
+        }
     }
 }

@@ -18,6 +18,7 @@ pub(crate) struct Stats {
     pub(crate) events_lost: AtomicU64,
     pub(crate) acks_sent: AtomicU64,
     pub(crate) heartbeats: AtomicU64,
+    pub(crate) memory_waits: AtomicU64,
     rejected: Mutex<BTreeMap<String, u64>>,
 }
 
@@ -40,6 +41,7 @@ impl Stats {
             events_lost: self.events_lost.load(Relaxed),
             acks_sent: self.acks_sent.load(Relaxed),
             heartbeats: self.heartbeats.load(Relaxed),
+            memory_waits: self.memory_waits.load(Relaxed),
             rejected: self.rejected.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone(),
         }
     }
@@ -77,6 +79,9 @@ pub struct StatsSnapshot {
     pub acks_sent: u64,
     /// Heartbeats answered or ignored (TCP `nil`, UDP `0x00`).
     pub heartbeats: u64,
+    /// Times a connection waited for room in the decode memory budget
+    /// before decoding a request (`Limits::decode_memory`).
+    pub memory_waits: u64,
     /// Frames and connections refused, by reason.
     pub rejected: BTreeMap<String, u64>,
 }
@@ -85,7 +90,7 @@ impl fmt::Display for StatsSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "connections accepted={} active={} refused={}; bytes={}; events received={} written={} rejected={} lost={}; acks={}; heartbeats={}",
+            "connections accepted={} active={} refused={}; bytes={}; events received={} written={} rejected={} lost={}; acks={}; heartbeats={}; memory waits={}",
             self.connections_accepted,
             self.connections_active,
             self.connections_refused,
@@ -95,7 +100,8 @@ impl fmt::Display for StatsSnapshot {
             self.events_rejected,
             self.events_lost,
             self.acks_sent,
-            self.heartbeats
+            self.heartbeats,
+            self.memory_waits
         )?;
         if !self.rejected.is_empty() {
             f.write_str("; rejected")?;

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UnixStream};
 
+use crate::memory::Lease;
 use crate::server::Shared;
 
 /// What [`Conn::fill`] ended with.
@@ -29,6 +30,9 @@ pub(crate) enum Filled {
     Slow,
     /// The catcher is shutting down and no request is half received.
     Shutdown,
+    /// The read buffer budget had no room for the frame in progress
+    /// within the frame timeout.
+    NoMemory,
 }
 
 /// A readable and writable client socket.
@@ -59,7 +63,8 @@ impl Stream for UnixStream {
     }
 }
 
-/// Bytes read per system call at most.
+/// Bytes read per system call at most; also what each connection's buffer
+/// may hold without leasing from `Limits::buffer_memory`.
 const READ_CHUNK: usize = 64 * 1024;
 
 /// One client connection: stream, buffer, counters.
@@ -79,11 +84,18 @@ pub(crate) struct Conn<S> {
     /// and its bytes received so far.
     partial_since: Option<tokio::time::Instant>,
     partial_bytes: usize,
+    /// What the buffer holds of `Limits::buffer_memory` (its capacity
+    /// beyond [`READ_CHUNK`]).
+    buffer_lease: Lease,
+    /// What the connection holds of `Limits::decode_memory` between rounds
+    /// (see [`crate::memory`]).
+    pub(crate) lease: Lease,
 }
 
 impl<S: Stream> Conn<S> {
     pub(crate) fn new(stream: S, shared: Arc<Shared>) -> Self {
         let shutdown = shared.shutdown.clone();
+        let (buffer_lease, lease) = (Lease::new(&shared.buffer_memory), Lease::new(&shared.decode_memory));
         Conn {
             stream,
             buf: Vec::new(),
@@ -96,6 +108,8 @@ impl<S: Stream> Conn<S> {
             orphaned: false,
             partial_since: None,
             partial_bytes: 0,
+            buffer_lease,
+            lease,
         }
     }
 
@@ -118,7 +132,9 @@ impl<S: Stream> Conn<S> {
             if self.buf.capacity() - self.buf.len() < READ_CHUNK / 4 {
                 self.buf.drain(..self.pos);
                 self.pos = 0;
-                self.buf.reserve(READ_CHUNK);
+                if !self.make_room().await {
+                    return Ok(Filled::NoMemory);
+                }
             }
             match self.stream.try_read_buf(&mut self.buf) {
                 Ok(0) => return Ok(Filled::Eof),
@@ -137,6 +153,7 @@ impl<S: Stream> Conn<S> {
                 // Quiet and nothing pending: give the memory back.
                 self.buf = Vec::new();
                 self.pos = 0;
+                self.buffer_lease.shrink_to(0);
             }
             let shutting_down = self.orphaned || *self.shutdown.borrow();
             if shutting_down && !partial {
@@ -167,6 +184,29 @@ impl<S: Stream> Conn<S> {
                 changed = self.shutdown.changed(), if !shutting_down => self.orphaned |= changed.is_err(),
             }
         }
+    }
+
+    /// Makes room for one more read chunk, doubling the buffer (up to the
+    /// largest frame) with its bytes beyond the first chunk leased first;
+    /// waits at most the frame timeout for them. False when they did not
+    /// come.
+    async fn make_room(&mut self) -> bool {
+        let want = self.buf.len() + READ_CHUNK;
+        if want <= self.buf.capacity() {
+            return true;
+        }
+        let limits = &self.shared.config.limits;
+        let largest = limits.max_frame_len.max(limits.max_pickle_len.saturating_add(4)).saturating_add(READ_CHUNK);
+        let target = self.buf.capacity().saturating_mul(2).min(largest).max(want);
+        let lease = target - READ_CHUNK;
+        if !self.buffer_lease.try_grow_to(lease) {
+            let timeout = limits.frame_timeout;
+            if !matches!(tokio::time::timeout(timeout, self.buffer_lease.grow_to(lease)).await, Ok(true)) {
+                return false;
+            }
+        }
+        self.buf.reserve_exact(target - self.buf.len());
+        true
     }
 
     /// Writes a reply (ack, handshake message).

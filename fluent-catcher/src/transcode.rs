@@ -9,6 +9,7 @@ use fluent_proto::{DecodeError, Event, EventTime, Head, Timestamp, Value};
 
 use crate::format::{OutputFormat, write_event_line, write_line_head, write_line_tail, write_value};
 use crate::json;
+use crate::memory::{Guard, Over};
 
 /// One open container while transcoding.
 #[derive(Clone, Copy)]
@@ -33,13 +34,9 @@ impl From<DecodeError> for Stop {
     }
 }
 
-/// The lines of a request would exceed what its size allows
-/// ([`crate::Limits::max_output_ratio`]).
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct OverCap;
-
 /// Writes every entry of concatenated PackedForward `entries` as lines,
-/// stopping with [`OverCap`] once `out` is longer than `cap` bytes.
+/// taking room through `guard` before each one (it stops the request past
+/// its output cap, or when the decode budget is spent).
 /// Returns (events written, malformed events, the first error); after an
 /// entry whose end cannot be found, the rest is dropped (counted as one).
 pub(crate) fn write_packed_entries(
@@ -49,14 +46,12 @@ pub(crate) fn write_packed_entries(
     entries: &[u8],
     now: EventTime,
     max_depth: usize,
-    cap: usize,
-) -> Result<(u64, u64, Option<DecodeError>), OverCap> {
+    guard: &mut Guard<'_>,
+) -> Result<(u64, u64, Option<DecodeError>), Over> {
     let (mut good, mut bad, mut first_error) = (0, 0, None);
     let mut rest = entries;
     while !rest.is_empty() {
-        if out.len() > cap {
-            return Err(OverCap);
-        }
+        guard.room(out)?;
         let mark = out.len();
         let used = match entry_line(out, format, tag, rest, now, max_depth) {
             Ok(used) => {
@@ -92,8 +87,8 @@ pub(crate) fn write_packed_entries(
         };
         rest = rest.get(used..).unwrap_or_default();
     }
-    if out.len() > cap {
-        return Err(OverCap);
+    if out.len() > guard.cap {
+        return Err(Over::Cap);
     }
     Ok((good, bad, first_error))
 }
@@ -185,8 +180,18 @@ fn entry_line(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::memory::Lease;
     use fluent_proto::Events;
     use proptest::prelude::*;
+    use std::sync::Arc;
+    use tokio::sync::Semaphore;
+
+    /// A guard with no cap and room to spare.
+    macro_rules! free {
+        () => {
+            Guard { cap: usize::MAX, lease: &mut Lease::new(&Arc::new(Semaphore::new(1 << 40))), other: 0 }
+        };
+    }
 
     /// What the general path writes for the same entries.
     fn general(entries: &[u8], format: OutputFormat) -> (Vec<u8>, u64, u64) {
@@ -242,7 +247,7 @@ mod tests {
                 for format in [OutputFormat::JsonLines, OutputFormat::Fluentd] {
                     let mut out = Vec::new();
                     let (good, bad, _) =
-                        write_packed_entries(&mut out, format, "t", bytes, EventTime::new(9, 0), 30, usize::MAX).unwrap();
+                        write_packed_entries(&mut out, format, "t", bytes, EventTime::new(9, 0), 30, &mut free!()).unwrap();
                     let (expected, egood, ebad) = general(bytes, format);
                     prop_assert_eq!(&out, &expected);
                     prop_assert_eq!((good, bad), (egood, ebad));
@@ -256,9 +261,16 @@ mod tests {
         // {[1]: 2} and [[time, {"m": 1}], {"k": 1}]
         let entries = b"\x92\x01\x81\x91\x01\x02\x92\x92\x05\x81\xa1m\x01\x81\xa1k\x01";
         let mut out = Vec::new();
-        let (good, bad, _) =
-            write_packed_entries(&mut out, OutputFormat::JsonLines, "t", entries, EventTime::new(9, 0), 30, usize::MAX)
-                .unwrap();
+        let (good, bad, _) = write_packed_entries(
+            &mut out,
+            OutputFormat::JsonLines,
+            "t",
+            entries,
+            EventTime::new(9, 0),
+            30,
+            &mut free!(),
+        )
+        .unwrap();
         assert_eq!((good, bad), (2, 0));
         assert_eq!(out, general(entries, OutputFormat::JsonLines).0);
     }
@@ -269,9 +281,11 @@ mod tests {
         let entries = b"\x92\x01\x80".repeat(1_000);
         let tag = "t".repeat(1_000);
         let mut out = Vec::new();
+        let mut lease = Lease::new(&Arc::new(Semaphore::new(1 << 30)));
+        let mut guard = Guard { cap: 50_000, lease: &mut lease, other: 0 };
         let over =
-            write_packed_entries(&mut out, OutputFormat::Fluentd, &tag, &entries, EventTime::new(9, 0), 30, 50_000);
-        assert_eq!(over, Err(OverCap));
+            write_packed_entries(&mut out, OutputFormat::Fluentd, &tag, &entries, EventTime::new(9, 0), 30, &mut guard);
+        assert_eq!(over, Err(Over::Cap));
         assert!(out.len() < 52_000, "stopped within one line of the cap: {}", out.len());
     }
 
@@ -290,7 +304,7 @@ mod tests {
                 &entries,
                 EventTime::new(9, 0),
                 30,
-                usize::MAX,
+                &mut free!(),
             )
             .unwrap();
             let (expected, egood, ebad) = general(&entries, OutputFormat::JsonLines);

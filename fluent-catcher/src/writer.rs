@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::{Duration, Instant};
 
-use tokio::sync::{OwnedSemaphorePermit, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
+
+use crate::memory::Lease;
 
 use crate::output::{AckWhen, OpenOutput};
 use crate::stats::Stats;
@@ -26,8 +28,8 @@ pub(crate) struct Batch {
     /// Told `true` once the lines are written (per [`AckWhen`]), `false` if
     /// the output failed.
     pub(crate) done: Option<oneshot::Sender<bool>>,
-    /// The share of the writer's byte budget this batch holds until written.
-    pub(crate) permit: OwnedSemaphorePermit,
+    /// The share of the decode budget this batch holds until written.
+    pub(crate) lease: Lease,
 }
 
 /// At most this much is written between two looks at the flush clock.
@@ -83,7 +85,7 @@ pub(crate) fn spawn(
                             let _ = done.send(false);
                         }
                     }
-                    drop(b.permit);
+                    drop(b.lease);
                     if written < GROUP_BYTES {
                         batch = rx.try_recv().ok();
                     }

@@ -344,3 +344,50 @@ fn a_json_request_that_renders_to_far_more_than_its_size_is_refused() {
         send(c.forward_addr(), request.as_bytes())
     });
 }
+
+#[test]
+fn a_request_that_needs_more_than_the_decode_memory_is_refused() {
+    // 100,000 tiny entries render to about 4 MB; the budget is 2 MiB.
+    let config = Config::default().limits(Limits::default().decode_memory(2 << 20));
+    survives(config, "memory", |c| send(c.forward_addr(), &packed_with_tag(8, 100_000)));
+}
+
+#[test]
+fn requests_that_fit_the_decode_memory_one_at_a_time_all_arrive() {
+    // Each request renders to about 1.2 MB and the budget is 2 MiB: they
+    // take turns (the writer gives the room back), and every one is acked.
+    let catcher = TestCatcher::with_config(Config::default().limits(Limits::default().decode_memory(2 << 20))).unwrap();
+    let clients: Vec<_> = (0..3)
+        .map(|client| {
+            let addr = catcher.forward_addr();
+            std::thread::spawn(move || {
+                let mut stream = connect(addr);
+                let mut wire = Vec::new();
+                for n in 0..4 {
+                    let chunk = format!("c{client}-{n}");
+                    let options = Options { chunk: Some(&chunk), ..Default::default() };
+                    let entries = b"\x92\x01\x80".repeat(30_000);
+                    fluent_proto::encode_packed_forward(
+                        &mut wire,
+                        "fits",
+                        &entries,
+                        fluent_proto::EntriesFormat::Bin,
+                        Some(&options),
+                    )
+                    .unwrap();
+                }
+                stream.write_all(&wire).unwrap();
+                for n in 0..4 {
+                    let ack = common::read_value(&mut stream);
+                    assert_eq!(fluent_proto::parse_ack(&ack).unwrap(), format!("c{client}-{n}"));
+                }
+            })
+        })
+        .collect();
+    for c in clients {
+        c.join().unwrap();
+    }
+    let stats = catcher.stop();
+    assert_eq!(stats.events_written, 3 * 4 * 30_000);
+    assert!(stats.rejected.is_empty(), "{:?}", stats.rejected);
+}

@@ -15,14 +15,20 @@ use common::{connect, message, read_value};
 use fluent_proto::{Options, Timestamp};
 
 const CAP: &str = "--as=1073741824";
+/// The catcher's memory budgets in this test.
+const DECODE_MEMORY: usize = 32 << 20;
+const BUFFER_MEMORY: usize = 32 << 20;
 
-/// The catcher in a child process under the cap; its Forward address.
-fn start(out: &std::path::Path) -> (Child, SocketAddr) {
+/// The catcher in a child process under the cap; its Forward address, and
+/// its log (read to the end on a helper thread).
+fn start(out: &std::path::Path) -> (Child, SocketAddr, std::thread::JoinHandle<String>) {
     let mut child = Command::new("prlimit")
         .arg(CAP)
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_fluent-catcher"))
-        .args(["--listen", "127.0.0.1:0", "--pickle-listen", "127.0.0.1:0", "--quiet", "--out"])
+        .args(["--listen", "127.0.0.1:0", "--pickle-listen", "127.0.0.1:0", "--quiet"])
+        .args(["--decode-memory", &DECODE_MEMORY.to_string(), "--buffer-memory", &BUFFER_MEMORY.to_string()])
+        .arg("--out")
         .arg(out)
         .stderr(Stdio::piped())
         .spawn()
@@ -33,8 +39,8 @@ fn start(out: &std::path::Path) -> (Child, SocketAddr) {
     assert!(ready.starts_with("fluent-catcher: listening on forward tcp 127.0.0.1:"), "{ready}");
     let port: u16 = ready.split("127.0.0.1:").nth(1).unwrap().split([' ', ',']).next().unwrap().parse().unwrap();
     // Keep draining its log so that it never blocks on a full pipe.
-    std::thread::spawn(move || for _ in stderr.lines() {});
-    (child, ([127, 0, 0, 1], port).into())
+    let log = std::thread::spawn(move || stderr.lines().map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    (child, ([127, 0, 0, 1], port).into(), log)
 }
 
 fn packed_with_tag(tag_len: usize, entries: usize) -> Vec<u8> {
@@ -71,6 +77,14 @@ fn attacks(addr: SocketAddr) -> Vec<std::thread::JoinHandle<()>> {
         send(packed_with_tag(4096, 30_000)),
         send(format!("[\"{}\",[{json_entries}]]", "t".repeat(4096)).into_bytes()),
     ];
+    // Six at once of a 3 MB gzip request of tiny entries (a few KB on the
+    // wire), each rendering to more than the whole decode budget.
+    let mut gzip = Vec::new();
+    let entries = b"\x92\x01\x80".repeat(1_000_000);
+    fluent_proto::encode_compressed_packed_forward(&mut gzip, "g", &entries, &Options::default(), 1).unwrap();
+    for _ in 0..6 {
+        handles.push(send(gzip.clone()));
+    }
     // Unfinished JSON, then a byte every 20 ms: each byte used to re-parse
     // the whole buffer.
     handles.push(std::thread::spawn(move || {
@@ -94,7 +108,7 @@ fn attacks(addr: SocketAddr) -> Vec<std::thread::JoinHandle<()>> {
 fn hostile_clients_neither_crash_the_catcher_nor_cost_an_acked_event() {
     let out = std::env::temp_dir().join(format!("fluent-catcher-hostile-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&out);
-    let (mut child, addr) = start(&out);
+    let (mut child, addr, log) = start(&out);
     let attackers = attacks(addr);
 
     let mut good = connect(addr);
@@ -116,14 +130,33 @@ fn hostile_clients_neither_crash_the_catcher_nor_cost_an_acked_event() {
         a.join().unwrap();
     }
     assert!(child.try_wait().unwrap().is_none(), "the catcher died under attack");
+    let peak = peak_rss(child.id());
+    // The formula in the README: both budgets, 64 KiB per connection, one
+    // entry per worker thread, and a constant (runtime, code, output).
+    let formula = DECODE_MEMORY + BUFFER_MEMORY + 16 * (64 << 10) + (64 << 20);
+    assert!(peak < formula, "peak RSS {} MiB over the formula's {} MiB", peak >> 20, formula >> 20);
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let deadline = Instant::now() + Duration::from_secs(20);
     while child.try_wait().unwrap().is_none() {
         assert!(Instant::now() < deadline, "the catcher did not stop");
         std::thread::sleep(Duration::from_millis(20));
     }
+    let log = log.join().unwrap();
+    let stopped = log.lines().find(|l| l.contains("stopped;")).unwrap_or_default();
+    for reason in ["tag-too-long", "amplification", "memory"] {
+        assert!(stopped.contains(&format!(" {reason}=")), "{reason} counted: {stopped}");
+    }
     let text = std::fs::read_to_string(&out).unwrap();
     let good_lines = text.lines().filter(|l| l.contains("\"good\"")).count() as u64;
     assert_eq!(good_lines, acked, "every acked event is in the file");
     let _ = std::fs::remove_file(&out);
+}
+
+/// The process's peak resident set (`VmHWM`), in bytes.
+fn peak_rss(pid: u32) -> usize {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).unwrap();
+    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    eprintln!("catcher peak RSS: {} MiB", kib >> 10);
+    kib << 10
 }

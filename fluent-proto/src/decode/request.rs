@@ -210,6 +210,33 @@ impl<'a> Request<'a> {
         }
     }
 
+    /// As [`Request::decompress`], appending to `out`: a caller that
+    /// reserved `max_len + 1` bytes of capacity gets no allocation.
+    ///
+    /// ```
+    /// use fluent_proto::{Options, Request, Timestamp, encode_compressed_packed_forward, encode_entry};
+    /// let mut entries = Vec::new();
+    /// encode_entry(&mut entries, Timestamp::Seconds(1), &std::collections::BTreeMap::from([("k", 1)]))?;
+    /// let mut frame = Vec::new();
+    /// encode_compressed_packed_forward(&mut frame, "t", &entries, &Options::default(), 6)?;
+    /// let request = Request::parse(&frame, 32)?;
+    /// let mut plain = Vec::with_capacity(1025);
+    /// request.decompress_into(&mut plain, 1024)?;
+    /// assert_eq!((plain, 1025), (entries, 1025));
+    /// assert!(request.decompress_into(&mut Vec::new(), 2).is_err(), "over the limit");
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Request::decompress`]; `out` may then hold part of the output.
+    #[cfg(feature = "gzip")]
+    pub fn decompress_into(&self, out: &mut alloc::vec::Vec<u8>, max_len: usize) -> Result<(), DecodeError> {
+        match self.body {
+            Body::Compressed(bytes) => Ok(crate::gzip::decompress_into(bytes, out, max_len)?),
+            _ => Ok(()),
+        }
+    }
+
     /// The nesting budget left for events (the decoder's limit minus the
     /// request's own two levels).
     ///
