@@ -56,6 +56,8 @@ fn start_catcher(name: &str) -> Receiver {
     let out = out_file(name);
     let mut child = Command::new(env!("CARGO_BIN_EXE_fluent-catcher"))
         .args(["--listen", "127.0.0.1:0", "--pickle-listen", "127.0.0.1:0", "--no-udp", "--quiet"])
+        // The idle-connection row opens them all from 127.0.0.1.
+        .args(["--max-connections-per-peer", "16384"])
         .args(["--flush-interval", "10", "--out"])
         .arg(&out)
         .stderr(Stdio::piped())
