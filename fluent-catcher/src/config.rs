@@ -30,7 +30,11 @@ pub const DEFAULT_PICKLE_ADDR: &str = "127.0.0.1:9020";
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Limits {
-    /// The largest Forward frame accepted (default 16 MiB).
+    /// The largest Forward frame accepted (default 64 MiB: a file-buffered
+    /// Fluentd sends chunks of up to its `chunk_limit_size`, 8 MiB by
+    /// default and often raised to tens of megabytes). A larger frame
+    /// closes the connection, counted as `frame-too-large` and logged with
+    /// the peer and the limit even with `--quiet`.
     pub max_frame_len: usize,
     /// The most a CompressedPackedForward request may inflate to (default
     /// 64 MiB; Fluentd's own cap is 256 MiB).
@@ -80,7 +84,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_frame_len: 16 << 20,
+            max_frame_len: 64 << 20,
             max_decompressed_len: 64 << 20,
             max_pickle_len: 1 << 20,
             max_connections: 16_384,

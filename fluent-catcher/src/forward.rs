@@ -78,6 +78,7 @@ fn decode_available<S: Stream>(
                 }
                 consumed
             }
+            Err(DecodeError::FrameTooLarge { limit }) => return Err(frame_too_large(conn, limit)),
             Err(e) => return Err(reject(conn, "malformed", format!("malformed frame: {e}"))),
         };
         conn.consume(consumed);
@@ -87,6 +88,16 @@ fn decode_available<S: Stream>(
         }
     }
 }
+
+/// Refuses a frame over `--max-frame-len`: a sender would retry it forever,
+/// so the reason names the flag, and the catcher logs it even with
+/// `--quiet`.
+pub(crate) fn frame_too_large<S>(conn: &Conn<S>, limit: usize) -> CloseReason {
+    reject(conn, "frame-too-large", format!("a frame exceeds the {limit}-byte limit; raise {FRAME_FLAG}"))
+}
+
+/// Named in the reason for a frame over the limit.
+pub(crate) const FRAME_FLAG: &str = "--max-frame-len";
 
 /// Inflates a CompressedPackedForward request with its bytes leased first:
 /// a first guess from its size, raised (and leased again) while the output

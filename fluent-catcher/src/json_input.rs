@@ -91,7 +91,8 @@ pub(crate) fn decode_available<S: Stream>(
             let Some(end) = framer.next_end(rest) else {
                 // The rest of a request has not arrived yet.
                 if rest.len() > max {
-                    break Err(format!("JSON request exceeds the {max}-byte limit"));
+                    conn.consume(consumed);
+                    return Err(crate::forward::frame_too_large(conn, max));
                 }
                 break Ok(());
             };

@@ -87,7 +87,10 @@ impl Shared {
     }
 
     fn finish(&self, summary: ConnectionSummary) {
-        if self.config.log_connections {
+        // A frame over the limit is a configuration mismatch the operator
+        // must see: its sender retries forever.
+        let oversized = summary.close_reason.as_deref().is_some_and(|r| r.contains(crate::forward::FRAME_FLAG));
+        if self.config.log_connections || oversized {
             let reason = summary.close_reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();
             eprintln!(
                 "fluent-catcher: {} client {} disconnected after {} events, {} bytes{reason}",

@@ -74,14 +74,14 @@ fn non_map_record() {
 #[test]
 fn absurd_length_prefix() {
     // A str 32 claiming 4 GiB, and an array 32 claiming 4 billion elements.
-    survives(Config::default(), "malformed", forward_attack(b"\x93\xa1t\x01\x81\xa1k\xdb\xff\xff\xff\xff"));
-    survives(Config::default(), "malformed", forward_attack(b"\xdd\xff\xff\xff\xff\xa1t"));
+    survives(Config::default(), "frame-too-large", forward_attack(b"\x93\xa1t\x01\x81\xa1k\xdb\xff\xff\xff\xff"));
+    survives(Config::default(), "frame-too-large", forward_attack(b"\xdd\xff\xff\xff\xff\xa1t"));
 }
 
 #[test]
 fn frame_over_the_size_limit() {
     let config = Config::default().limits(Limits::default().max_frame_len(64 * 1024));
-    survives(config, "malformed", |c| {
+    survives(config, "frame-too-large", |c| {
         let big = "x".repeat(100 * 1024);
         let mut wire = Vec::new();
         fluent_proto::encode_message(&mut wire, "big", Timestamp::Seconds(1), &BTreeMap::from([("k", big)]), None)

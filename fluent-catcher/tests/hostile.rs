@@ -143,6 +143,7 @@ fn hostile_clients_neither_crash_the_catcher_nor_cost_an_acked_event() {
     }
     let log = log.join().unwrap();
     let stopped = log.lines().find(|l| l.contains("stopped;")).unwrap_or_default();
+    eprintln!("{stopped}");
     for reason in ["tag-too-long", "amplification", "memory"] {
         assert!(stopped.contains(&format!(" {reason}=")), "{reason} counted: {stopped}");
     }
