@@ -46,6 +46,21 @@ impl Pending {
         });
     }
 
+    /// A round outside a connection (fuzzing, tests), leasing from `budget`.
+    #[cfg(any(test, feature = "fuzzing"))]
+    pub(crate) fn detached(budget: &std::sync::Arc<tokio::sync::Semaphore>) -> Self {
+        Pending {
+            lines: Vec::new(),
+            events: 0,
+            chunks: Vec::new(),
+            json: false,
+            more: false,
+            lease: Lease::new(budget),
+            need: None,
+            budget: budget.available_permits(),
+        }
+    }
+
     /// A new round, with what the connection holds of the decode budget.
     pub(crate) fn new<S>(conn: &mut Conn<S>) -> Self {
         let lease = std::mem::replace(&mut conn.lease, Lease::new(&conn.shared.decode_memory));

@@ -72,6 +72,73 @@ impl Framer {
     }
 }
 
+/// Why a connection speaking JSON must close.
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// An unfinished request is already longer than this limit.
+    TooLarge(usize),
+    Malformed(String),
+}
+
+/// What one pass over the buffer did.
+#[derive(Debug)]
+pub(crate) struct Decoded {
+    /// Bytes of the buffer's start that were whole requests, decoded.
+    pub(crate) consumed: usize,
+    /// Malformed events among them (skipped).
+    pub(crate) bad_events: u64,
+    pub(crate) outcome: Result<(), Refusal>,
+}
+
+/// Decodes the complete JSON requests at the start of `buf` into `pending`
+/// (stopping early at a round's size, or when the decode budget is spent).
+pub(crate) fn decode_bytes(
+    buf: &[u8],
+    framer: &mut Framer,
+    limits: &crate::Limits,
+    format: crate::OutputFormat,
+    now: EventTime,
+    pending: &mut Pending,
+) -> Decoded {
+    let mut consumed = 0;
+    let mut bad_events = 0u64;
+    let outcome = loop {
+        let rest = &buf[consumed..];
+        let Some(end) = framer.next_end(rest) else {
+            // The rest of a request has not arrived yet.
+            if rest.len() > limits.max_frame_len {
+                break Err(Refusal::TooLarge(limits.max_frame_len));
+            }
+            break Ok(());
+        };
+        // The parsed tree is leased (at a generous bound) with the lines.
+        let tree = end.saturating_mul(TREE_FACTOR);
+        let need = pending.lines.capacity().saturating_add(tree);
+        if !pending.lease.try_grow_to(need.max(pending.lease.held())) {
+            pending.needs(need);
+            break Ok(());
+        }
+        let request = match serde_json::from_slice::<Value>(&rest[..end]) {
+            Ok(request) => request,
+            Err(e) => break Err(Refusal::Malformed(format!("malformed JSON request: {e}"))),
+        };
+        match take_request(request, end, tree, limits, format, now, pending) {
+            Ok((bad, None)) => bad_events += bad,
+            Ok((_, Some(need))) => {
+                pending.needs(need);
+                break Ok(());
+            }
+            Err(reason) => break Err(Refusal::Malformed(reason)),
+        }
+        consumed += end;
+        if pending.lines.len() >= crate::forward::ROUND_BYTES {
+            pending.more = consumed < buf.len();
+            break Ok(());
+        }
+    };
+    Decoded { consumed, bad_events, outcome }
+}
+
 /// Decodes every complete JSON request in the buffer into `pending`.
 pub(crate) fn decode_available<S: Stream>(
     conn: &mut Conn<S>,
@@ -79,55 +146,19 @@ pub(crate) fn decode_available<S: Stream>(
     pending: &mut Pending,
 ) -> Result<(), CloseReason> {
     let limits = conn.shared.config.limits;
-    let max = limits.max_frame_len;
     let format = conn.shared.config.format;
     let now = EventTime::now().unwrap_or(EventTime::new(0, 0));
-    let mut consumed = 0;
-    let mut bad_events = 0u64;
-    let result = {
-        let buf = conn.pending();
-        loop {
-            let rest = &buf[consumed..];
-            let Some(end) = framer.next_end(rest) else {
-                // The rest of a request has not arrived yet.
-                if rest.len() > max {
-                    conn.consume(consumed);
-                    return Err(crate::forward::frame_too_large(conn, max));
-                }
-                break Ok(());
-            };
-            // The parsed tree is leased (at a generous bound) with the lines.
-            let tree = end.saturating_mul(TREE_FACTOR);
-            let need = pending.lines.capacity().saturating_add(tree);
-            if !pending.lease.try_grow_to(need.max(pending.lease.held())) {
-                pending.needs(need);
-                break Ok(());
-            }
-            let request = match serde_json::from_slice::<Value>(&rest[..end]) {
-                Ok(request) => request,
-                Err(e) => break Err(format!("malformed JSON request: {e}")),
-            };
-            match take_request(request, end, tree, &limits, format, now, pending) {
-                Ok((bad, None)) => bad_events += bad,
-                Ok((_, Some(need))) => {
-                    pending.needs(need);
-                    break Ok(());
-                }
-                Err(reason) => break Err(reason),
-            }
-            consumed += end;
-            if pending.lines.len() >= crate::forward::ROUND_BYTES {
-                pending.more = consumed < buf.len();
-                break Ok(());
-            }
-        }
-    };
-    conn.consume(consumed);
-    if bad_events > 0 {
-        conn.shared.stats.events_rejected.fetch_add(bad_events, std::sync::atomic::Ordering::Relaxed);
+    let decoded = decode_bytes(conn.pending(), framer, &limits, format, now, pending);
+    conn.consume(decoded.consumed);
+    if decoded.bad_events > 0 {
+        conn.shared.stats.events_rejected.fetch_add(decoded.bad_events, std::sync::atomic::Ordering::Relaxed);
         conn.shared.stats.reject("bad-event");
     }
-    result.map_err(|reason| reject(conn, "malformed", reason))
+    match decoded.outcome {
+        Ok(()) => Ok(()),
+        Err(Refusal::TooLarge(limit)) => Err(crate::forward::frame_too_large(conn, limit)),
+        Err(Refusal::Malformed(reason)) => Err(reject(conn, "malformed", reason)),
+    }
 }
 
 /// What a JSON request's parsed tree may take, per byte of it, at most.

@@ -40,6 +40,8 @@ mod config;
 mod fixture;
 mod format;
 mod forward;
+#[cfg(any(test, feature = "fuzzing"))]
+pub mod fuzzing;
 mod handoff;
 mod handshake;
 mod json;
