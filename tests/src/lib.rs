@@ -313,6 +313,22 @@ pub fn spawn(command: &mut Command) -> Child {
     command.stdin(Stdio::null()).spawn().unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"))
 }
 
+/// This package's `node/` directory (its `node_modules` holds the npm peers).
+pub fn node_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node")
+}
+
+/// Fails with a clear message unless Node.js and the npm peers are installed.
+pub fn require_node() {
+    let ok = Command::new("node").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);
+    let pkg = node_dir().join("node_modules/@fluent-org/logger/package.json").exists();
+    assert!(
+        ok && pkg,
+        "interop test needs Node.js and @fluent-org/logger; run `ci/test.sh` (it installs them) or \
+         `npm ci --prefix tests/node`"
+    );
+}
+
 /// Fails with a clear message unless Go and Debian's fluent-logger-golang
 /// sources are installed.
 pub fn require_go() {
