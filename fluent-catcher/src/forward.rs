@@ -14,6 +14,7 @@ use fluent_proto::gzip::GzipError;
 use fluent_proto::{DecodeError, Decoded, EventTime, Frame, FrameDecoder, Mode, Request};
 
 use crate::close::{CloseReason, reject};
+use crate::cpu::HEAVY_BYTES;
 use crate::format::write_event_line;
 use crate::handoff::Pending;
 use crate::memory::{GRAIN, Guard, Over};
@@ -72,7 +73,13 @@ fn decode_available<S: Stream>(
                 consumed
             }
             Ok(Decoded::Frame { frame: Frame::Request(request), consumed }) => {
-                if let Some(need) = take_request(conn, &request, consumed, now, pending)? {
+                let heavy = consumed >= HEAVY_BYTES || request.mode() == Mode::CompressedPackedForward;
+                let taken = if heavy {
+                    crate::cpu::heavy(|| take_request(conn, &request, consumed, now, pending))
+                } else {
+                    take_request(conn, &request, consumed, now, pending)
+                };
+                if let Some(need) = taken? {
                     pending.needs(need);
                     return Ok(());
                 }

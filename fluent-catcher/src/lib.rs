@@ -37,6 +37,7 @@
 
 mod close;
 mod config;
+mod cpu;
 mod fixture;
 mod format;
 mod forward;

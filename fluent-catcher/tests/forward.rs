@@ -401,3 +401,41 @@ fn a_read_holding_more_than_a_rounds_lines_is_decoded_in_rounds_without_waiting_
     assert_eq!(parse_ack(&read_value(&mut stream)).unwrap(), "last");
     assert_eq!(catcher.wait_for_events(60_001, Duration::from_secs(20)).len(), 60_001);
 }
+
+#[test]
+fn a_long_request_does_not_hold_up_other_clients() {
+    // Two compressed requests that take long to inflate and render, one per
+    // worker thread of the test catcher, then a small acked request from a
+    // third client: it is served while they are still rendering, so its ack
+    // comes back first.
+    let catcher = TestCatcher::start().unwrap();
+    let mut gzip = Vec::new();
+    let entries = b"\x92\x01\x80".repeat(2_000_000);
+    let options = Options { chunk: Some("heavy"), ..Default::default() };
+    encode_compressed_packed_forward(&mut gzip, "heavy", &entries, &options, 1).unwrap();
+    let (done, order) = std::sync::mpsc::channel();
+    let heavy: Vec<_> = (0..2)
+        .map(|_| {
+            let (addr, gzip, done) = (catcher.forward_addr(), gzip.clone(), done.clone());
+            std::thread::spawn(move || {
+                let mut stream = connect(addr);
+                stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
+                stream.write_all(&gzip).unwrap();
+                assert_eq!(parse_ack(&read_value(&mut stream)).unwrap(), "heavy");
+                done.send("heavy").unwrap();
+            })
+        })
+        .collect();
+    // Give both a moment to arrive and start rendering.
+    std::thread::sleep(Duration::from_millis(300));
+    let mut light = connect(catcher.forward_addr());
+    let options = Options { chunk: Some("light"), ..Default::default() };
+    light.write_all(&message("light", Timestamp::Seconds(1), "c", 0, Some(&options))).unwrap();
+    assert_eq!(parse_ack(&read_value(&mut light)).unwrap(), "light");
+    done.send("light").unwrap();
+    for h in heavy {
+        h.join().unwrap();
+    }
+    let order: Vec<&str> = order.try_iter().collect();
+    assert_eq!(order[0], "light", "the small request waited behind the long ones: {order:?}");
+}
