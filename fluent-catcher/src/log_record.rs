@@ -104,7 +104,11 @@ fn write_node(out: &mut Vec<u8>, p: &Pickle, id: NodeId, depth: usize, budget: &
         return Err(LogRecordError::TooDeep);
     }
     match p.node(id) {
-        Node::None | Node::Callable(_) => out.extend_from_slice(b"null"),
+        Node::None | Node::Callable(_) | Node::UuidShell => out.extend_from_slice(b"null"),
+        Node::Delta(days, seconds, micros) => {
+            json::write_str(out, &crate::pickle_data::timedelta(*days, *seconds, *micros).unwrap_or_default());
+        }
+        Node::TimeZone(offset) => json::write_str(out, &format!("UTC{offset}")),
         Node::Bool(true) => out.extend_from_slice(b"true"),
         Node::Bool(false) => out.extend_from_slice(b"false"),
         Node::Int(i) => json::write_i64(out, *i),

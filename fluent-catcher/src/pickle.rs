@@ -5,9 +5,13 @@
 //! (None, bools, ints, floats, str, bytes, lists, tuples, dicts, sets, the
 //! memo) in every protocol, and refuses the ones that import or call
 //! anything (`GLOBAL`, `REDUCE`, `BUILD`, `INST`, `OBJ`, `NEWOBJ`,
-//! persistent ids, extension codes). Two imports are recognised as data, as
-//! `pickle` writes them for plain values at protocols below 3:
-//! `_codecs.encode(str, "latin1")` (bytes) and `builtins.set`/`frozenset`.
+//! persistent ids, extension codes). A few imports are recognised as data,
+//! as `pickle` writes them for plain values: `_codecs.encode(str,
+//! "latin1")` (bytes), `builtins.set`/`frozenset`, and the standard
+//! library's plain-data types that `logging` records carry in `extra`
+//! (`datetime`, `date`, `time`, `timedelta`, `timezone`, `Decimal`, `UUID`:
+//! see `pickle_data`). Those are read from their pickled state as the text
+//! Python prints; nothing is ever imported or called.
 //!
 //! Memory stays bounded: values live in an arena that grows at most by one
 //! node per opcode, and memo references are indices, not copies, so a
@@ -91,6 +95,13 @@ pub(crate) enum Node {
     Set(Vec<NodeId>),
     /// A recognised global, waiting for `REDUCE`.
     Callable(Callable),
+    /// `datetime.timedelta(days, seconds, microseconds)`, kept as numbers
+    /// for a `timezone` (rendered as the text Python prints).
+    Delta(i64, i64, i64),
+    /// `datetime.timezone(offset)`: its `isoformat` suffix (`+05:30`).
+    TimeZone(String),
+    /// A `uuid.UUID` created, waiting for its state (`BUILD`).
+    UuidShell,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +115,12 @@ pub(crate) enum Callable {
     Time,
     TimeDelta,
     Decimal,
+    TimeZone,
+    /// `uuid.UUID`, and what protocol 1 wraps it in:
+    /// `copyreg._reconstructor(UUID, object, None)`.
+    Uuid,
+    Reconstructor,
+    Object,
 }
 
 /// A decoded pickle: the arena and the root node.
@@ -273,22 +290,48 @@ impl Machine {
                 }
                 _ => return Err(PickleError::Code("REDUCE")),
             },
-            (Callable::DateTime | Callable::Date | Callable::Time, [state]) => {
+            (Callable::DateTime | Callable::Date | Callable::Time, [state, tz @ ..]) if tz.len() <= 1 => {
                 let Some(Node::Bytes(state)) = self.nodes.get(*state) else { return Err(PickleError::Code("REDUCE")) };
                 let text = match kind {
                     Callable::DateTime => crate::pickle_data::datetime(state),
-                    Callable::Date => crate::pickle_data::date(state),
-                    _ => crate::pickle_data::time(state),
+                    Callable::Date if tz.is_empty() => crate::pickle_data::date(state),
+                    Callable::Time => crate::pickle_data::time(state),
+                    _ => None,
                 };
-                Node::Str(text.ok_or(PickleError::BadText)?)
+                let suffix = match tz.first().map(|id| self.nodes.get(*id)) {
+                    None | Some(Some(Node::None)) => "",
+                    Some(Some(Node::TimeZone(offset))) => offset.as_str(),
+                    // Another tzinfo (zoneinfo, pytz) is code, not data.
+                    Some(_) => return Err(PickleError::Code("REDUCE")),
+                };
+                Node::Str(text.ok_or(PickleError::BadText)? + suffix)
             }
             (Callable::TimeDelta, [days, seconds, micros]) => {
                 let int = |id: &NodeId| match self.nodes.get(*id) {
                     Some(Node::Int(n)) => Ok(*n),
                     _ => Err(PickleError::BadText),
                 };
-                let text = crate::pickle_data::timedelta(int(days)?, int(seconds)?, int(micros)?);
-                Node::Str(text.ok_or(PickleError::BadText)?)
+                let (days, seconds, micros) = (int(days)?, int(seconds)?, int(micros)?);
+                crate::pickle_data::timedelta(days, seconds, micros).ok_or(PickleError::BadText)?;
+                Node::Delta(days, seconds, micros)
+            }
+            (Callable::TimeZone, [delta, name @ ..]) if name.len() <= 1 => match self.nodes.get(*delta) {
+                Some(Node::Delta(days, seconds, micros)) => Node::TimeZone(
+                    crate::pickle_data::utc_offset(*days, *seconds, *micros).ok_or(PickleError::BadText)?,
+                ),
+                _ => return Err(PickleError::Code("REDUCE")),
+            },
+            (Callable::Reconstructor, [class, base, state]) => {
+                let class = self.nodes.get(*class);
+                let base = self.nodes.get(*base);
+                match (class, base, self.nodes.get(*state)) {
+                    (
+                        Some(Node::Callable(Callable::Uuid)),
+                        Some(Node::Callable(Callable::Object)),
+                        Some(Node::None),
+                    ) => Node::UuidShell,
+                    _ => return Err(PickleError::Code("REDUCE")),
+                }
             }
             (Callable::Decimal, [text]) => match self.nodes.get(*text) {
                 Some(Node::Str(t)) => Node::Str(t.clone()),
@@ -297,6 +340,50 @@ impl Machine {
             _ => return Err(PickleError::Code("REDUCE")),
         };
         self.push(result);
+        Ok(())
+    }
+}
+
+impl Machine {
+    /// `NEWOBJ`: only `uuid.UUID()` (protocol 2's way to make one, filled
+    /// in by `BUILD`).
+    fn new_object(&mut self) -> Result<(), PickleError> {
+        let args = self.pop()?;
+        let class = self.pop()?;
+        match (self.nodes.get(class), self.nodes.get(args)) {
+            (Some(Node::Callable(Callable::Uuid)), Some(Node::Tuple(args))) if args.is_empty() => {
+                self.push(Node::UuidShell);
+                Ok(())
+            }
+            _ => Err(PickleError::Code("NEWOBJ")),
+        }
+    }
+
+    /// `BUILD`: only a `uuid.UUID`'s state `{"int": n}` (and its
+    /// `is_safe`), which makes it its text.
+    fn build(&mut self) -> Result<(), PickleError> {
+        let state = self.pop()?;
+        let object = self.top()?;
+        if !matches!(self.nodes.get(object), Some(Node::UuidShell)) {
+            return Err(PickleError::Code("BUILD"));
+        }
+        let Some(Node::Dict(pairs)) = self.nodes.get(state) else { return Err(PickleError::Code("BUILD")) };
+        let mut int = None;
+        for (key, value) in pairs {
+            match (self.nodes.get(*key), self.nodes.get(*value)) {
+                (Some(Node::Str(k)), Some(v)) if k == "int" => int = Some(v),
+                (Some(Node::Str(k)), _) if k == "is_safe" => {}
+                _ => return Err(PickleError::Code("BUILD")),
+            }
+        }
+        let text = match int {
+            Some(Node::Int(n)) => u128::try_from(*n).ok(),
+            Some(Node::BigInt(digits)) => digits.parse::<u128>().ok(),
+            _ => None,
+        }
+        .map(crate::pickle_data::uuid)
+        .ok_or(PickleError::BadText)?;
+        *self.node_mut(object)? = Node::Str(text);
         Ok(())
     }
 }
@@ -310,6 +397,10 @@ fn global(module: &str, name: &str) -> Result<Callable, PickleError> {
         ("datetime", "time") => Ok(Callable::Time),
         ("datetime", "timedelta") => Ok(Callable::TimeDelta),
         ("decimal", "Decimal") => Ok(Callable::Decimal),
+        ("datetime", "timezone") => Ok(Callable::TimeZone),
+        ("uuid", "UUID") => Ok(Callable::Uuid),
+        ("copy_reg" | "copyreg", "_reconstructor") => Ok(Callable::Reconstructor),
+        ("__builtin__" | "builtins", "object") => Ok(Callable::Object),
         _ => Err(PickleError::Global(format!("{module}.{name}"))),
     }
 }
@@ -638,10 +729,10 @@ pub(crate) fn read(bytes: &[u8]) -> Result<Pickle, PickleError> {
                 m.push(Node::Callable(callable));
             }
             b'R' => m.reduce()?,
-            b'b' => return Err(PickleError::Code("BUILD")),
+            b'b' => m.build()?,
             b'i' => return Err(PickleError::Code("INST")),
             b'o' => return Err(PickleError::Code("OBJ")),
-            0x81 => return Err(PickleError::Code("NEWOBJ")),
+            0x81 => m.new_object()?,
             0x92 => return Err(PickleError::Code("NEWOBJ_EX")),
             b'P' | b'Q' => return Err(PickleError::Code("PERSID")),
             0x82..=0x84 => return Err(PickleError::Code("EXT")),
@@ -683,9 +774,40 @@ mod tests {
         let p = b"}q\x00(X\x01\x00\x00\x00tq\x01cdatetime\ndatetime\nq\x02(c_codecs\nencode\nq\x03(X\x0b\x00\x00\x00\x07\xc3\xaa\x0c\x06\x04\x05\x06\x00\x03\x15q\x04X\x06\x00\x00\x00latin1q\x05tq\x06Rq\x07tq\x08Rq\tX\x01\x00\x00\x00dq\ncdatetime\ntimedelta\nq\x0b(K\x01MM\x0eJ \xa1\x07\x00tq\x0cRq\rX\x01\x00\x00\x00xq\x0ecdecimal\nDecimal\nq\x0f(X\x04\x00\x00\x001.10q\x10tq\x11Rq\x12X\x02\x00\x00\x00dtq\x13cdatetime\ndate\nq\x14(h\x03(X\x05\x00\x00\x00\x07\xc3\xaa\x02\x1cq\x15h\x05tq\x16Rq\x17tq\x18Rq\x19u.";
         let pickle = read(p).unwrap();
         assert_eq!(pickle.get("t"), Some(&Node::Str("2026-12-06T04:05:06.000789".into())));
-        assert_eq!(pickle.get("d"), Some(&Node::Str("1 day, 1:01:01.500000".into())));
+        assert_eq!(pickle.get("d"), Some(&Node::Delta(1, 3661, 500_000)), "rendered as 1 day, 1:01:01.500000");
         assert_eq!(pickle.get("x"), Some(&Node::Str("1.10".into())));
         assert_eq!(pickle.get("dt"), Some(&Node::Str("2026-02-28".into())));
+    }
+
+    #[test]
+    fn uuids_and_tz_aware_times_are_read_as_text_in_protocols_1_and_2() {
+        // pickle.dumps({'u': UUID('12345678-1234-5678-1234-567812345678'),
+        // 'tz': datetime(2026,12,6,7,8,9,123456, tzinfo=timezone(timedelta(hours=-8))),
+        // 't': time(1,2,3, tzinfo=timezone.utc), 'z': timezone(timedelta(hours=5, minutes=30))}, proto)
+        let protocol_1 = b"}q\x00(X\x01\x00\x00\x00uq\x01ccopy_reg\n_reconstructor\nq\x02(cuuid\nUUID\nq\x03c__builtin__\nobject\nq\x04Ntq\x05Rq\x06}q\x07X\x03\x00\x00\x00intq\x08L24197857161011715162171839636988778104L\nsbX\x02\x00\x00\x00tzq\tcdatetime\ndatetime\nq\n(c_codecs\nencode\nq\x0b(X\x0c\x00\x00\x00\x07\xc3\xaa\x0c\x06\x07\x08\t\x01\xc3\xa2@q\x0cX\x06\x00\x00\x00latin1q\rtq\x0eRq\x0fcdatetime\ntimezone\nq\x10(cdatetime\ntimedelta\nq\x11(J\xff\xff\xff\xffM\x00\xe1K\x00tq\x12Rq\x13tq\x14Rq\x15tq\x16Rq\x17X\x01\x00\x00\x00tq\x18cdatetime\ntime\nq\x19(h\x0b(X\x06\x00\x00\x00\x01\x02\x03\x00\x00\x00q\x1ah\rtq\x1bRq\x1ch\x10(h\x11(K\x00K\x00K\x00tq\x1dRq\x1etq\x1fRq tq!Rq\"X\x01\x00\x00\x00zq#h\x10(h\x11(K\x00MXMK\x00tq$Rq%tq&Rq'u.";
+        let protocol_2 = b"\x80\x02}q\x00(X\x01\x00\x00\x00uq\x01cuuid\nUUID\nq\x02)\x81q\x03}q\x04X\x03\x00\x00\x00intq\x05\x8a\x10xV4\x12xV4\x12xV4\x12xV4\x12sbX\x02\x00\x00\x00tzq\x06cdatetime\ndatetime\nq\x07c_codecs\nencode\nq\x08X\x0c\x00\x00\x00\x07\xc3\xaa\x0c\x06\x07\x08\t\x01\xc3\xa2@q\tX\x06\x00\x00\x00latin1q\n\x86q\x0bRq\x0ccdatetime\ntimezone\nq\rcdatetime\ntimedelta\nq\x0eJ\xff\xff\xff\xffM\x00\xe1K\x00\x87q\x0fRq\x10\x85q\x11Rq\x12\x86q\x13Rq\x14X\x01\x00\x00\x00tq\x15cdatetime\ntime\nq\x16h\x08X\x06\x00\x00\x00\x01\x02\x03\x00\x00\x00q\x17h\n\x86q\x18Rq\x19h\rh\x0eK\x00K\x00K\x00\x87q\x1aRq\x1b\x85q\x1cRq\x1d\x86q\x1eRq\x1fX\x01\x00\x00\x00zq h\rh\x0eK\x00MXMK\x00\x87q!Rq\"\x85q#Rq$u.";
+        for p in [&protocol_1[..], &protocol_2[..]] {
+            let pickle = read(p).unwrap();
+            assert_eq!(pickle.get("u"), Some(&Node::Str("12345678-1234-5678-1234-567812345678".into())));
+            assert_eq!(pickle.get("tz"), Some(&Node::Str("2026-12-06T07:08:09.123456-08:00".into())));
+            assert_eq!(pickle.get("t"), Some(&Node::Str("01:02:03+00:00".into())));
+            assert_eq!(pickle.get("z"), Some(&Node::TimeZone("+05:30".into())), "rendered as UTC+05:30");
+        }
+    }
+
+    #[test]
+    fn objects_other_than_a_uuid_stay_refused() {
+        // copyreg._reconstructor(os._wrap_close, object, None), and BUILD on a dict.
+        let other = b"ccopy_reg\n_reconstructor\n(cos\n_wrap_close\nc__builtin__\nobject\nNtR.";
+        assert!(matches!(read(other), Err(PickleError::Global(_))));
+        let not_uuid = b"ccopy_reg\n_reconstructor\n(c__builtin__\nobject\nc__builtin__\nobject\nNtR.";
+        assert_eq!(read(not_uuid).unwrap_err(), PickleError::Code("REDUCE"));
+        assert_eq!(read(b"}}b.").unwrap_err(), PickleError::Code("BUILD"));
+        // A UUID whose state is not its integer.
+        let bad_state = b"\x80\x02cuuid\nUUID\n)\x81}X\x01\x00\x00\x00xK\x01sb.";
+        assert_eq!(read(bad_state).unwrap_err(), PickleError::Code("BUILD"));
+        // NEWOBJ of anything else.
+        assert_eq!(read(b"\x80\x02cdatetime\ndate\n)\x81.").unwrap_err(), PickleError::Code("NEWOBJ"));
     }
 
     #[test]

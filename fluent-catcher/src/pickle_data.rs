@@ -1,7 +1,8 @@
 //! The plain-data types of Python's standard library that `logging` records
-//! carry in `extra` (`datetime`, `date`, `time`, `timedelta`, `Decimal`),
-//! read from their pickled state as the text Python prints for them. Nothing
-//! is imported or run: the pickle reader allows exactly these names.
+//! carry in `extra` (`datetime`, `date`, `time`, `timedelta`, `timezone`,
+//! `Decimal`, `UUID`), read from their pickled state as the text Python
+//! prints for them. Nothing is imported or run: the pickle reader allows
+//! exactly these names.
 
 /// `datetime.datetime`'s 10-byte state as `isoformat()` text (naive).
 pub(crate) fn datetime(state: &[u8]) -> Option<String> {
@@ -39,6 +40,32 @@ pub(crate) fn timedelta(days: i64, seconds: i64, micros: i64) -> Option<String> 
     Some(out)
 }
 
+/// A `datetime.timezone` offset as `isoformat()` appends it: `+05:30`,
+/// `-08:00`, with seconds and microseconds only when present.
+pub(crate) fn utc_offset(days: i64, seconds: i64, micros: i64) -> Option<String> {
+    let total = (days.checked_mul(86_400)?.checked_add(seconds)?).checked_mul(1_000_000)?.checked_add(micros)?;
+    // Python allows strictly less than a day either way.
+    if total.abs() >= 86_400_000_000 {
+        return None;
+    }
+    let sign = if total < 0 { '-' } else { '+' };
+    let (whole, us) = (total.abs() / 1_000_000, total.abs() % 1_000_000);
+    let mut out = format!("{sign}{:02}:{:02}", whole / 3600, whole / 60 % 60);
+    if whole % 60 != 0 || us != 0 {
+        out += &format!(":{:02}", whole % 60);
+    }
+    if us != 0 {
+        out += &format!(".{us:06}");
+    }
+    Some(out)
+}
+
+/// A `uuid.UUID`'s 128-bit integer as `str()` prints it.
+pub(crate) fn uuid(int: u128) -> String {
+    let hex = format!("{int:032x}");
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
 fn micros(u1: u8, u2: u8, u3: u8) -> u32 {
     u32::from(u1) << 16 | u32::from(u2) << 8 | u32::from(u3)
 }
@@ -72,5 +99,11 @@ mod tests {
         assert_eq!(timedelta(-1, 86_399, 0).as_deref(), Some("-1 day, 23:59:59"));
         assert_eq!(timedelta(0, 90, 0).as_deref(), Some("0:01:30"));
         assert_eq!(datetime(&[0, 0, 13, 1, 0, 0, 0, 0, 0, 0]), None, "out of range");
+        assert_eq!(utc_offset(0, 19_800, 0).as_deref(), Some("+05:30"));
+        assert_eq!(utc_offset(-1, 57_600, 0).as_deref(), Some("-08:00"));
+        assert_eq!(utc_offset(0, 0, 0).as_deref(), Some("+00:00"));
+        assert_eq!(utc_offset(0, 3_661, 5).as_deref(), Some("+01:01:01.000005"));
+        assert_eq!(utc_offset(1, 0, 0), None, "a day or more");
+        assert_eq!(uuid(0x1234_5678_1234_5678_1234_5678_1234_5678), "12345678-1234-5678-1234-567812345678");
     }
 }

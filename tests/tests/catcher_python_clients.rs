@@ -103,18 +103,21 @@ handler.close()
 }
 
 #[test]
-fn socket_handler_records_with_datetime_extras_and_protocol_0_text_arrive() {
+fn socket_handler_records_with_datetime_uuid_and_tz_extras_and_protocol_0_text_arrive() {
     require_python_modules(&["fluent"]);
     let catcher = TestCatcher::start().unwrap();
     let script = format!(
         r#"
-import datetime, decimal, logging, logging.handlers, pickle, socket, struct
+import datetime, decimal, logging, logging.handlers, pickle, socket, struct, uuid
 handler = logging.handlers.SocketHandler("127.0.0.1", {port})
 log = logging.getLogger("py.extras")
 log.propagate = False
 log.addHandler(handler)
 log.error("with extras", extra={{"when": datetime.datetime(2026, 12, 6, 4, 5, 6, 789),
-    "day": datetime.date(2026, 2, 28), "took": datetime.timedelta(seconds=90), "price": decimal.Decimal("1.10")}})
+    "day": datetime.date(2026, 2, 28), "took": datetime.timedelta(seconds=90), "price": decimal.Decimal("1.10"),
+    "id": uuid.UUID("12345678-1234-5678-1234-567812345678"),
+    "at": datetime.datetime(2026, 12, 6, 4, 5, 6, tzinfo=datetime.timezone(datetime.timedelta(hours=-8))),
+    "utc": datetime.datetime(2026, 12, 6, 12, 5, 6, tzinfo=datetime.timezone.utc)}})
 log.error("plain after")
 handler.close()
 raw = socket.create_connection(("127.0.0.1", {port}))
@@ -133,6 +136,9 @@ raw.close()
     assert_eq!(extras["day"], "2026-02-28");
     assert_eq!(extras["took"], "0:01:30");
     assert_eq!(extras["price"], "1.10");
+    assert_eq!(extras["id"], "12345678-1234-5678-1234-567812345678");
+    assert_eq!(extras["at"], "2026-12-06T04:05:06-08:00");
+    assert_eq!(extras["utc"], "2026-12-06T12:05:06+00:00");
     find("plain after");
     assert_eq!(find("café ☕").tag, "py.proto0");
     assert_eq!(catcher.stop().events_rejected, 0);
