@@ -9,6 +9,8 @@
 //! stop it cleanly (connections finish their current request, the output is
 //! flushed, exit code 0); SIGUSR1 prints the counters on stderr.
 
+mod allocator;
+
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -111,6 +113,7 @@ fn parse_addr(text: &str) -> Result<SocketAddr, String> {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    allocator::fix_mmap_threshold();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

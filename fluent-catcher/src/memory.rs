@@ -129,17 +129,20 @@ impl Guard<'_> {
 
     #[cold]
     fn grow(&mut self, out: &mut Vec<u8>) -> Result<(), Over> {
-        // Double (few reallocations); near the end of the budget, one
-        // grain at a time.
+        // Double (few reallocations); near the end of the budget, what is
+        // left of it.
         let want = out.capacity().saturating_mul(2).max(out.len() + GRAIN);
         let total = want.saturating_add(self.other);
         if self.lease.try_grow_to(total.max(self.lease.held())) {
             out.reserve_exact(want - out.len());
             return Ok(());
         }
-        let least = out.len() + GRAIN;
-        if self.lease.try_grow_to(least.saturating_add(self.other).max(self.lease.held())) {
-            out.reserve_exact(GRAIN);
+        // Doubling does not fit: take what the budget has left now, if that
+        // is at least a grain.
+        let left = self.lease.held().saturating_add(self.lease.budget.available_permits());
+        let most = left.saturating_sub(self.other);
+        if most >= out.len() + GRAIN && self.lease.try_grow_to(most.saturating_add(self.other).max(self.lease.held())) {
+            out.reserve_exact(most - out.len());
             return Ok(());
         }
         Err(Over::Memory(total))
@@ -180,7 +183,7 @@ mod tests {
         assert_eq!(
             (out.capacity(), guard.lease.held()),
             (GRAIN + GRAIN / 2, GRAIN + GRAIN / 2),
-            "one grain more when doubling does not fit"
+            "what is left of the budget when doubling does not fit"
         );
         out.resize(out.capacity() - 10, b'x');
         let before = out.capacity();

@@ -19,15 +19,18 @@ const CAP: &str = "--as=1073741824";
 const DECODE_MEMORY: usize = 32 << 20;
 const BUFFER_MEMORY: usize = 32 << 20;
 
-/// The catcher in a child process under the cap; its Forward address, and
-/// its log (read to the end on a helper thread).
-fn start(out: &std::path::Path) -> (Child, SocketAddr, std::thread::JoinHandle<String>) {
+/// The catcher in a child process under the cap: its Forward and
+/// SocketHandler addresses, and its log (read to the end on a helper
+/// thread).
+fn start(out: &std::path::Path) -> (Child, SocketAddr, SocketAddr, std::thread::JoinHandle<String>) {
     let mut child = Command::new("prlimit")
         .arg(CAP)
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_fluent-catcher"))
         .args(["--listen", "127.0.0.1:0", "--pickle-listen", "127.0.0.1:0", "--quiet"])
         .args(["--decode-memory", &DECODE_MEMORY.to_string(), "--buffer-memory", &BUFFER_MEMORY.to_string()])
+        // Slow clients are closed within the test's time.
+        .args(["--frame-timeout", "2"])
         .arg("--out")
         .arg(out)
         .stderr(Stdio::piped())
@@ -37,10 +40,13 @@ fn start(out: &std::path::Path) -> (Child, SocketAddr, std::thread::JoinHandle<S
     let mut ready = String::new();
     stderr.read_line(&mut ready).unwrap();
     assert!(ready.starts_with("fluent-catcher: listening on forward tcp 127.0.0.1:"), "{ready}");
-    let port: u16 = ready.split("127.0.0.1:").nth(1).unwrap().split([' ', ',']).next().unwrap().parse().unwrap();
+    let port = |n: usize| -> u16 {
+        ready.split("127.0.0.1:").nth(n).unwrap().split([' ', ',', ';']).next().unwrap().parse().unwrap()
+    };
+    let (forward, pickle) = (port(1), port(2));
     // Keep draining its log so that it never blocks on a full pipe.
     let log = std::thread::spawn(move || stderr.lines().map_while(Result::ok).collect::<Vec<_>>().join("\n"));
-    (child, ([127, 0, 0, 1], port).into(), log)
+    (child, ([127, 0, 0, 1], forward).into(), ([127, 0, 0, 1], pickle).into(), log)
 }
 
 fn packed_with_tag(tag_len: usize, entries: usize) -> Vec<u8> {
@@ -57,10 +63,17 @@ fn packed_with_tag(tag_len: usize, entries: usize) -> Vec<u8> {
     wire
 }
 
+/// A `SocketHandler` record: length prefix and pickle.
+fn record(pickle: &[u8]) -> Vec<u8> {
+    let mut out = (pickle.len() as u32).to_be_bytes().to_vec();
+    out.extend_from_slice(pickle);
+    out
+}
+
 /// Each attack on its own connection; errors (the catcher closing on us)
 /// are expected.
-fn attacks(addr: SocketAddr) -> Vec<std::thread::JoinHandle<()>> {
-    let send = move |bytes: Vec<u8>| {
+fn attacks(addr: SocketAddr, pickle: SocketAddr) -> Vec<std::thread::JoinHandle<()>> {
+    let send_to = |addr: SocketAddr, bytes: Vec<u8>| {
         std::thread::spawn(move || {
             if let Ok(mut s) = std::net::TcpStream::connect(addr) {
                 let _ = s.write_all(&bytes);
@@ -69,6 +82,7 @@ fn attacks(addr: SocketAddr) -> Vec<std::thread::JoinHandle<()>> {
             }
         })
     };
+    let send = move |bytes: Vec<u8>| send_to(addr, bytes);
     let json_entries = vec!["[1,{}]"; 30_000].join(",");
     let mut handles = vec![
         // A 200 KB tag on 30,000 tiny entries: 6.5 GB of lines.
@@ -84,6 +98,60 @@ fn attacks(addr: SocketAddr) -> Vec<std::thread::JoinHandle<()>> {
     fluent_proto::encode_compressed_packed_forward(&mut gzip, "g", &entries, &Options::default(), 1).unwrap();
     for _ in 0..6 {
         handles.push(send(gzip.clone()));
+    }
+    // A request asking for an ack with a malformed event in it: not acked.
+    let mut bad_event = Vec::new();
+    let options = Options { chunk: Some("bad"), ..Default::default() };
+    let entries = [&b"\x92\x01\x81\xa1k\x01"[..], b"\x92\x01\x01"].concat();
+    fluent_proto::encode_packed_forward(
+        &mut bad_event,
+        "bad",
+        &entries,
+        fluent_proto::EntriesFormat::Bin,
+        Some(&options),
+    )
+    .unwrap();
+    handles.push(send(bad_event));
+    // A tag that would forge a line in a line-based format.
+    let mut forged = Vec::new();
+    let tag = "x\n2026-01-01T00:00:00+00:00\tadmin.audit\t{}";
+    fluent_proto::encode_message(
+        &mut forged,
+        tag,
+        fluent_proto::Timestamp::Seconds(1),
+        &[("k", 1)].into_iter().collect::<std::collections::BTreeMap<_, _>>(),
+        None,
+    )
+    .unwrap();
+    handles.push(send(forged));
+    // Pickles: code, a memo bomb (set(list) through memo references), and
+    // a 40 KB integer (quadratic to print), then a plain record after them
+    // on the same connection.
+    let mut bomb = b"(".to_vec();
+    bomb.extend(std::iter::repeat_n(b'N', 1000));
+    bomb.extend_from_slice(b"lq\x00(");
+    for _ in 0..10_000 {
+        bomb.extend_from_slice(b"c__builtin__\nset\nh\x00\x85R");
+    }
+    bomb.extend_from_slice(b"l.");
+    let mut long = b"\x80\x02\x8b".to_vec();
+    long.extend_from_slice(&40_000u32.to_le_bytes());
+    long.extend(std::iter::repeat_n(0x7f, 40_000));
+    long.push(b'.');
+    let plain = b"}q\x00(X\x04\x00\x00\x00nameq\x01X\x07\x00\x00\x00pickledq\x02X\x03\x00\x00\x00msgq\x03X\x02\x00\x00\x00okq\x04u.";
+    let pickles = [record(b"cposix\nsystem\nq\x00."), record(&bomb), record(&long), record(plain)].concat();
+    handles.push(send_to(pickle, pickles));
+    // Slowloris: 20 connections trickling a frame a byte at a time.
+    for _ in 0..20 {
+        handles.push(std::thread::spawn(move || {
+            let Ok(mut s) = std::net::TcpStream::connect(addr) else { return };
+            for &b in b"\x93\xa4slow\x01\x81\xa1k" {
+                if s.write_all(&[b]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(300));
+            }
+        }));
     }
     // Unfinished JSON, then a byte every 20 ms: each byte used to re-parse
     // the whole buffer.
@@ -108,8 +176,8 @@ fn attacks(addr: SocketAddr) -> Vec<std::thread::JoinHandle<()>> {
 fn hostile_clients_neither_crash_the_catcher_nor_cost_an_acked_event() {
     let out = std::env::temp_dir().join(format!("fluent-catcher-hostile-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&out);
-    let (mut child, addr, log) = start(&out);
-    let attackers = attacks(addr);
+    let (mut child, addr, pickle, log) = start(&out);
+    let attackers = attacks(addr, pickle);
 
     let mut good = connect(addr);
     let mut acked = 0u64;
@@ -144,12 +212,15 @@ fn hostile_clients_neither_crash_the_catcher_nor_cost_an_acked_event() {
     let log = log.join().unwrap();
     let stopped = log.lines().find(|l| l.contains("stopped;")).unwrap_or_default();
     eprintln!("{stopped}");
-    for reason in ["tag-too-long", "amplification", "memory"] {
+    for reason in ["tag-too-long", "amplification", "memory", "bad-event", "pickle", "slow"] {
         assert!(stopped.contains(&format!(" {reason}=")), "{reason} counted: {stopped}");
     }
     let text = std::fs::read_to_string(&out).unwrap();
     let good_lines = text.lines().filter(|l| l.contains("\"good\"")).count() as u64;
     assert_eq!(good_lines, acked, "every acked event is in the file");
+    assert!(text.lines().any(|l| l.contains("\"pickled\"")), "the plain record after the hostile pickles");
+    assert!(!text.lines().any(|l| l.starts_with("2026-01-01")), "no forged line");
+    assert!(!text.contains("\"bad\""), "nothing of the request that lost an event");
     let _ = std::fs::remove_file(&out);
 }
 
