@@ -4,16 +4,18 @@
 //! freed (up to 32 MiB), so the next blocks below that size come from
 //! per-thread heaps, which keep what is freed. After a few large requests
 //! on a few threads, the process holds tens of megabytes per thread that
-//! no budget counts. With the threshold fixed, blocks of 128 KiB and more
-//! are mapped and unmapped each time, and resident memory follows the
-//! memory budgets.
+//! no budget counts. With the threshold fixed, large blocks are mapped and
+//! unmapped each time, and resident memory follows the memory budgets.
 //!
 //! glibc reads the setting from the environment when the process starts,
 //! so the binary sets it and runs itself again (`exec`, same process id)
 //! when it is not already set.
 
-/// The fixed threshold: glibc's own default before it starts adjusting.
-const THRESHOLD: &str = "131072";
+/// The fixed threshold, 4 MiB: what a round of lines or a large request
+/// grows past goes back at once. Smaller blocks come from the heaps and are
+/// reused (a 128 KiB threshold, glibc's starting point, cost raw ingest
+/// about a fifth: every round's lines were fresh pages).
+const THRESHOLD: &str = "4194304";
 const VARIABLE: &str = "MALLOC_MMAP_THRESHOLD_";
 
 /// Runs this binary again with the threshold fixed, unless the environment
