@@ -216,6 +216,37 @@ impl Connection {
         }
     }
 
+    /// Runs the shared-key handshake on this (blocking) connection, every
+    /// read and write bounded by `timeout`.
+    pub(crate) fn handshake(
+        &mut self,
+        security: std::sync::Arc<crate::handshake::Security>,
+        timeout: Duration,
+    ) -> Result<(), crate::SendError> {
+        use crate::handshake::{ClientHandshake, Next};
+        let mut handshake = ClientHandshake::new(security).map_err(crate::SendError::Handshake)?;
+        self.socket.set_read_timeout(Some(timeout))?;
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = match (&self.socket).read(&mut buf) {
+                Ok(0) => return Err(crate::SendError::Handshake("the server closed the connection".into())),
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                    return Err(crate::SendError::Handshake(format!(
+                        "no handshake from the server within {timeout:?}"
+                    )));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            match handshake.received(&buf[..n]).map_err(crate::SendError::Handshake)? {
+                Next::Read => {}
+                Next::Send(ping) => self.write_all(&ping)?,
+                Next::Done => return Ok(()),
+            }
+        }
+    }
+
     /// Writes all of `bytes` (a blocking socket; a write of 0 bytes means
     /// the peer is gone).
     pub(crate) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {

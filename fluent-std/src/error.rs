@@ -43,6 +43,10 @@ pub enum SendError {
         /// The queue's byte capacity.
         capacity: usize,
     },
+    /// The server refused the shared-key handshake, or could not prove it
+    /// knows the key; the connection was dropped before any event was
+    /// written to it. The text says why (never the key or password).
+    Handshake(String),
     /// Not connected, and the next reconnection attempt is not due yet
     /// (capped exponential backoff, not a reconnect on every emit).
     Backoff {
@@ -70,6 +74,7 @@ impl fmt::Display for SendError {
                 write!(f, "event of {len} bytes is larger than the queue ({capacity} bytes)")
             }
             SendError::Backoff { retry_in } => write!(f, "not connected; next attempt in {retry_in:?}"),
+            SendError::Handshake(reason) => write!(f, "shared-key handshake failed: {reason}"),
         }
     }
 }

@@ -45,6 +45,7 @@ mod global;
 pub mod handler;
 #[cfg(any(feature = "log", feature = "tracing"))]
 mod handler_support;
+mod handshake;
 mod in_flight;
 #[cfg(feature = "tracing")]
 pub mod layer;

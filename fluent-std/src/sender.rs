@@ -44,6 +44,10 @@ pub struct SenderBuilder {
     pub(crate) buffer_overflow_handler: Option<OverflowHandler>,
     pub(crate) backoff_initial: Duration,
     pub(crate) backoff_max: Duration,
+    pub(crate) shared_key: Option<String>,
+    pub(crate) self_hostname: Option<String>,
+    pub(crate) username: String,
+    pub(crate) password: String,
 }
 
 impl std::fmt::Debug for SenderBuilder {
@@ -54,6 +58,7 @@ impl std::fmt::Debug for SenderBuilder {
             .field("port", &self.port)
             .field("bufmax", &self.bufmax)
             .field("timeout", &self.timeout)
+            .field("security", &self.security())
             .finish_non_exhaustive()
     }
 }
@@ -155,6 +160,56 @@ impl SenderBuilder {
         self.backoff_initial = initial;
         self.backoff_max = max;
         self
+    }
+
+    /// The shared key of the Forward protocol's handshake (Fluentd
+    /// `<security>`, Fluent Bit `Shared_Key`). With it, every new connection
+    /// answers the server's HELO and checks the server's PONG digest before
+    /// any event is written; a failed handshake is a
+    /// [`SendError::Handshake`] with the reason, retried with backoff.
+    ///
+    /// ```
+    /// let _ = fluent_std::Sender::builder("app").shared_key("secret").self_hostname("web-1");
+    /// ```
+    pub fn shared_key(mut self, key: impl Into<String>) -> Self {
+        self.shared_key = Some(key.into());
+        self
+    }
+
+    /// The hostname sent in the handshake (default: this machine's name).
+    /// It must differ from the server's.
+    ///
+    /// ```
+    /// let _ = fluent_std::Sender::builder("app").self_hostname("web-1");
+    /// ```
+    pub fn self_hostname(mut self, name: impl Into<String>) -> Self {
+        self.self_hostname = Some(name.into());
+        self
+    }
+
+    /// The user for a server that asks for user authentication (Fluentd's
+    /// `user_auth` with `<user>`); used with [`shared_key`](Self::shared_key).
+    ///
+    /// ```
+    /// let _ = fluent_std::Sender::builder("app").shared_key("k").user("fluent", "s3cret");
+    /// ```
+    pub fn user(mut self, username: impl Into<String>, password: impl Into<String>) -> Self {
+        self.username = username.into();
+        self.password = password.into();
+        self
+    }
+
+    /// The handshake's credentials, when a shared key is set.
+    pub(crate) fn security(&self) -> Option<crate::handshake::Security> {
+        let key = self.shared_key.clone()?;
+        let self_hostname =
+            self.self_hostname.clone().unwrap_or_else(|| gethostname::gethostname().to_string_lossy().into_owned());
+        Some(crate::handshake::Security {
+            shared_key: key,
+            self_hostname,
+            username: self.username.clone(),
+            password: self.password.clone(),
+        })
     }
 
     /// The sender. Nothing connects until the first emit.
@@ -273,6 +328,10 @@ impl Sender {
             buffer_overflow_handler: None,
             backoff_initial: Duration::from_millis(100),
             backoff_max: Duration::from_secs(10),
+            shared_key: None,
+            self_hostname: None,
+            username: String::new(),
+            password: String::new(),
         }
     }
 
@@ -492,14 +551,20 @@ impl Sender {
             if let Some(retry_in) = state.backoff.wait_left(now).filter(|_| !force) {
                 return Err(SendError::Backoff { retry_in });
             }
-            match self.endpoint.connect(self.options.timeout) {
+            let connected = self.endpoint.connect(self.options.timeout).map_err(SendError::from).and_then(|mut c| {
+                if let Some(security) = self.options.security() {
+                    c.handshake(std::sync::Arc::new(security), self.options.timeout)?;
+                }
+                Ok(c)
+            });
+            match connected {
                 Ok(c) => {
                     state.backoff.reset();
                     state.connection = Some(c);
                 }
                 Err(e) => {
                     state.backoff.failed(now);
-                    return Err(e.into());
+                    return Err(e);
                 }
             }
         }

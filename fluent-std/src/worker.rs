@@ -42,6 +42,7 @@ use socket2::SockAddr;
 use crate::backoff::Backoff;
 use crate::connection::{Connection, Dialing, Endpoint};
 use crate::error::SendError;
+use crate::handshake::{ClientHandshake, Next, Security};
 use crate::in_flight::{InFlight, unacked_bytes};
 use crate::loss_report::{Drops, LossReport};
 use crate::packet::{self, Packet};
@@ -87,6 +88,14 @@ enum Link {
         rest: Vec<SockAddr>,
         deadline: Instant,
     },
+    /// Connected; the shared-key handshake runs before any event is
+    /// written (`outbox`: the part of PING not yet written).
+    Handshaking {
+        conn: Connection,
+        handshake: ClientHandshake,
+        outbox: Vec<u8>,
+        deadline: Instant,
+    },
     Up {
         conn: Connection,
         completed: u64,
@@ -126,6 +135,8 @@ pub(crate) struct Worker {
     lens: Vec<usize>,
     loss: LossReport,
     last_loss_check: Instant,
+    /// The shared-key handshake's credentials, when one is configured.
+    security: Option<Arc<Security>>,
     /// Naps taken since the queue last had events (see [`NAP`]).
     naps: u32,
     /// When the queues and the pending buffer last held anything.
@@ -157,6 +168,7 @@ impl Worker {
             loss: LossReport::new(loss_tag),
             last_loss_check: Instant::now(),
             naps: 0,
+            security: base.security().map(Arc::new),
             busy_at: Instant::now(),
             spare_due: None,
             shared,
@@ -448,8 +460,7 @@ impl Worker {
                     let Link::Connecting { conn, .. } = std::mem::replace(&mut self.link, Link::Down) else {
                         return Step::Blocked;
                     };
-                    self.link_up(conn, now);
-                    Step::Progress
+                    self.connected(conn, now)
                 }
                 Ok(false) => {
                     let Link::Connecting { deadline, .. } = &self.link else { return Step::Blocked };
@@ -461,6 +472,7 @@ impl Worker {
                 }
                 Err(e) => self.next_address_or_fail(e, now),
             },
+            Link::Handshaking { .. } => self.handshake_step(now),
             Link::Up { .. } if self.pending.ack_due().is_some() => self.read_ack(now),
             Link::Up { conn, completed } => {
                 let Some(bytes) = self.pending.unwritten() else { return Step::Blocked };
@@ -521,10 +533,7 @@ impl Worker {
         }
         let addr = addrs.remove(0);
         match self.endpoint.dial(&addr) {
-            Ok(Dialing::Connected(conn)) => {
-                self.link_up(conn, now);
-                Step::Progress
-            }
+            Ok(Dialing::Connected(conn)) => self.connected(conn, now),
             Ok(Dialing::InProgress(conn)) => {
                 let deadline = now + self.options().base.timeout;
                 self.link = Link::Connecting { conn, rest: addrs, deadline };
@@ -556,6 +565,67 @@ impl Worker {
         Counters::add_exclusive(&self.shared.counters.worker.connection_errors, 1);
         self.shared.set_last_error(error.into());
         Step::Blocked
+    }
+
+    /// A connection is made: the handshake first, when a shared key is set.
+    fn connected(&mut self, conn: Connection, now: Instant) -> Step {
+        let Some(security) = self.security.clone() else {
+            self.link_up(conn, now);
+            return Step::Progress;
+        };
+        match ClientHandshake::new(security) {
+            Ok(handshake) => {
+                let deadline = now + self.options().base.timeout;
+                self.link = Link::Handshaking { conn, handshake, outbox: Vec::new(), deadline };
+                Step::Progress
+            }
+            Err(reason) => self.link_failed(SendError::Handshake(reason), now),
+        }
+    }
+
+    /// One step of the handshake: write what is left of PING, or read the
+    /// server's HELO or PONG.
+    fn handshake_step(&mut self, now: Instant) -> Step {
+        let Link::Handshaking { conn, handshake, outbox, deadline } = &mut self.link else { return Step::Blocked };
+        if !outbox.is_empty() {
+            return match conn.write_some(outbox) {
+                Ok(n) => {
+                    outbox.drain(..n);
+                    Step::Progress
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && now < *deadline => Step::Blocked,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.handshake_timed_out(now),
+                Err(e) => self.link_failed(e.into(), now),
+            };
+        }
+        let mut read = [0u8; 4096];
+        let next = match conn.read_some(&mut read) {
+            Ok(0) => Err("the server closed the connection".to_owned()),
+            Ok(n) => handshake.received(&read[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && now < *deadline => return Step::Blocked,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return self.handshake_timed_out(now),
+            Err(e) => return self.link_failed(e.into(), now),
+        };
+        match next {
+            Ok(Next::Read) => Step::Progress,
+            Ok(Next::Send(ping)) => {
+                *outbox = ping;
+                Step::Progress
+            }
+            Ok(Next::Done) => {
+                let Link::Handshaking { conn, .. } = std::mem::replace(&mut self.link, Link::Down) else {
+                    return Step::Blocked;
+                };
+                self.link_up(conn, now);
+                Step::Progress
+            }
+            Err(reason) => self.link_failed(SendError::Handshake(reason), now),
+        }
+    }
+
+    fn handshake_timed_out(&mut self, now: Instant) -> Step {
+        let timeout = self.options().base.timeout;
+        self.link_failed(SendError::Handshake(format!("no handshake from the server within {timeout:?}")), now)
     }
 
     fn link_up(&mut self, conn: Connection, now: Instant) {
@@ -706,6 +776,10 @@ impl Worker {
             Link::Connecting { conn, deadline, .. } => {
                 until(&mut timeout, *deadline);
                 (Some(conn), PollFlags::OUT)
+            }
+            Link::Handshaking { conn, outbox, deadline, .. } => {
+                until(&mut timeout, *deadline);
+                (Some(conn), if outbox.is_empty() { PollFlags::IN } else { PollFlags::OUT })
             }
             Link::Up { conn, .. } => match self.pending.ack_due() {
                 Some(due) => {
