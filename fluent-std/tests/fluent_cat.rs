@@ -123,3 +123,31 @@ fn sigint_prints_the_summary() {
     );
     assert_eq!(receiver.events().len(), 2);
 }
+
+#[test]
+fn the_shared_key_handshake_from_flags_and_the_environment() {
+    let catcher = fluent_catcher::TestCatcher::with_config(
+        fluent_catcher::Config::default().shared_key("cat key").hostname("catcher.test").user("fluent", "cat pw"),
+    )
+    .unwrap();
+    let port = catcher.forward_addr().port().to_string();
+    let input = write_input("{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3}\n{\"a\": 4}\n{\"a\": 5}\n");
+    let run = |key: &str| {
+        Command::new(env!("CARGO_BIN_EXE_fluent-cat"))
+            .args(["app.hs", input.to_str().unwrap(), "--host", "127.0.0.1", "--port", &port, "--ack"])
+            .args(["--self-hostname", "cat.test", "--username", "fluent", "--close-timeout", "3"])
+            .env("FLUENT_SHARED_KEY", key)
+            .env("FLUENT_PASSWORD", "cat pw")
+            .output()
+            .unwrap()
+    };
+    let good = run("cat key");
+    let stderr = String::from_utf8_lossy(&good.stderr);
+    assert!(good.status.success(), "{stderr}");
+    assert!(stderr.contains("acked 5"), "{stderr}");
+    let bad = run("not the key");
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success(), "a refused handshake cannot vouch for delivery: {stderr}");
+    assert!(stderr.contains("handshake") && !stderr.contains("not the key"), "{stderr}");
+    assert_eq!(catcher.wait_for_events(5, std::time::Duration::from_secs(10)).len(), 5);
+}

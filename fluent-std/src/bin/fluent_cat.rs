@@ -96,6 +96,19 @@ struct Args {
     /// code 3) when the server cannot be reached in that time.
     #[arg(long, default_value_t = 5.0)]
     connect_timeout: f64,
+    /// Shared key of the server's handshake (Fluentd `<security>`, Fluent
+    /// Bit `Shared_Key`). Better from the environment: FLUENT_SHARED_KEY.
+    #[arg(long, value_name = "KEY")]
+    shared_key: Option<String>,
+    /// Hostname sent in the handshake (default: this machine's name).
+    #[arg(long, value_name = "NAME")]
+    self_hostname: Option<String>,
+    /// User for a server that asks for user authentication.
+    #[arg(long, value_name = "NAME")]
+    username: Option<String>,
+    /// Password of --username. Better from the environment: FLUENT_PASSWORD.
+    #[arg(long, value_name = "PASSWORD")]
+    password: Option<String>,
 }
 
 /// What the input gave, shared with the signal handler.
@@ -189,14 +202,27 @@ fn main() -> ExitCode {
             eprintln!("fluent-cat: cannot handle SIGINT/SIGTERM: {e}");
         }
     }
+    let shared_key = args.shared_key.clone().or_else(|| std::env::var("FLUENT_SHARED_KEY").ok());
+    let password = args.password.clone().or_else(|| std::env::var("FLUENT_PASSWORD").ok()).unwrap_or_default();
     let sender = Arc::new(
         AsyncSender::builder(args.tag.clone())
             .sender(|s| {
-                s.host(host)
+                let mut s = s
+                    .host(host)
                     .port(args.port)
                     .nanosecond_precision(!args.time_as_integer)
                     .timeout(connect_timeout)
-                    .bufmax(QUEUE_BYTES)
+                    .bufmax(QUEUE_BYTES);
+                if let Some(key) = shared_key {
+                    s = s.shared_key(key);
+                }
+                if let Some(name) = &args.self_hostname {
+                    s = s.self_hostname(name.clone());
+                }
+                if let Some(user) = &args.username {
+                    s = s.user(user.clone(), password);
+                }
+                s
             })
             .queue_maxsize(args.queue_size)
             .queue_bytes(QUEUE_BYTES)
