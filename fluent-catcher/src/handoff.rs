@@ -49,22 +49,16 @@ impl Pending {
     /// A round outside a connection (fuzzing, tests), leasing from `budget`.
     #[cfg(any(test, feature = "fuzzing"))]
     pub(crate) fn detached(budget: &std::sync::Arc<tokio::sync::Semaphore>) -> Self {
-        Pending {
-            lines: Vec::new(),
-            events: 0,
-            chunks: Vec::new(),
-            json: false,
-            more: false,
-            lease: Lease::new(budget),
-            need: None,
-            budget: budget.available_permits(),
-        }
+        Pending::with(Lease::new(budget), budget.available_permits())
     }
 
     /// A new round, with what the connection holds of the decode budget.
     pub(crate) fn new<S>(conn: &mut Conn<S>) -> Self {
         let lease = std::mem::replace(&mut conn.lease, Lease::new(&conn.shared.decode_memory));
-        let budget = conn.shared.config.limits.decode_memory;
+        Pending::with(lease, conn.shared.config.limits.decode_memory)
+    }
+
+    fn with(lease: Lease, budget: usize) -> Self {
         Pending {
             lines: Vec::new(),
             events: 0,
