@@ -71,6 +71,9 @@ const DOZING_FOR: Duration = Duration::from_secs(1);
 /// How long after a thread took the spare ring the worker makes the next.
 const SPARE_DELAY: Duration = Duration::from_millis(5);
 
+/// A drain gives the queue's room back after at most this many bytes.
+const RELEASE_EVERY: usize = 64 * 1024;
+
 /// Connection steps taken per loop turn before draining again.
 const STEPS: u32 = 64;
 
@@ -133,6 +136,8 @@ pub(crate) struct Worker {
     /// Scratch for one tag run.
     entries: Vec<u8>,
     lens: Vec<usize>,
+    /// Scratch for the tag of the run being drained.
+    run_tag: String,
     loss: LossReport,
     last_loss_check: Instant,
     /// The shared-key handshake's credentials, when one is configured.
@@ -164,6 +169,7 @@ impl Worker {
             in_flight: InFlight::default(),
             ack_buf: Vec::new(),
             entries: Vec::new(),
+            run_tag: String::new(),
             lens: Vec::new(),
             loss: LossReport::new(loss_tag),
             last_loss_check: Instant::now(),
@@ -240,14 +246,13 @@ impl Worker {
         self.shared.rings().iter().map(|r| r.consumer.counters().frames).sum()
     }
 
-    /// Whether the server is unavailable: the last connection failed, there
-    /// is no connection (a connect in progress has not shown the server is
-    /// there), or it has shown no sign of life for `stall_timeout` while
-    /// requests wait.
+    /// Whether the server is unavailable: the last connection (or attempt)
+    /// failed, or it has shown no sign of life for `stall_timeout` while
+    /// requests wait. A first connect in progress counts as available for
+    /// that long: a burst at start-up, larger than `bufmax` before the
+    /// connection is up, is pushed back, not shed.
     fn unavailable(&self, now: Instant) -> bool {
-        self.failing
-            || !matches!(self.link, Link::Up { .. })
-            || now.saturating_duration_since(self.last_progress) >= self.options().stall_timeout
+        self.failing || now.saturating_duration_since(self.last_progress) >= self.options().stall_timeout
     }
 
     /// How many bytes of queued events may become requests now (see the
@@ -303,35 +308,57 @@ impl Worker {
         if *budget == 0 {
             return false;
         }
-        let Some(grant) = consumer.read() else { return false };
-        let mut current: Option<&str> = None;
-        let mut taken = 0;
+        // The run's tag, owned: a run continues across the grants below.
+        let mut tag = std::mem::take(&mut self.run_tag);
+        tag.clear();
         self.entries.clear();
         self.lens.clear();
-        for frame in grant.iter() {
-            if taken > 0 && frame.len() > *budget {
+        let mut moved = false;
+        loop {
+            let Some(grant) = consumer.read() else { break };
+            let (mut taken, mut copied) = (0, 0);
+            let mut full = false;
+            for frame in grant.iter() {
+                if (moved || taken > 0) && frame.len() > *budget {
+                    full = true;
+                    break;
+                }
+                if copied >= RELEASE_EVERY {
+                    break;
+                }
+                *budget = budget.saturating_sub(frame.len());
+                taken += 1;
+                copied += frame.len();
+                let Some((frame_tag, entry)) = packet::split_frame(frame) else { continue };
+                if !self.lens.is_empty() && tag != frame_tag {
+                    self.flush_run(&tag);
+                    self.entries.clear();
+                    self.lens.clear();
+                }
+                if tag != frame_tag {
+                    tag.clear();
+                    tag.push_str(frame_tag);
+                }
+                self.entries.extend_from_slice(entry);
+                self.lens.push(entry.len());
+            }
+            // The borrow ends as soon as the bytes are copied out: a blocked
+            // emit has room again (and circular mode can evict again) after
+            // at most `RELEASE_EVERY` bytes, not after the whole queue.
+            grant.release_frames(taken);
+            moved |= taken > 0;
+            if full {
                 *budget = 0;
+            }
+            if taken == 0 || *budget == 0 {
                 break;
             }
-            *budget = budget.saturating_sub(frame.len());
-            taken += 1;
-            let Some((tag, entry)) = packet::split_frame(frame) else { continue };
-            if current.is_some_and(|t| t != tag) {
-                self.flush_run(current.unwrap_or_default());
-                self.entries.clear();
-                self.lens.clear();
-            }
-            current = Some(tag);
-            self.entries.extend_from_slice(entry);
-            self.lens.push(entry.len());
         }
-        if let Some(tag) = current {
-            self.flush_run(tag);
+        if !self.lens.is_empty() {
+            self.flush_run(&tag);
         }
-        // The borrow ends as soon as the bytes are copied out, so circular
-        // mode can evict again.
-        grant.release_frames(taken);
-        taken > 0
+        self.run_tag = tag;
+        moved
     }
 
     /// Turns the current tag run (`entries`, `lens`) into requests.

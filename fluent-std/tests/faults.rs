@@ -342,3 +342,23 @@ fn a_connection_that_takes_no_bytes_is_abandoned_and_its_unacknowledged_events_c
         );
     }
 }
+
+#[test]
+fn a_burst_at_start_up_is_pushed_back_not_shed() {
+    // A 16 MiB queue fills long before the first connect completes; the
+    // server is fine, so nothing may be shed while the connection comes up.
+    let server = FaultServer::start(Fault::HalfClose, 0);
+    let handed_over = Arc::new(AtomicU64::new(0));
+    let sender =
+        sender(QueueMode::Block, server.port, &handed_over).queue_bytes(16 << 20).queue_maxsize(1_000_000).build();
+    for n in 0..EVENTS * 5 {
+        sender.emit("x", &record(n)).unwrap();
+    }
+    let stats = sender.close_with(true, Duration::from_secs(30));
+    assert_eq!((stats.sent, stats.dropped_buffer, stats.dropped_queue), (EVENTS * 5, 0, 0), "{stats:?}");
+    let started = Instant::now();
+    while (server.distinct() as u64) < EVENTS * 5 && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.distinct() as u64, EVENTS * 5);
+}
