@@ -17,6 +17,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 use fluent_catcher::{AckWhen, Catcher, Config, Limits, Output, OutputFormat};
 
 /// Catch Fluentd Forward-protocol and Python SocketHandler logs from many
@@ -42,8 +43,10 @@ struct Args {
     /// The central log file (appended to); stdout when absent.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
-    /// Line format.
-    #[arg(long, default_value = "jsonl", value_parser = |s: &str| s.parse::<OutputFormat>())]
+    /// Line format: jsonl (one JSON object per line: tag, time, record) or
+    /// fluentd (out_file's `time<TAB>tag<TAB>json`).
+    #[arg(long, default_value = "jsonl", value_parser = PossibleValuesParser::new(["jsonl", "fluentd"])
+        .try_map(|s| s.parse::<OutputFormat>()))]
     format: OutputFormat,
     /// Require the shared-key handshake on Forward connections.
     #[arg(long, value_name = "KEY")]
@@ -56,8 +59,10 @@ struct Args {
     /// Fluentd refuses a server whose name equals its own `self_hostname`.
     #[arg(long, value_name = "NAME")]
     self_hostname: Option<String>,
-    /// When acks are sent: once written, or once written and fsynced.
-    #[arg(long, default_value = "written", value_parser = |s: &str| s.parse::<AckWhen>())]
+    /// When acks are sent: written (once written to the output) or synced
+    /// (once written and fsynced).
+    #[arg(long, default_value = "written", value_parser = PossibleValuesParser::new(["written", "synced"])
+        .try_map(|s| s.parse::<AckWhen>()))]
     ack: AckWhen,
     /// Connections open at once; more are closed on accept.
     #[arg(long, default_value_t = Limits::default().max_connections)]

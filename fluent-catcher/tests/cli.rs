@@ -76,3 +76,11 @@ impl WaitTimeout for std::process::Child {
         None
     }
 }
+
+#[test]
+fn help_lists_the_values_of_format_and_ack() {
+    let output = Command::new(env!("CARGO_BIN_EXE_fluent-catcher")).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("[possible values: jsonl, fluentd]"), "{help}");
+    assert!(help.contains("[possible values: written, synced]"), "{help}");
+}
