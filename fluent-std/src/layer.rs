@@ -13,6 +13,10 @@
 //! //          "file", "line", "id": 7, "user": "ada", "message": "logged in",
 //! //          "spans": ["request"]}
 //! ```
+//!
+//! The record's own keys ([`RESERVED`]) are never overwritten: a span or
+//! event field of the same name (`sys_host = "spoofed"`, `file = 42`) goes
+//! under `"fields"` instead, `{"fields": {"sys_host": "spoofed"}}`.
 
 use std::fmt;
 
@@ -26,6 +30,14 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::RecordSender;
+
+/// The keys the layer writes itself; fields with these names go under
+/// `"fields"`.
+///
+/// ```
+/// assert!(fluent_std::layer::RESERVED.contains(&"sys_host"));
+/// ```
+pub const RESERVED: [&str; 8] = ["sys_host", "sys_name", "sys_module", "level", "file", "line", "spans", "fields"];
 
 /// A span's fields, kept in the span's extensions.
 struct SpanFields(Map<String, Value>);
@@ -167,16 +179,29 @@ where
         record.insert("file".into(), meta.file().map_or(Value::Null, Value::from));
         record.insert("line".into(), meta.line().map_or(Value::Null, Value::from));
         let mut spans = Vec::new();
+        // Span fields, outer to inner, then the event's: the innermost wins.
+        let mut fields = Map::new();
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
                 spans.push(Value::from(span.name()));
-                if let Some(fields) = span.extensions().get::<SpanFields>() {
-                    record.extend(fields.0.iter().map(|(k, v)| (k.clone(), v.clone())));
+                if let Some(span_fields) = span.extensions().get::<SpanFields>() {
+                    fields.extend(span_fields.0.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
             }
         }
-        event.record(&mut JsonVisitor(&mut record));
+        event.record(&mut JsonVisitor(&mut fields));
+        let mut colliding = Map::new();
+        for (key, value) in fields {
+            if RESERVED.contains(&key.as_str()) {
+                colliding.insert(key, value);
+            } else {
+                record.insert(key, value);
+            }
+        }
         record.insert("spans".into(), Value::Array(spans));
+        if !colliding.is_empty() {
+            record.insert("fields".into(), Value::Object(colliding));
+        }
         if self.sender.emit_with_time(time, &record).is_err() {
             self.send_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }

@@ -79,3 +79,21 @@ fn async_sender_layer_and_flush() {
     assert!(events.iter().enumerate().all(|(i, e)| e.record["seq"] == i as u64));
     target.close();
 }
+
+#[test]
+fn fields_named_like_the_records_own_keys_go_under_fields() {
+    let catcher = TestCatcher::start().unwrap();
+    let sender = Sender::builder("traced").host("127.0.0.1").port(catcher.forward_addr().port()).build();
+    let subscriber = tracing_subscriber::registry().with(FluentLayer::new(sender));
+    tracing::subscriber::with_default(subscriber, || {
+        let span = tracing::info_span!("request", sys_host = "spoofed");
+        let _s = span.enter();
+        tracing::info!(file = 42, level = "fake", user = "ada", "hello");
+    });
+    let events = catcher.wait_for_events(1, Duration::from_secs(10));
+    let r = serde_json::Value::Object(events[0].record.clone());
+    assert_eq!((&r["file"], &r["level"]), (&json!(file!()), &json!("INFO")), "the real ones stay");
+    assert_ne!(r["sys_host"], "spoofed");
+    assert_eq!(r["fields"], json!({"sys_host": "spoofed", "file": 42, "level": "fake"}));
+    assert_eq!(r["user"], "ada");
+}
