@@ -72,6 +72,14 @@ pub use stats::Stats;
 pub use connection::Endpoint;
 pub use error::SendError;
 pub use event::event;
+/// The encoding error inside [`SendError::Encode`], re-exported so that a
+/// user matching on it needs only this crate.
+///
+/// ```
+/// let e = fluent_std::SendError::Encode(fluent_std::EncodeError::TooLong);
+/// assert!(matches!(e, fluent_std::SendError::Encode(fluent_std::EncodeError::TooLong)));
+/// ```
+pub use fluent_proto::EncodeError;
 pub use fluent_proto::{EventTime, Timestamp};
 pub use global::{close, global_sender, set_global_sender, setup};
 pub use sender::{DEFAULT_BUFMAX, DEFAULT_TIMEOUT, OverflowHandler, Sender, SenderBuilder, join_tag};
