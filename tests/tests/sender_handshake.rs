@@ -135,3 +135,35 @@ fn the_async_sender_passes_the_node_servers_handshake() {
     drop(server.stdin.take());
     let _ = server.wait();
 }
+
+#[test]
+fn the_node_server_refuses_a_wrong_key_and_the_sender_says_so() {
+    require_node();
+    let mut server = Command::new("node")
+        .arg(node_dir().join("forward_server.js"))
+        .args(["node key", "fluent", "pw 2"])
+        .current_dir(node_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("node");
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let ready: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    let port = ready["port"].as_u64().unwrap() as u16;
+    for (key, password) in [("wrong key", "pw 2"), ("node key", "wrong")] {
+        let sender = async_sender(port, key, password);
+        let error = first_error(&sender);
+        // "shared key mismatch", "username/password mismatch": the node
+        // server's PONG reason, passed on.
+        assert!(
+            matches!(&error, SendError::Handshake(r) if r.contains("refused") && r.contains("mismatch")),
+            "{error}"
+        );
+        let stats = sender.close_with(false, Duration::ZERO);
+        assert_eq!(stats.sent, 0, "{stats:?}");
+    }
+    drop(server.stdin.take());
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.is_empty(), "the node server received events: {rest:?}");
+    let _ = server.wait();
+}
