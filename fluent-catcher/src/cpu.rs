@@ -9,12 +9,14 @@ use tokio::runtime::{Handle, RuntimeFlavor};
 /// size) count as long work: about a millisecond of rendering and more.
 pub(crate) const HEAVY_BYTES: usize = 256 << 10;
 
-/// Runs `work`, a long synchronous piece of decoding. On a multi-thread
-/// runtime the worker's other tasks are handed to another thread while it
-/// runs (`block_in_place`); elsewhere it just runs.
-pub(crate) fn heavy<R>(work: impl FnOnce() -> R) -> R {
+/// Runs `work`, a piece of decoding. When it is `long`, on a multi-thread
+/// runtime, the worker's other tasks are handed to another thread while it
+/// runs (`block_in_place`); otherwise it just runs.
+pub(crate) fn run<R>(long: bool, work: impl FnOnce() -> R) -> R {
     match Handle::try_current() {
-        Ok(handle) if handle.runtime_flavor() == RuntimeFlavor::MultiThread => tokio::task::block_in_place(work),
+        Ok(handle) if long && handle.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(work)
+        }
         _ => work(),
     }
 }

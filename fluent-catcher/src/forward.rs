@@ -74,11 +74,7 @@ fn decode_available<S: Stream>(
             }
             Ok(Decoded::Frame { frame: Frame::Request(request), consumed }) => {
                 let heavy = consumed >= HEAVY_BYTES || request.mode() == Mode::CompressedPackedForward;
-                let taken = if heavy {
-                    crate::cpu::heavy(|| take_request(conn, &request, consumed, now, pending))
-                } else {
-                    take_request(conn, &request, consumed, now, pending)
-                };
+                let taken = crate::cpu::run(heavy, || take_request(conn, &request, consumed, now, pending));
                 if let Some(need) = taken? {
                     pending.needs(need);
                     return Ok(());

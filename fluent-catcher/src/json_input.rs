@@ -149,11 +149,8 @@ pub(crate) fn decode_available<S: Stream>(
     let format = conn.shared.config.format;
     let now = EventTime::now().unwrap_or(EventTime::new(0, 0));
     let buf = conn.pending();
-    let decoded = if buf.len() >= crate::cpu::HEAVY_BYTES {
-        crate::cpu::heavy(|| decode_bytes(buf, framer, &limits, format, now, pending))
-    } else {
-        decode_bytes(buf, framer, &limits, format, now, pending)
-    };
+    let long = buf.len() >= crate::cpu::HEAVY_BYTES;
+    let decoded = crate::cpu::run(long, || decode_bytes(buf, framer, &limits, format, now, pending));
     conn.consume(decoded.consumed);
     if decoded.bad_events > 0 {
         conn.shared.stats.events_rejected.fetch_add(decoded.bad_events, std::sync::atomic::Ordering::Relaxed);

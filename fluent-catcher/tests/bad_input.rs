@@ -9,7 +9,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::{closed_by_peer, connect, message};
+use common::{closed_by_peer, connect, message, packed_with_tag};
 use fluent_catcher::{Config, Limits, TestCatcher};
 use fluent_proto::{Options, Timestamp, encode_entry};
 
@@ -311,16 +311,6 @@ fn one_peer_cannot_take_every_connection() {
     drop(other);
     assert_eq!(catcher.wait_for_events(1, WAIT)[0].tag, "other-peer");
     assert_eq!(catcher.stats().rejected.get("max-connections-per-peer"), Some(&1));
-}
-
-/// A PackedForward request of `entries` tiny entries `[1, {}]` under a tag
-/// of `tag_len` bytes.
-fn packed_with_tag(tag_len: usize, entries: usize) -> Vec<u8> {
-    let mut wire = Vec::new();
-    let tag = "t".repeat(tag_len);
-    let entries = b"\x92\x01\x80".repeat(entries);
-    fluent_proto::encode_packed_forward(&mut wire, &tag, &entries, fluent_proto::EntriesFormat::Bin, None).unwrap();
-    wire
 }
 
 #[test]

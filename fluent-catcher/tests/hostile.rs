@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{connect, message, read_value};
+use common::{connect, message, packed_with_tag, read_value};
 use fluent_proto::{Options, Timestamp};
 
 const CAP: &str = "--as=1073741824";
@@ -47,20 +47,6 @@ fn start(out: &std::path::Path) -> (Child, SocketAddr, SocketAddr, std::thread::
     // Keep draining its log so that it never blocks on a full pipe.
     let log = std::thread::spawn(move || stderr.lines().map_while(Result::ok).collect::<Vec<_>>().join("\n"));
     (child, ([127, 0, 0, 1], forward).into(), ([127, 0, 0, 1], pickle).into(), log)
-}
-
-fn packed_with_tag(tag_len: usize, entries: usize) -> Vec<u8> {
-    let mut wire = Vec::new();
-    let entries = b"\x92\x01\x80".repeat(entries);
-    fluent_proto::encode_packed_forward(
-        &mut wire,
-        &"t".repeat(tag_len),
-        &entries,
-        fluent_proto::EntriesFormat::Bin,
-        None,
-    )
-    .unwrap();
-    wire
 }
 
 /// A `SocketHandler` record: length prefix and pickle.

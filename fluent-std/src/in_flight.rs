@@ -32,6 +32,11 @@ impl InFlight {
         self.requests.clear();
     }
 
+    /// Whether no request was written whole on this connection.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.requests.is_empty()
+    }
+
     /// `n` more bytes were written.
     pub(crate) fn wrote(&mut self, n: usize) {
         self.written += n as u64;

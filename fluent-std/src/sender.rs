@@ -222,6 +222,7 @@ impl SenderBuilder {
         let backoff = Backoff::new(self.backoff_initial, self.backoff_max);
         Sender {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            security: self.security().map(Arc::new),
             endpoint: Endpoint::new(&self.host, self.port),
             state: Mutex::new(State {
                 connection: None,
@@ -261,6 +262,8 @@ struct State {
 /// ```
 pub struct Sender {
     id: u64,
+    /// The handshake's credentials (computed once: the hostname lookup).
+    security: Option<Arc<crate::handshake::Security>>,
     endpoint: Endpoint,
     options: SenderBuilder,
     state: Mutex<State>,
@@ -552,8 +555,8 @@ impl Sender {
                 return Err(SendError::Backoff { retry_in });
             }
             let connected = self.endpoint.connect(self.options.timeout).map_err(SendError::from).and_then(|mut c| {
-                if let Some(security) = self.options.security() {
-                    c.handshake(std::sync::Arc::new(security), self.options.timeout)?;
+                if let Some(security) = &self.security {
+                    c.handshake(security.clone(), self.options.timeout)?;
                 }
                 Ok(c)
             });

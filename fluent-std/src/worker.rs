@@ -60,7 +60,7 @@ const IDLE: Duration = Duration::from_millis(100);
 /// a burst the next events arrive within a nap, an event after a pause is
 /// picked up within a doze, and no emit pays for a wake-up system call
 /// (under a hypervisor waking a thread on another core costs an emit
-/// 15-20 µs). Only then does it sleep for [`IDLE`], woken by the next emit.
+/// many microseconds). Only then does it sleep for [`IDLE`], woken by the next emit.
 const NAP: Duration = Duration::from_micros(50);
 const NAPS: u32 = 4;
 /// The longest an event emitted after a pause waits for the worker to look
@@ -695,6 +695,10 @@ impl Worker {
     /// says). Ack mode sends those again, and records none.
     fn count_lost_in_flight(&mut self) {
         let Link::Up { conn, .. } = &self.link else { return };
+        if self.in_flight.is_empty() {
+            // Ack mode, or nothing written whole yet: no table to read.
+            return;
+        }
         let lost = unacked_bytes(&conn.as_fd()).map_or(0, |unacked| self.in_flight.lost(unacked));
         self.in_flight.reset();
         Counters::add_exclusive(&self.shared.counters.worker.lost_in_flight, lost);

@@ -345,12 +345,15 @@ fn a_connection_that_takes_no_bytes_is_abandoned_and_its_unacknowledged_events_c
 
 #[test]
 fn a_burst_at_start_up_is_pushed_back_not_shed() {
-    // A 16 MiB queue fills long before the first connect completes; the
-    // server is fine, so nothing may be shed while the connection comes up.
+    // A 16 MiB queue takes megabytes before the worker first looks (it
+    // dozes 2 ms at a time once idle) and connects; the server is fine, so
+    // nothing may be shed while the connection comes up.
     let server = FaultServer::start(Fault::HalfClose, 0);
     let handed_over = Arc::new(AtomicU64::new(0));
     let sender =
         sender(QueueMode::Block, server.port, &handed_over).queue_bytes(16 << 20).queue_maxsize(1_000_000).build();
+    // The program starts up; the worker goes from naps to dozes.
+    std::thread::sleep(Duration::from_millis(20));
     for n in 0..EVENTS * 5 {
         sender.emit("x", &record(n)).unwrap();
     }

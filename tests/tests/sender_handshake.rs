@@ -4,8 +4,8 @@
 //! wrong key or password, or a server that does not speak the handshake,
 //! nothing is written to the connection and the error says why.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Lines};
+use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use fluent_catcher::{Config, TestCatcher};
@@ -101,8 +101,9 @@ fn a_server_without_the_handshake_is_an_error_not_a_silent_write() {
     assert_eq!(catcher.stop().events_written, 0);
 }
 
-#[test]
-fn the_async_sender_passes_the_node_servers_handshake() {
+/// npm's `FluentServer` with key "node key" and user fluent / "pw 2": the
+/// process, its output lines (one JSON event each), and its port.
+fn node_server() -> (Child, Lines<BufReader<ChildStdout>>, u16) {
     require_node();
     let mut server = Command::new("node")
         .arg(node_dir().join("forward_server.js"))
@@ -114,7 +115,12 @@ fn the_async_sender_passes_the_node_servers_handshake() {
         .expect("node");
     let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
     let ready: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    let port = ready["port"].as_u64().unwrap() as u16;
+    (server, lines, ready["port"].as_u64().unwrap() as u16)
+}
+
+#[test]
+fn the_async_sender_passes_the_node_servers_handshake() {
+    let (mut server, mut lines, port) = node_server();
     let sender = AsyncSender::builder("hs")
         .sender(|s| {
             s.host("127.0.0.1").port(port).shared_key("node key").self_hostname("sender.test").user("fluent", "pw 2")
@@ -138,18 +144,7 @@ fn the_async_sender_passes_the_node_servers_handshake() {
 
 #[test]
 fn the_node_server_refuses_a_wrong_key_and_the_sender_says_so() {
-    require_node();
-    let mut server = Command::new("node")
-        .arg(node_dir().join("forward_server.js"))
-        .args(["node key", "fluent", "pw 2"])
-        .current_dir(node_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node");
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let ready: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    let port = ready["port"].as_u64().unwrap() as u16;
+    let (mut server, lines, port) = node_server();
     for (key, password) in [("wrong key", "pw 2"), ("node key", "wrong")] {
         let sender = async_sender(port, key, password);
         let error = first_error(&sender);

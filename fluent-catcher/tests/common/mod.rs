@@ -66,3 +66,19 @@ pub fn read_value(stream: &mut TcpStream) -> Vec<u8> {
 pub fn send_all(stream: &mut TcpStream, bytes: &[u8]) {
     stream.write_all(bytes).expect("write");
 }
+
+/// A PackedForward request of `entries` tiny entries `[1, {}]` under a tag
+/// of `tag_len` bytes (the shape of a tag-amplification attack).
+pub fn packed_with_tag(tag_len: usize, entries: usize) -> Vec<u8> {
+    let mut wire = Vec::new();
+    let entries = b"\x92\x01\x80".repeat(entries);
+    fluent_proto::encode_packed_forward(
+        &mut wire,
+        &"t".repeat(tag_len),
+        &entries,
+        fluent_proto::EntriesFormat::Bin,
+        None,
+    )
+    .unwrap();
+    wire
+}
