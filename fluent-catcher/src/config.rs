@@ -243,6 +243,8 @@ impl Limits {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub(crate) forward: Option<SocketAddr>,
+    /// The TLS Forward listener: its address and settings.
+    pub(crate) tls_forward: Option<(SocketAddr, crate::TlsServerConfig)>,
     pub(crate) udp_heartbeat: bool,
     pub(crate) unix: Option<PathBuf>,
     pub(crate) pickle: Option<SocketAddr>,
@@ -264,6 +266,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             forward: DEFAULT_FORWARD_ADDR.parse().ok(),
+            tls_forward: None,
             udp_heartbeat: true,
             unix: None,
             pickle: DEFAULT_PICKLE_ADDR.parse().ok(),
@@ -302,6 +305,30 @@ impl Config {
     pub fn no_forward(mut self) -> Self {
         self.forward = None;
         self
+    }
+
+    /// A Forward listener speaking TLS, next to the plain one (or instead
+    /// of it, with [`Config::no_forward`]): the same protocol, handshake and
+    /// acks inside the TLS session.
+    ///
+    /// ```no_run
+    /// let tls = fluent_catcher::TlsServerConfig::from_pem_files("server.pem", "server.key")?;
+    /// let config = fluent_catcher::Config::default().tls_forward("127.0.0.1:24225".parse().unwrap(), tls);
+    /// assert!(config.tls_forward_addr().is_some());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn tls_forward(mut self, addr: SocketAddr, tls: crate::TlsServerConfig) -> Self {
+        self.tls_forward = Some((addr, tls));
+        self
+    }
+
+    /// The TLS Forward listener's configured address, if any.
+    ///
+    /// ```
+    /// assert!(fluent_catcher::Config::default().tls_forward_addr().is_none());
+    /// ```
+    pub fn tls_forward_addr(&self) -> Option<SocketAddr> {
+        self.tls_forward.as_ref().map(|(addr, _)| *addr)
     }
 
     /// Whether UDP heartbeats (`0x00` answered with `0x00`) are served on

@@ -97,6 +97,7 @@ pub struct TestCatcher {
     memory: MemoryOutput,
     forward: SocketAddr,
     pickle: SocketAddr,
+    tls_forward: Option<SocketAddr>,
     unix: Option<std::path::PathBuf>,
     thread: Option<std::thread::JoinHandle<io::Result<StatsSnapshot>>>,
 }
@@ -118,8 +119,10 @@ impl TestCatcher {
     }
 
     /// As [`start`](TestCatcher::start), keeping `config`'s limits, key,
-    /// Unix socket and other settings; the addresses become free loopback
-    /// ports and the output memory.
+    /// TLS, Unix socket and other settings; the addresses become free
+    /// loopback ports and the output memory. The handshake's hostname, left
+    /// at its default, becomes `test-catcher` (a sender on this machine
+    /// would otherwise share it).
     ///
     /// ```
     /// use fluent_catcher::{Config, TestCatcher};
@@ -130,16 +133,25 @@ impl TestCatcher {
     ///
     /// # Errors
     /// As [`start`](TestCatcher::start).
-    pub fn with_config(config: Config) -> io::Result<TestCatcher> {
+    pub fn with_config(mut config: Config) -> io::Result<TestCatcher> {
         let memory = MemoryOutput::default();
         let loopback: SocketAddr = ([127, 0, 0, 1], 0).into();
-        let config = config
+        let tls = config.tls_forward.take().map(|(_, tls)| tls);
+        let mut config = config
             .forward(loopback)
             .pickle(loopback)
             .output(Output::Memory(memory.clone()))
             .log_connections(false)
             .record_connections(true)
             .flush_interval(Duration::from_millis(10));
+        if let Some(tls) = tls {
+            config = config.tls_forward(loopback, tls);
+        }
+        if config.hostname == gethostname::gethostname().to_string_lossy() {
+            // A sender on this machine has the same default name, and the
+            // handshake refuses a server named like its client.
+            config = config.hostname("test-catcher");
+        }
         let unix = config.unix.clone();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         let thread = std::thread::Builder::new().name("test-catcher".into()).spawn(move || {
@@ -152,16 +164,56 @@ impl TestCatcher {
                         return Err(e);
                     }
                 };
-                let ports = (catcher.forward_addr(), catcher.pickle_addr(), catcher.handle());
+                let ports =
+                    (catcher.forward_addr(), catcher.pickle_addr(), catcher.tls_forward_addr(), catcher.handle());
                 let _ = ready_tx.send(Ok(ports));
                 catcher.run().await
             })
         })?;
-        let (forward, pickle, handle) = ready_rx.recv().map_err(|_| io::Error::other("catcher thread died"))??;
+        let (forward, pickle, tls_forward, handle) =
+            ready_rx.recv().map_err(|_| io::Error::other("catcher thread died"))??;
         let (Some(forward), Some(pickle)) = (forward, pickle) else {
             return Err(io::Error::other("listeners were not bound"));
         };
-        Ok(TestCatcher { handle, memory, forward, pickle, unix, thread: Some(thread) })
+        Ok(TestCatcher { handle, memory, forward, pickle, tls_forward, unix, thread: Some(thread) })
+    }
+
+    /// Starts a catcher that also serves the Forward protocol over TLS, with
+    /// a certificate from `certs` (keeping `config`'s other settings, as
+    /// [`with_config`](TestCatcher::with_config)). Senders must trust
+    /// [`TestCertificates::ca_pem`](crate::TestCertificates::ca_pem).
+    ///
+    /// ```
+    /// use fluent_catcher::{Config, TestCatcher, TestCertificates};
+    /// let certs = TestCertificates::generate()?;
+    /// let catcher = TestCatcher::with_tls(Config::default().shared_key("k"), &certs)?;
+    /// let tls = fluent_std::TlsConfig::builder().ca_pem(certs.ca_pem()).build().unwrap();
+    /// let sender = fluent_std::Sender::builder("app")
+    ///     .host("127.0.0.1")
+    ///     .port(catcher.tls_forward_addr().unwrap().port())
+    ///     .tls(tls)
+    ///     .shared_key("k")
+    ///     .build();
+    /// sender.emit("x", &std::collections::BTreeMap::from([("k", 1)])).unwrap();
+    /// assert_eq!(catcher.wait_for_events(1, std::time::Duration::from_secs(10)).len(), 1);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`start`](TestCatcher::start), or the certificate was refused.
+    pub fn with_tls(config: Config, certs: &crate::TestCertificates) -> io::Result<TestCatcher> {
+        Self::with_config(config.tls_forward(([127, 0, 0, 1], 0).into(), certs.server_tls()?))
+    }
+
+    /// The TLS Forward address, when the catcher serves one.
+    ///
+    /// ```
+    /// let catcher = fluent_catcher::TestCatcher::start()?;
+    /// assert!(catcher.tls_forward_addr().is_none());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn tls_forward_addr(&self) -> Option<SocketAddr> {
+        self.tls_forward
     }
 
     /// The Forward TCP address.

@@ -57,6 +57,9 @@ mod server;
 mod socket_handler;
 mod stats;
 mod stream;
+mod test_certs;
+mod tls;
+mod tls_stream;
 mod transcode;
 mod writer;
 
@@ -68,3 +71,5 @@ pub use output::{AckWhen, MemoryOutput, Output};
 pub use pickle::PickleError;
 pub use server::{Catcher, CatcherHandle, ConnectionSummary, Listener};
 pub use stats::StatsSnapshot;
+pub use test_certs::{TestCertificateFiles, TestCertificates};
+pub use tls::TlsServerConfig;

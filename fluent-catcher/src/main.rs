@@ -28,6 +28,23 @@ struct Args {
     /// Forward protocol TCP address (UDP heartbeats on the same port).
     #[arg(long, value_name = "ADDR", default_value = fluent_catcher::DEFAULT_FORWARD_ADDR, value_parser = parse_addr)]
     listen: SocketAddr,
+    /// Do not serve the plain (non-TLS) Forward protocol over TCP.
+    #[arg(long)]
+    no_plain: bool,
+    /// Serve the Forward protocol over TLS on this address (with
+    /// --tls-cert-file and --tls-key-file).
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    tls_listen: Option<SocketAddr>,
+    /// The TLS listener's certificate chain (PEM, leaf first).
+    #[arg(long, value_name = "FILE", requires = "tls_key_file")]
+    tls_cert_file: Option<PathBuf>,
+    /// The TLS listener's private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "tls_cert_file")]
+    tls_key_file: Option<PathBuf>,
+    /// Require TLS clients to present a certificate signed by a CA in this
+    /// PEM file (mutual TLS).
+    #[arg(long, value_name = "FILE", requires = "tls_cert_file")]
+    tls_client_ca_file: Option<PathBuf>,
     /// Also serve the Forward protocol on this Unix socket.
     #[arg(long, value_name = "PATH")]
     unix: Option<PathBuf>,
@@ -152,7 +169,6 @@ async fn serve(args: Args) -> std::io::Result<()> {
         .frame_timeout(Duration::from_secs(args.frame_timeout));
     let output = args.out.clone().map_or(Output::Stdout, Output::File);
     let mut config = Config::default()
-        .forward(args.listen)
         .udp_heartbeat(!args.no_udp)
         .output(output)
         .format(args.format)
@@ -160,7 +176,14 @@ async fn serve(args: Args) -> std::io::Result<()> {
         .limits(limits)
         .flush_interval(Duration::from_millis(args.flush_interval.max(1)))
         .log_connections(!args.quiet);
+    config = if args.no_plain { config.no_forward() } else { config.forward(args.listen) };
     config = if args.no_pickle { config.no_pickle() } else { config.pickle(args.pickle_listen) };
+    if let Some(tls) = tls_config(&args)? {
+        let addr = args.tls_listen.ok_or_else(|| std::io::Error::other("--tls-cert-file needs --tls-listen ADDR"))?;
+        config = config.tls_forward(addr, tls);
+    } else if args.tls_listen.is_some() {
+        return Err(std::io::Error::other("--tls-listen needs --tls-cert-file and --tls-key-file"));
+    }
     if let Some(path) = &args.unix {
         config = config.unix(path);
     }
@@ -184,6 +207,10 @@ async fn serve(args: Args) -> std::io::Result<()> {
     let mut listening = Vec::new();
     if let Some(addr) = catcher.forward_addr() {
         listening.push(format!("forward tcp {addr}{}", if args.no_udp { "" } else { " (+udp heartbeat)" }));
+    }
+    if let Some(addr) = catcher.tls_forward_addr() {
+        let mutual = if args.tls_client_ca_file.is_some() { ", client certificates required" } else { "" };
+        listening.push(format!("forward tls {addr}{mutual}"));
     }
     if let Some(path) = catcher.unix_path() {
         listening.push(format!("forward unix {}", path.display()));
@@ -226,6 +253,16 @@ async fn serve(args: Args) -> std::io::Result<()> {
     let totals = catcher.run().await?;
     eprintln!("fluent-catcher: stopped; {totals}");
     Ok(())
+}
+
+/// The TLS listener's settings, when a certificate is given.
+fn tls_config(args: &Args) -> std::io::Result<Option<fluent_catcher::TlsServerConfig>> {
+    let (Some(cert), Some(key)) = (&args.tls_cert_file, &args.tls_key_file) else { return Ok(None) };
+    let tls = fluent_catcher::TlsServerConfig::from_pem_files(cert, key)?;
+    Ok(Some(match &args.tls_client_ca_file {
+        Some(ca) => tls.require_client_certs(ca)?,
+        None => tls,
+    }))
 }
 
 fn parse_user(s: &str) -> Result<(String, String), String> {

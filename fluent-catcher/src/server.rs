@@ -14,6 +14,7 @@ use tokio::task::JoinSet;
 use crate::config::Config;
 use crate::stats::{Stats, StatsSnapshot};
 use crate::stream::{Conn, Stream};
+use crate::tls_stream::TlsStream;
 use crate::writer::{self, Batch};
 
 /// Which listener a connection came in on.
@@ -28,6 +29,8 @@ pub enum Listener {
     Forward,
     /// Forward protocol over the Unix socket.
     ForwardUnix,
+    /// Forward protocol over TLS.
+    ForwardTls,
     /// Python `logging.SocketHandler` (pickle) over TCP.
     SocketHandler,
 }
@@ -37,6 +40,7 @@ impl std::fmt::Display for Listener {
         f.write_str(match self {
             Listener::Forward => "forward",
             Listener::ForwardUnix => "forward-unix",
+            Listener::ForwardTls => "forward-tls",
             Listener::SocketHandler => "sockethandler",
         })
     }
@@ -182,6 +186,7 @@ pub struct Catcher {
     shared: Arc<Shared>,
     handle: CatcherHandle,
     forward: Option<TcpListener>,
+    tls_forward: Option<TlsListener>,
     udp: Option<UdpSocket>,
     unix: Option<(UnixListener, PathBuf)>,
     pickle: Option<TcpListener>,
@@ -210,6 +215,10 @@ impl Catcher {
         let writer = writer::spawn(output, config.ack, config.flush_interval, stats.clone(), rx)?;
         let forward = match config.forward {
             Some(addr) => Some(TcpListener::bind(addr).await?),
+            None => None,
+        };
+        let tls_forward = match &config.tls_forward {
+            Some((addr, tls)) => Some(TlsListener { tcp: TcpListener::bind(addr).await?, config: tls.server.clone() }),
             None => None,
         };
         let udp = match (&forward, config.udp_heartbeat) {
@@ -249,7 +258,16 @@ impl Catcher {
             acks,
             peers: Arc::default(),
         });
-        Ok(Catcher { shared, handle, forward, udp, unix, pickle, writer })
+        Ok(Catcher { shared, handle, forward, tls_forward, udp, unix, pickle, writer })
+    }
+
+    /// The TLS Forward listener's address.
+    ///
+    /// ```no_run
+    /// # fn f(c: &fluent_catcher::Catcher) { println!("{:?}", c.tls_forward_addr()); }
+    /// ```
+    pub fn tls_forward_addr(&self) -> Option<SocketAddr> {
+        self.tls_forward.as_ref().and_then(|l| l.tcp.local_addr().ok())
     }
 
     /// The Forward TCP listener's address.
@@ -306,11 +324,14 @@ impl Catcher {
     /// # Errors
     /// The writer thread panicked.
     pub async fn run(self) -> io::Result<StatsSnapshot> {
-        let Catcher { shared, handle, forward, udp, unix, pickle, writer } = self;
+        let Catcher { shared, handle, forward, tls_forward, udp, unix, pickle, writer } = self;
         let limit = Arc::new(Semaphore::new(shared.config.limits.max_connections));
         let mut loops = JoinSet::new();
         if let Some(listener) = forward {
             loops.spawn(accept_loop(listener, Listener::Forward, shared.clone(), limit.clone()));
+        }
+        if let Some(listener) = tls_forward {
+            loops.spawn(accept_loop(listener, Listener::ForwardTls, shared.clone(), limit.clone()));
         }
         let unix_path = unix.map(|(listener, path)| {
             loops.spawn(accept_loop(listener, Listener::ForwardUnix, shared.clone(), limit.clone()));
@@ -357,6 +378,21 @@ impl Accept for TcpListener {
         let (stream, peer) = TcpListener::accept(self).await?;
         stream.set_nodelay(true)?;
         Ok((stream, peer.to_string()))
+    }
+}
+
+/// A TCP listener whose connections speak TLS (the handshake runs in each
+/// connection's task, see [`TlsStream`]).
+struct TlsListener {
+    tcp: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+}
+
+impl Accept for TlsListener {
+    type Stream = TlsStream;
+    async fn accept(&self) -> io::Result<(TlsStream, String)> {
+        let (stream, peer) = <TcpListener as Accept>::accept(&self.tcp).await?;
+        Ok((TlsStream::new(stream, self.config.clone())?, peer))
     }
 }
 
@@ -416,7 +452,9 @@ async fn accept_loop<L: Accept>(listener: L, kind: Listener, shared: Arc<Shared>
             let mut conn = Conn::new(stream, shared.clone());
             let result = match kind {
                 Listener::SocketHandler => crate::socket_handler::serve(&mut conn).await,
-                Listener::Forward | Listener::ForwardUnix => crate::forward::serve(&mut conn).await,
+                Listener::Forward | Listener::ForwardUnix | Listener::ForwardTls => {
+                    crate::forward::serve(&mut conn).await
+                }
             };
             // The slot is free before the summary is visible, so whoever
             // sees the connection end can connect again at once.

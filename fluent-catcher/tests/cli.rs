@@ -84,3 +84,54 @@ fn help_lists_the_values_of_format_and_ack() {
     assert!(help.contains("[possible values: jsonl, fluentd]"), "{help}");
     assert!(help.contains("[possible values: written, synced]"), "{help}");
 }
+
+#[test]
+fn a_tls_listener_from_flags_serves_tls_senders_only() {
+    let certs = fluent_catcher::TestCertificates::generate().unwrap();
+    let dir = std::env::temp_dir().join(format!("fluent-catcher-cli-tls-{}", std::process::id()));
+    let files = certs.write_to(&dir).unwrap();
+    let out = dir.join("out.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fluent-catcher"))
+        .args(["--no-plain", "--no-pickle", "--tls-listen", "127.0.0.1:0", "--out"])
+        .arg(&out)
+        .arg("--tls-cert-file")
+        .arg(&files.server_cert)
+        .arg("--tls-key-file")
+        .arg(&files.server_key)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut ready = String::new();
+    stderr.read_line(&mut ready).unwrap();
+    assert!(ready.starts_with("fluent-catcher: listening on forward tls 127.0.0.1:"), "{ready}");
+    assert!(!ready.contains("forward tcp"), "--no-plain: {ready}");
+    let port: u16 = ready.split("127.0.0.1:").nth(1).unwrap().split([' ', ',', ';']).next().unwrap().parse().unwrap();
+
+    let tls = fluent_std::TlsConfig::builder().ca_file(&files.ca).build().unwrap();
+    let sender = fluent_std::Sender::builder("cli").host("127.0.0.1").port(port).tls(tls).build();
+    for n in 0..20 {
+        sender.emit("tls", &std::collections::BTreeMap::from([("n", n)])).unwrap();
+    }
+    sender.close();
+    let mut line = String::new();
+    stderr.read_line(&mut line).unwrap();
+    assert!(line.contains("forward-tls") && line.contains("disconnected after 20 events"), "{line}");
+
+    signal(child.id(), "TERM");
+    assert_eq!(child.wait_timeout(Duration::from_secs(20)), Some(0));
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 20);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_tls_key_that_does_not_exist_is_an_error_naming_the_file() {
+    let output = Command::new(env!("CARGO_BIN_EXE_fluent-catcher"))
+        .args(["--tls-listen", "127.0.0.1:0", "--tls-cert-file", "/nonexistent/server.pem"])
+        .args(["--tls-key-file", "/nonexistent/server.key", "--listen", "127.0.0.1:0", "--no-pickle"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("/nonexistent/server.pem"), "{stderr}");
+}

@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
+use rustls::ClientConnection;
 use socket2::{Domain, SockAddr, Socket, Type};
+
+use crate::tls::TlsConfig;
+use crate::tls_io;
 
 /// A Forward receiver's address: TCP host and port, or a Unix socket
 /// (`unix:///path/to/socket` as the host, as in fluent-logger-python).
@@ -67,7 +71,7 @@ impl Endpoint {
             }
         };
         socket.set_write_timeout(Some(timeout))?;
-        Ok(Connection { socket })
+        Ok(Connection { socket, tls: None })
     }
 }
 
@@ -128,8 +132,8 @@ impl Endpoint {
             socket.set_keepalive(true)?;
         }
         match socket.connect(addr) {
-            Ok(()) => Ok(Dialing::Connected(Connection { socket })),
-            Err(e) if in_progress(&e) => Ok(Dialing::InProgress(Connection { socket })),
+            Ok(()) => Ok(Dialing::Connected(Connection { socket, tls: None })),
+            Err(e) if in_progress(&e) => Ok(Dialing::InProgress(Connection { socket, tls: None })),
             Err(e) => Err(e),
         }
     }
@@ -143,6 +147,8 @@ fn in_progress(e: &io::Error) -> bool {
 #[derive(Debug)]
 pub(crate) struct Connection {
     socket: Socket,
+    /// The TLS session, once [`Connection::start_tls`] has begun it.
+    tls: Option<Box<ClientConnection>>,
 }
 
 impl Connection {
@@ -153,16 +159,7 @@ impl Connection {
         if self.socket.set_nonblocking(true).is_err() {
             return true;
         }
-        let mut scratch = [0u8; 512];
-        let closed = loop {
-            match (&self.socket).read(&mut scratch) {
-                Ok(0) => break true,
-                Ok(_) => continue,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break false,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(_) => break true,
-            }
-        };
+        let closed = self.closed_while_idle();
         closed || self.socket.set_nonblocking(false).is_err()
     }
 
@@ -182,7 +179,10 @@ impl Connection {
 
     /// Writes what the kernel takes now (non-blocking socket): `WouldBlock`
     /// when it takes nothing.
-    pub(crate) fn write_some(&self, bytes: &[u8]) -> io::Result<usize> {
+    pub(crate) fn write_some(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        if let Some(tls) = &mut self.tls {
+            return tls_io::write(tls, &self.socket, bytes);
+        }
         loop {
             match (&self.socket).write(bytes) {
                 Ok(0) if !bytes.is_empty() => return Err(io::ErrorKind::WriteZero.into()),
@@ -194,7 +194,10 @@ impl Connection {
 
     /// Reads what has arrived (non-blocking socket): `Ok(0)` is the peer's
     /// close, `WouldBlock` means nothing yet.
-    pub(crate) fn read_some(&self, buf: &mut [u8]) -> io::Result<usize> {
+    pub(crate) fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(tls) = &mut self.tls {
+            return tls_io::read(tls, &self.socket, buf);
+        }
         loop {
             match (&self.socket).read(buf) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -205,7 +208,7 @@ impl Connection {
 
     /// Whether the peer closed this (non-blocking) connection while it was
     /// idle: a read of 0 bytes, or an error; bytes it sent are discarded.
-    pub(crate) fn closed_while_idle(&self) -> bool {
+    pub(crate) fn closed_while_idle(&mut self) -> bool {
         let mut scratch = [0u8; 512];
         loop {
             match self.read_some(&mut scratch) {
@@ -213,6 +216,20 @@ impl Connection {
                 Ok(_) => continue,
                 Err(e) => return e.kind() != io::ErrorKind::WouldBlock,
             }
+        }
+    }
+
+    /// Runs the TLS handshake on this (blocking) connection, reads and
+    /// writes bounded by `timeout`.
+    pub(crate) fn secure(&mut self, config: &TlsConfig, host: &str, timeout: Duration) -> Result<(), crate::SendError> {
+        self.start_tls(config, host)?;
+        self.socket.set_read_timeout(Some(timeout))?;
+        match self.tls_handshake() {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                Err(crate::SendError::Tls(format!("no TLS handshake from the server within {timeout:?}")))
+            }
+            Err(e) => Err(e.into()),
         }
     }
 
@@ -228,7 +245,7 @@ impl Connection {
         self.socket.set_read_timeout(Some(timeout))?;
         let mut buf = [0u8; 4096];
         loop {
-            let n = match (&self.socket).read(&mut buf) {
+            let n = match self.read_some(&mut buf) {
                 Ok(0) => return Err(crate::SendError::Handshake("the server closed the connection".into())),
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -249,9 +266,79 @@ impl Connection {
 
     /// Writes all of `bytes` (a blocking socket; a write of 0 bytes means
     /// the peer is gone).
-    pub(crate) fn write_all(&mut self, bytes: &[u8]) -> io::Result<()> {
-        (&self.socket).write_all(bytes)?;
-        (&self.socket).flush()
+    pub(crate) fn write_all(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        if self.tls.is_none() {
+            (&self.socket).write_all(bytes)?;
+            return (&self.socket).flush();
+        }
+        while !bytes.is_empty() {
+            match self.write_some(bytes) {
+                Ok(n) => bytes = &bytes[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        self.flush_tls()
+    }
+
+    /// Begins TLS on this connection (TCP only: a Unix socket stays
+    /// plain); `host` is the name checked unless the configuration
+    /// overrides it. Drive it with [`Connection::tls_handshake`].
+    pub(crate) fn start_tls(&mut self, config: &TlsConfig, host: &str) -> io::Result<()> {
+        let name = config.name_for(host).map_err(|e| tls_io::failure(e.0))?;
+        let session =
+            ClientConnection::new(config.client.clone(), name).map_err(|e| tls_io::failure(format!("TLS: {e}")))?;
+        self.tls = Some(Box::new(session));
+        Ok(())
+    }
+
+    /// Advances the TLS handshake: `Ok(true)` once it is complete (at once
+    /// without TLS), `WouldBlock` while it waits for the socket. On a
+    /// blocking socket, runs it to the end within the socket's timeouts.
+    pub(crate) fn tls_handshake(&mut self) -> io::Result<bool> {
+        match &mut self.tls {
+            Some(tls) => tls_io::handshake(tls, &self.socket),
+            None => Ok(true),
+        }
+    }
+
+    /// Whether TLS records taken from earlier writes still wait for the
+    /// socket.
+    pub(crate) fn tls_backlog(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| tls.wants_write())
+    }
+
+    /// Writes the TLS records still waiting: `WouldBlock` when the socket
+    /// takes no more now.
+    pub(crate) fn flush_tls(&mut self) -> io::Result<()> {
+        match &mut self.tls {
+            Some(tls) => tls_io::flush(tls, &self.socket),
+            None => Ok(()),
+        }
+    }
+
+    /// What to poll the socket for, given what the caller waits for: TLS
+    /// adds writability while records wait, and readability while its
+    /// handshake waits for the server.
+    pub(crate) fn interest(&self, want: PollFlags) -> PollFlags {
+        match &self.tls {
+            Some(tls) if tls.wants_write() => want | PollFlags::OUT,
+            Some(tls) if tls.is_handshaking() => PollFlags::IN,
+            _ => want,
+        }
+    }
+}
+
+impl Drop for Connection {
+    /// Ends a TLS session with `close_notify`, without waiting: a peer
+    /// (OpenSSL) takes a close without it for a truncation.
+    fn drop(&mut self) {
+        if let Some(tls) = &mut self.tls {
+            tls.send_close_notify();
+            if self.socket.set_nonblocking(true).is_ok() {
+                let _ = tls_io::flush(tls, &self.socket);
+            }
+        }
     }
 }
 

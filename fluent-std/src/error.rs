@@ -47,6 +47,10 @@ pub enum SendError {
     /// knows the key; the connection was dropped before any event was
     /// written to it. The text says why (never the key or password).
     Handshake(String),
+    /// TLS failed: the server's certificate was not trusted or did not name
+    /// the host, the server refused ours, or the session broke. The
+    /// connection was dropped; the text says why.
+    Tls(String),
     /// Not connected, and the next reconnection attempt is not due yet
     /// (capped exponential backoff, not a reconnect on every emit).
     Backoff {
@@ -57,6 +61,9 @@ pub enum SendError {
 
 impl From<io::Error> for SendError {
     fn from(e: io::Error) -> Self {
+        if let Some(tls) = e.get_ref().and_then(|inner| inner.downcast_ref::<crate::tls_io::TlsFailure>()) {
+            return SendError::Tls(tls.0.clone());
+        }
         SendError::Io { kind: e.kind(), message: e.to_string() }
     }
 }
@@ -75,6 +82,7 @@ impl fmt::Display for SendError {
             }
             SendError::Backoff { retry_in } => write!(f, "not connected; next attempt in {retry_in:?}"),
             SendError::Handshake(reason) => write!(f, "shared-key handshake failed: {reason}"),
+            SendError::Tls(reason) => write!(f, "TLS failed: {reason}"),
         }
     }
 }

@@ -58,6 +58,8 @@ mod rings;
 mod sender;
 mod shared;
 mod stats;
+mod tls;
+mod tls_io;
 mod waker;
 mod worker;
 
@@ -68,6 +70,7 @@ pub use packet::BatchMode;
 #[cfg(any(feature = "log", feature = "tracing"))]
 pub use record_sender::RecordSender;
 pub use stats::Stats;
+pub use tls::{TlsConfig, TlsConfigBuilder, TlsError};
 
 pub use connection::Endpoint;
 pub use error::SendError;

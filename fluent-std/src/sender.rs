@@ -48,6 +48,7 @@ pub struct SenderBuilder {
     pub(crate) self_hostname: Option<String>,
     pub(crate) username: String,
     pub(crate) password: String,
+    pub(crate) tls: Option<crate::TlsConfig>,
 }
 
 impl std::fmt::Debug for SenderBuilder {
@@ -59,6 +60,7 @@ impl std::fmt::Debug for SenderBuilder {
             .field("bufmax", &self.bufmax)
             .field("timeout", &self.timeout)
             .field("security", &self.security())
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -199,6 +201,21 @@ impl SenderBuilder {
         self
     }
 
+    /// TLS to the server (TCP endpoints; a `unix://` host stays plain): the
+    /// TLS handshake runs on every new connection before the shared-key
+    /// handshake and before any event. A failure is a [`SendError::Tls`]
+    /// with the reason, retried with backoff.
+    ///
+    /// ```
+    /// let tls = fluent_std::TlsConfig::builder().server_name("aggregator.internal").insecure_skip_verify().build()?;
+    /// let _ = fluent_std::Sender::builder("app").host("10.0.0.5").tls(tls).shared_key("secret");
+    /// # Ok::<(), fluent_std::TlsError>(())
+    /// ```
+    pub fn tls(mut self, config: crate::TlsConfig) -> Self {
+        self.tls = Some(config);
+        self
+    }
+
     /// The handshake's credentials, when a shared key is set.
     pub(crate) fn security(&self) -> Option<crate::handshake::Security> {
         let key = self.shared_key.clone()?;
@@ -335,6 +352,7 @@ impl Sender {
             self_hostname: None,
             username: String::new(),
             password: String::new(),
+            tls: None,
         }
     }
 
@@ -555,6 +573,9 @@ impl Sender {
                 return Err(SendError::Backoff { retry_in });
             }
             let connected = self.endpoint.connect(self.options.timeout).map_err(SendError::from).and_then(|mut c| {
+                if let (Some(tls), Endpoint::Tcp { host, .. }) = (&self.options.tls, &self.endpoint) {
+                    c.secure(tls, host, self.options.timeout)?;
+                }
                 if let Some(security) = &self.security {
                     c.handshake(security.clone(), self.options.timeout)?;
                 }

@@ -91,6 +91,11 @@ enum Link {
         rest: Vec<SockAddr>,
         deadline: Instant,
     },
+    /// Connected; the TLS handshake runs (when TLS is configured).
+    Securing {
+        conn: Connection,
+        deadline: Instant,
+    },
     /// Connected; the shared-key handshake runs before any event is
     /// written (`outbox`: the part of PING not yet written).
     Handshaking {
@@ -499,7 +504,35 @@ impl Worker {
                 }
                 Err(e) => self.next_address_or_fail(e, now),
             },
+            Link::Securing { conn, deadline } => match conn.tls_handshake() {
+                Ok(_) => {
+                    let Link::Securing { conn, .. } = std::mem::replace(&mut self.link, Link::Down) else {
+                        return Step::Blocked;
+                    };
+                    self.authenticate(conn, now)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock && now < *deadline => Step::Blocked,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                    let timeout = self.options().base.timeout;
+                    self.link_failed(
+                        SendError::Tls(format!("no TLS handshake from the server within {timeout:?}")),
+                        now,
+                    )
+                }
+                Err(e) => self.link_failed(e.into(), now),
+            },
             Link::Handshaking { .. } => self.handshake_step(now),
+            Link::Up { conn, .. } if conn.tls_backlog() => match conn.flush_tls() {
+                // Records of requests already counted as written, waiting for
+                // the socket (the ack wait needs them sent).
+                Ok(()) => {
+                    self.last_progress = now;
+                    self.last_write = now;
+                    Step::Progress
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.write_blocked(now),
+                Err(e) => self.link_failed(e.into(), now),
+            },
             Link::Up { .. } if self.pending.ack_due().is_some() => self.read_ack(now),
             Link::Up { conn, completed } => {
                 let Some(bytes) = self.pending.unwritten() else { return Step::Blocked };
@@ -521,17 +554,21 @@ impl Worker {
                         }
                         Step::Progress
                     }
-                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                        if now.saturating_duration_since(self.last_write) < self.options().base.timeout {
-                            return Step::Blocked;
-                        }
-                        let timeout = self.options().base.timeout;
-                        self.link_failed(timed_out(&format!("the server took no bytes for {timeout:?}")), now)
-                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.write_blocked(now),
                     Err(e) => self.link_failed(e.into(), now),
                 }
             }
         }
+    }
+
+    /// The socket takes no bytes now: wait, unless it has taken none for the
+    /// `timeout`.
+    fn write_blocked(&mut self, now: Instant) -> Step {
+        let timeout = self.options().base.timeout;
+        if now.saturating_duration_since(self.last_write) < timeout {
+            return Step::Blocked;
+        }
+        self.link_failed(timed_out(&format!("the server took no bytes for {timeout:?}")), now)
     }
 
     /// Resolves the host name on a helper thread, which wakes the worker
@@ -594,8 +631,22 @@ impl Worker {
         Step::Blocked
     }
 
-    /// A connection is made: the handshake first, when a shared key is set.
-    fn connected(&mut self, conn: Connection, now: Instant) -> Step {
+    /// A connection is made: TLS first, when configured (TCP only).
+    fn connected(&mut self, mut conn: Connection, now: Instant) -> Step {
+        let (Some(tls), Endpoint::Tcp { host, .. }) = (&self.shared.options.base.tls, &self.endpoint) else {
+            return self.authenticate(conn, now);
+        };
+        match conn.start_tls(tls, host) {
+            Ok(()) => {
+                self.link = Link::Securing { conn, deadline: now + self.options().base.timeout };
+                Step::Progress
+            }
+            Err(e) => self.link_failed(e.into(), now),
+        }
+    }
+
+    /// The shared-key handshake, when a shared key is set; then the link is up.
+    fn authenticate(&mut self, conn: Connection, now: Instant) -> Step {
         let Some(security) = self.security.clone() else {
             self.link_up(conn, now);
             return Step::Progress;
@@ -739,7 +790,7 @@ impl Worker {
 
     /// Reads the server's replies until the front request's ack.
     fn read_ack(&mut self, now: Instant) -> Step {
-        let Link::Up { conn, completed } = &self.link else { return Step::Blocked };
+        let Link::Up { conn, completed } = &mut self.link else { return Step::Blocked };
         let reused = *completed > 0;
         let mut read = [0u8; 512];
         match conn.read_some(&mut read) {
@@ -808,16 +859,23 @@ impl Worker {
                 until(&mut timeout, *deadline);
                 (Some(conn), PollFlags::OUT)
             }
+            Link::Securing { conn, deadline } => {
+                until(&mut timeout, *deadline);
+                (Some(conn), conn.interest(PollFlags::IN))
+            }
             Link::Handshaking { conn, outbox, deadline, .. } => {
                 until(&mut timeout, *deadline);
-                (Some(conn), if outbox.is_empty() { PollFlags::IN } else { PollFlags::OUT })
+                (Some(conn), conn.interest(if outbox.is_empty() { PollFlags::IN } else { PollFlags::OUT }))
             }
             Link::Up { conn, .. } => match self.pending.ack_due() {
                 Some(due) => {
                     until(&mut timeout, due);
-                    (Some(conn), PollFlags::IN)
+                    if conn.tls_backlog() {
+                        until(&mut timeout, self.last_write + self.options().base.timeout);
+                    }
+                    (Some(conn), conn.interest(PollFlags::IN))
                 }
-                None if self.pending.unwritten().is_some() => {
+                None if self.pending.unwritten().is_some() || conn.tls_backlog() => {
                     until(&mut timeout, self.last_write + self.options().base.timeout);
                     (Some(conn), PollFlags::OUT)
                 }
