@@ -151,3 +151,44 @@ fn the_shared_key_handshake_from_flags_and_the_environment() {
     assert!(stderr.contains("handshake") && !stderr.contains("not the key"), "{stderr}");
     assert_eq!(catcher.wait_for_events(5, std::time::Duration::from_secs(10)).len(), 5);
 }
+
+#[test]
+fn tls_flags_deliver_to_a_trusted_server_and_an_untrusted_one_fails_fast() {
+    let certs = fluent_catcher::TestCertificates::generate().unwrap();
+    let dir = std::env::temp_dir().join(format!("fluent-cat-tls-{}", std::process::id()));
+    let files = certs.write_to(&dir).unwrap();
+    let config = fluent_catcher::Config::default().shared_key("cat key").hostname("catcher.test");
+    let catcher = fluent_catcher::TestCatcher::with_tls(config, &certs).unwrap();
+    let port = catcher.tls_forward_addr().unwrap().port().to_string();
+    let input = write_input("{\"a\": 1}\n{\"a\": 2}\n{\"a\": 3}\n");
+    let run = |tls: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_fluent-cat"))
+            .args(["app.tls", input.to_str().unwrap(), "--host", "127.0.0.1", "--port", &port, "--ack"])
+            .args(["--self-hostname", "cat.test", "--close-timeout", "3", "--connect-timeout", "2"])
+            .args(tls)
+            .env("FLUENT_SHARED_KEY", "cat key")
+            .output()
+            .unwrap()
+    };
+    let good = run(&["--tls-ca-file", files.ca.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&good.stderr);
+    assert!(good.status.success(), "{stderr}");
+    assert!(stderr.contains("acked 3"), "{stderr}");
+    assert_eq!(catcher.wait_for_events(3, std::time::Duration::from_secs(10)).len(), 3);
+
+    // The system's roots do not include the test CA: refused at once.
+    let untrusted = run(&["--tls"]);
+    let stderr = String::from_utf8_lossy(&untrusted.stderr);
+    assert_eq!(untrusted.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("invalid peer certificate"), "{stderr}");
+
+    let insecure = run(&["--tls-insecure-skip-verify"]);
+    let stderr = String::from_utf8_lossy(&insecure.stderr);
+    assert!(insecure.status.success(), "{stderr}");
+    assert!(stderr.contains("WARNING"), "{stderr}");
+
+    let missing = run(&["--tls-ca-file", "/nonexistent/ca.pem"]);
+    assert_eq!(missing.status.code(), Some(2), "{}", String::from_utf8_lossy(&missing.stderr));
+    assert_eq!(catcher.wait_for_events(6, std::time::Duration::from_secs(10)).len(), 6);
+    let _ = std::fs::remove_dir_all(dir);
+}

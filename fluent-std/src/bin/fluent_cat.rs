@@ -19,7 +19,10 @@
 //!   delivery (a connection failed without `--ack`: what the kernel had
 //!   taken may be lost).
 //! - 2: the run stopped at a malformed line, or could not read its input.
-//! - 3: the server could not be reached within `--connect-timeout`.
+//! - 2 also: a `--tls-*` file could not be read or holds no usable
+//!   certificate or key.
+//! - 3: the server could not be reached within `--connect-timeout`, or
+//!   refused the TLS or shared-key handshake (or we refused its certificate).
 //! - 130: interrupted (SIGINT or SIGTERM), after the summary.
 
 use std::fs::File;
@@ -32,7 +35,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use fluent_std::{AsyncSender, BatchMode, Stats};
+use fluent_std::{AsyncSender, BatchMode, Sender, SenderBuilder, Stats, TlsConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The queue's bytes, and the pending buffer's (`bufmax`).
@@ -109,6 +112,55 @@ struct Args {
     /// Password of --username. Better from the environment: FLUENT_PASSWORD.
     #[arg(long, value_name = "PASSWORD")]
     password: Option<String>,
+    /// Connect with TLS, verifying the server against the system's root
+    /// certificates (or --tls-ca-file). Implied by the other --tls flags.
+    #[arg(long)]
+    tls: bool,
+    /// Trust the CA certificates in this PEM file instead of the system's.
+    #[arg(long, value_name = "FILE")]
+    tls_ca_file: Option<PathBuf>,
+    /// Client certificate chain (PEM) for a server requiring mutual TLS.
+    #[arg(long, value_name = "FILE", requires = "tls_key_file")]
+    tls_cert_file: Option<PathBuf>,
+    /// Private key (PEM) of --tls-cert-file.
+    #[arg(long, value_name = "FILE", requires = "tls_cert_file")]
+    tls_key_file: Option<PathBuf>,
+    /// The name the server's certificate must carry (default: --host).
+    #[arg(long, value_name = "NAME")]
+    tls_server_name: Option<String>,
+    /// INSECURE: accept any server certificate. The traffic is encrypted but
+    /// anyone on the path can pose as the server. For trying things out.
+    #[arg(long)]
+    tls_insecure_skip_verify: bool,
+}
+
+impl Args {
+    /// The TLS settings, when any --tls flag is given.
+    fn tls(&self) -> Result<Option<TlsConfig>, fluent_std::TlsError> {
+        let wanted = self.tls
+            || self.tls_ca_file.is_some()
+            || self.tls_cert_file.is_some()
+            || self.tls_server_name.is_some()
+            || self.tls_insecure_skip_verify;
+        if !wanted {
+            return Ok(None);
+        }
+        let mut tls = TlsConfig::builder();
+        if let Some(ca) = &self.tls_ca_file {
+            tls = tls.ca_file(ca);
+        }
+        if let (Some(cert), Some(key)) = (&self.tls_cert_file, &self.tls_key_file) {
+            tls = tls.client_cert_files(cert, key);
+        }
+        if let Some(name) = &self.tls_server_name {
+            tls = tls.server_name(name.clone());
+        }
+        if self.tls_insecure_skip_verify {
+            eprintln!("fluent-cat: WARNING: --tls-insecure-skip-verify: the server's certificate is not checked");
+            tls = tls.insecure_skip_verify();
+        }
+        tls.build().map(Some)
+    }
 }
 
 /// What the input gave, shared with the signal handler.
@@ -177,7 +229,39 @@ fn main() -> ExitCode {
     };
     let connect_timeout = Duration::from_secs_f64(args.connect_timeout.max(0.001));
     let queue_timeout = Duration::from_secs_f64(args.queue_timeout.max(0.0));
-    if let Err(e) = probe(args.socket.as_ref(), &args.host, args.port, connect_timeout) {
+    let tls = match args.tls() {
+        Ok(tls) => tls,
+        Err(e) => {
+            eprintln!("fluent-cat: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let shared_key = args.shared_key.clone().or_else(|| std::env::var("FLUENT_SHARED_KEY").ok());
+    let password = args.password.clone().or_else(|| std::env::var("FLUENT_PASSWORD").ok()).unwrap_or_default();
+    let configure = |s: SenderBuilder| {
+        let mut s = s.host(host.clone()).port(args.port).timeout(connect_timeout);
+        if let Some(tls) = &tls {
+            s = s.tls(tls.clone());
+        }
+        if let Some(key) = &shared_key {
+            s = s.shared_key(key.clone());
+        }
+        if let Some(name) = &args.self_hostname {
+            s = s.self_hostname(name.clone());
+        }
+        if let Some(user) = &args.username {
+            s = s.user(user.clone(), password.clone());
+        }
+        s
+    };
+    let probed = if tls.is_some() || shared_key.is_some() {
+        // Through TLS and the handshake too, so that a refused certificate
+        // or key fails the run before it reads anything.
+        configure(Sender::builder("")).build().send_raw(&[]).map_err(|e| e.to_string())
+    } else {
+        probe(args.socket.as_ref(), &args.host, args.port, connect_timeout).map_err(|e| e.to_string())
+    };
+    if let Err(e) = probed {
         let target = args.socket.as_ref().map_or(format!("{}:{}", args.host, args.port), |p| p.display().to_string());
         eprintln!("fluent-cat: cannot connect to {target}: {e}");
         return ExitCode::from(3);
@@ -202,28 +286,9 @@ fn main() -> ExitCode {
             eprintln!("fluent-cat: cannot handle SIGINT/SIGTERM: {e}");
         }
     }
-    let shared_key = args.shared_key.clone().or_else(|| std::env::var("FLUENT_SHARED_KEY").ok());
-    let password = args.password.clone().or_else(|| std::env::var("FLUENT_PASSWORD").ok()).unwrap_or_default();
     let sender = Arc::new(
         AsyncSender::builder(args.tag.clone())
-            .sender(|s| {
-                let mut s = s
-                    .host(host)
-                    .port(args.port)
-                    .nanosecond_precision(!args.time_as_integer)
-                    .timeout(connect_timeout)
-                    .bufmax(QUEUE_BYTES);
-                if let Some(key) = shared_key {
-                    s = s.shared_key(key);
-                }
-                if let Some(name) = &args.self_hostname {
-                    s = s.self_hostname(name.clone());
-                }
-                if let Some(user) = &args.username {
-                    s = s.user(user.clone(), password);
-                }
-                s
-            })
+            .sender(|s| configure(s).nanosecond_precision(!args.time_as_integer).bufmax(QUEUE_BYTES))
             .queue_maxsize(args.queue_size)
             .queue_bytes(QUEUE_BYTES)
             .queue_circular(args.circular)
