@@ -1,8 +1,10 @@
 // Sends events to a Forward server with @fluent-org/logger's client, in ack
 // mode, through the shared-key (and optional user) handshake.
 // Usage: node catcher_client.js PORT SHARED_KEY USERNAME PASSWORD COUNT
-// (USERNAME "-" for none). Prints {"acked": N} once every event is acked;
+// (USERNAME "-" for none). With TLS_CA (a PEM file path) in the environment
+// it connects over TLS, trusting that CA. Prints {"acked": N} once every event is acked;
 // exits 1 with the error when one is not.
+const fs = require("fs");
 const { FluentClient } = require("@fluent-org/logger");
 const { AuthError } = require("@fluent-org/logger/build/src/error");
 
@@ -13,7 +15,13 @@ if (username !== "-") {
   security.password = password;
 }
 const client = new FluentClient("node", {
-  socket: { host: "127.0.0.1", port: Number(port), timeout: 5000, reconnect: { maxTries: 2 } },
+  socket: {
+    host: "127.0.0.1",
+    port: Number(port),
+    timeout: 5000,
+    reconnect: { maxTries: 2 },
+    tls: process.env.TLS_CA ? { ca: fs.readFileSync(process.env.TLS_CA) } : undefined,
+  },
   security,
   ack: { ackTimeout: 5000 },
   eventMode: "Message",
