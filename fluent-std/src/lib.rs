@@ -56,6 +56,7 @@ mod pending;
 mod record_sender;
 mod rings;
 mod sender;
+mod servers;
 mod shared;
 mod stats;
 mod tls;
@@ -69,6 +70,7 @@ pub use async_sender::{
 pub use packet::BatchMode;
 #[cfg(any(feature = "log", feature = "tracing"))]
 pub use record_sender::RecordSender;
+pub use servers::Server;
 pub use stats::Stats;
 pub use tls::{TlsConfig, TlsConfigBuilder, TlsError};
 

@@ -10,9 +10,9 @@ use std::time::{Duration, Instant, SystemTime};
 use fluent_proto::{EventTime, Timestamp, encode_message};
 use serde::Serialize;
 
-use crate::backoff::Backoff;
 use crate::connection::{Connection, Endpoint};
 use crate::error::SendError;
+use crate::servers::ServerSet;
 
 /// Receives bytes the sender had to give up (Python's
 /// `buffer_overflow_handler`); a panic inside it is caught.
@@ -49,6 +49,7 @@ pub struct SenderBuilder {
     pub(crate) username: String,
     pub(crate) password: String,
     pub(crate) tls: Option<crate::TlsConfig>,
+    pub(crate) servers: Vec<crate::Server>,
 }
 
 impl std::fmt::Debug for SenderBuilder {
@@ -61,6 +62,7 @@ impl std::fmt::Debug for SenderBuilder {
             .field("timeout", &self.timeout)
             .field("security", &self.security())
             .field("tls", &self.tls)
+            .field("servers", &self.servers)
             .finish_non_exhaustive()
     }
 }
@@ -216,6 +218,35 @@ impl SenderBuilder {
         self
     }
 
+    /// Adds a server of a tier (repeatable): with any, `host` and `port`
+    /// are not used. A sender keeps one connection; each new one goes to a
+    /// primary chosen by weight among those not backing off after a failure,
+    /// or to a standby while no primary can be reached, and goes back to a
+    /// primary as soon as one is due again. TLS, the shared key and the
+    /// timeouts apply to every server. In ack mode, a request not acked by a
+    /// failed server is sent again to the next (at least once).
+    ///
+    /// ```
+    /// use fluent_std::Server;
+    /// let _ = fluent_std::Sender::builder("app")
+    ///     .server(Server::new("aggregator-1", 24224).with_weight(60))
+    ///     .server(Server::new("aggregator-2", 24224).with_weight(60))
+    ///     .server("aggregator-3:24224,standby".parse().unwrap());
+    /// ```
+    pub fn server(mut self, server: crate::Server) -> Self {
+        self.servers.push(server);
+        self
+    }
+
+    pub(crate) fn server_count(&self) -> usize {
+        self.servers.len().max(1)
+    }
+
+    /// The servers to connect to: those added, or `host` and `port`.
+    pub(crate) fn server_list(&self) -> Vec<crate::Server> {
+        if self.servers.is_empty() { vec![crate::Server::new(&self.host, self.port)] } else { self.servers.clone() }
+    }
+
     /// The handshake's credentials, when a shared key is set.
     pub(crate) fn security(&self) -> Option<crate::handshake::Security> {
         let key = self.shared_key.clone()?;
@@ -236,17 +267,17 @@ impl SenderBuilder {
     /// assert_eq!(sender.tag(), "app");
     /// ```
     pub fn build(self) -> Sender {
-        let backoff = Backoff::new(self.backoff_initial, self.backoff_max);
+        let servers = ServerSet::new(&self.server_list(), self.backoff_initial, self.backoff_max);
         Sender {
             id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
             security: self.security().map(Arc::new),
-            endpoint: Endpoint::new(&self.host, self.port),
             state: Mutex::new(State {
                 connection: None,
                 pending: Vec::new(),
                 packet: Vec::with_capacity(256),
                 closed: false,
-                backoff,
+                servers,
+                current: 0,
             }),
             options: self,
         }
@@ -260,7 +291,10 @@ struct State {
     /// Reused encoding buffer.
     packet: Vec<u8>,
     closed: bool,
-    backoff: Backoff,
+    /// The servers with their backoffs; `current` is the one the
+    /// connection is (or was last) with.
+    servers: ServerSet,
+    current: usize,
 }
 
 /// A synchronous Forward-protocol sender: each emit writes the event to the
@@ -281,14 +315,13 @@ pub struct Sender {
     id: u64,
     /// The handshake's credentials (computed once: the hostname lookup).
     security: Option<Arc<crate::handshake::Security>>,
-    endpoint: Endpoint,
     options: SenderBuilder,
     state: Mutex<State>,
 }
 
 impl std::fmt::Debug for Sender {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sender").field("endpoint", &self.endpoint).field("options", &self.options).finish()
+        f.debug_struct("Sender").field("options", &self.options).finish()
     }
 }
 
@@ -353,6 +386,7 @@ impl Sender {
             username: String::new(),
             password: String::new(),
             tls: None,
+            servers: Vec::new(),
         }
     }
 
@@ -559,40 +593,54 @@ impl Sender {
         }
     }
 
-    /// The open connection, connecting first if needed (and allowed by the
-    /// backoff unless `force`).
+    /// The open connection, connecting first if needed: to each server
+    /// due (its backoff expired, or any with `force`) in turn until one
+    /// takes it. A standby connection makes way once a primary is due.
     fn connected<'s>(&self, state: &'s mut State, force: bool) -> Result<&'s mut Connection, SendError> {
         if let Some(c) = &mut state.connection
-            && c.peer_closed()
+            && (c.peer_closed() || state.servers.primary_due(state.current, Instant::now()))
         {
             state.connection = None;
         }
-        if state.connection.is_none() {
+        let mut last = None;
+        let mut tried = 0;
+        while state.connection.is_none() {
             let now = Instant::now();
-            if let Some(retry_in) = state.backoff.wait_left(now).filter(|_| !force) {
-                return Err(SendError::Backoff { retry_in });
-            }
-            let connected = self.endpoint.connect(self.options.timeout).map_err(SendError::from).and_then(|mut c| {
-                if let (Some(tls), Endpoint::Tcp { host, .. }) = (&self.options.tls, &self.endpoint) {
-                    c.secure(tls, host, self.options.timeout)?;
+            let server = match state.servers.pick(now) {
+                Some(server) if tried < self.options.server_count() => server,
+                _ if force && tried == 0 => 0,
+                _ => {
+                    return Err(last
+                        .unwrap_or(SendError::Backoff { retry_in: state.servers.wait_left(now).unwrap_or_default() }));
                 }
-                if let Some(security) = &self.security {
-                    c.handshake(security.clone(), self.options.timeout)?;
-                }
-                Ok(c)
-            });
-            match connected {
+            };
+            tried += 1;
+            state.current = server;
+            match self.connect(state.servers.endpoint(server)) {
                 Ok(c) => {
-                    state.backoff.reset();
+                    state.servers.succeeded(server);
                     state.connection = Some(c);
                 }
                 Err(e) => {
-                    state.backoff.failed(now);
-                    return Err(e);
+                    state.servers.failed(server, now);
+                    last = Some(e);
                 }
             }
         }
         state.connection.as_mut().ok_or(SendError::Closed)
+    }
+
+    /// A new connection to `endpoint`: TCP or Unix, then TLS and the
+    /// shared-key handshake when configured.
+    fn connect(&self, endpoint: &Endpoint) -> Result<Connection, SendError> {
+        let mut c = endpoint.connect(self.options.timeout)?;
+        if let (Some(tls), Endpoint::Tcp { host, .. }) = (&self.options.tls, endpoint) {
+            c.secure(tls, host, self.options.timeout)?;
+        }
+        if let Some(security) = &self.security {
+            c.handshake(security.clone(), self.options.timeout)?;
+        }
+        Ok(c)
     }
 
     /// Python's `_send_internal`: pending bytes go first; on failure the new
@@ -606,7 +654,13 @@ impl Sender {
             pending.extend_from_slice(bytes);
         }
         let data: &[u8] = if had_pending { &pending } else { bytes };
-        let result = self.connected(state, false).and_then(|c| c.write_all(data).map_err(SendError::from));
+        let mut write_failed = false;
+        let result = self.connected(state, false).and_then(|c| {
+            c.write_all(data).map_err(|e| {
+                write_failed = true;
+                SendError::from(e)
+            })
+        });
         match result {
             Ok(()) => {
                 pending.clear();
@@ -616,8 +670,9 @@ impl Sender {
             Err(e) => {
                 if !matches!(e, SendError::Backoff { .. }) {
                     state.connection = None;
-                    if state.backoff.wait_left(Instant::now()).is_none() {
-                        state.backoff.failed(Instant::now());
+                    if write_failed {
+                        // (A failed connect was counted against its server.)
+                        state.servers.failed(state.current, Instant::now());
                     }
                 }
                 if had_pending {

@@ -39,7 +39,6 @@ use fluent_queue::{Consumer, HeapRing};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use socket2::SockAddr;
 
-use crate::backoff::Backoff;
 use crate::connection::{Connection, Dialing, Endpoint};
 use crate::error::SendError;
 use crate::handshake::{ClientHandshake, Next, Security};
@@ -48,6 +47,7 @@ use crate::loss_report::{Drops, LossReport};
 use crate::packet::{self, Packet};
 use crate::pending::Pending;
 use crate::rings::RingEntry;
+use crate::servers::ServerSet;
 use crate::shared::{ASLEEP, AWAKE, CloseRequest, DOZING, Shared};
 use crate::stats::Counters;
 
@@ -119,9 +119,11 @@ enum Step {
 
 pub(crate) struct Worker {
     shared: Arc<Shared>,
-    endpoint: Endpoint,
+    /// The servers, each with its backoff; `current` is the one the link
+    /// is (or was last) with.
+    servers: ServerSet,
+    current: usize,
     link: Link,
-    backoff: Backoff,
     ever_connected: bool,
     pending: Pending,
     /// The last time the server showed it was available: a connection
@@ -163,8 +165,8 @@ impl Worker {
             if tag.is_empty() { crate::sender::join_tag(&base.tag, "dropped") } else { tag }
         });
         Worker {
-            endpoint: Endpoint::new(&base.host, base.port),
-            backoff: Backoff::new(base.backoff_initial, base.backoff_max),
+            servers: ServerSet::new(&base.server_list(), base.backoff_initial, base.backoff_max),
+            current: 0,
             link: Link::Down,
             ever_connected: false,
             pending: Pending::default(),
@@ -466,10 +468,12 @@ impl Worker {
     fn step(&mut self, now: Instant) -> Step {
         match &mut self.link {
             Link::Down => {
-                if self.pending.is_empty() || self.backoff.wait_left(now).is_some() {
+                if self.pending.is_empty() {
                     return Step::Blocked;
                 }
-                match self.endpoint.literal_addresses() {
+                let Some(server) = self.servers.pick(now) else { return Step::Blocked };
+                self.current = server;
+                match self.servers.endpoint(server).literal_addresses() {
                     Some(Ok(addrs)) => self.dial(addrs, now),
                     Some(Err(e)) => self.connect_failed(e, now),
                     None => self.resolve(now),
@@ -543,6 +547,12 @@ impl Worker {
                     self.link_closed_normally();
                     return Step::Progress;
                 }
+                // On a standby, between requests: a primary is due for
+                // another try, so make way for it.
+                if self.pending.front_untouched() && self.servers.primary_due(self.current, now) {
+                    self.link_closed_normally();
+                    return Step::Progress;
+                }
                 match conn.write_some(bytes) {
                     Ok(n) => {
                         self.last_progress = now;
@@ -575,7 +585,7 @@ impl Worker {
     /// when it has the answer; the wait is bounded by the connect timeout.
     fn resolve(&mut self, now: Instant) -> Step {
         let (tell, answer) = mpsc::channel();
-        let endpoint = self.endpoint.clone();
+        let endpoint = self.servers.endpoint(self.current).clone();
         let shared = self.shared.clone();
         let spawned = std::thread::Builder::new().name("fluent-resolver".into()).spawn(move || {
             let _ = tell.send(endpoint.addresses());
@@ -596,7 +606,7 @@ impl Worker {
             return self.connect_failed(std::io::ErrorKind::NotFound.into(), now);
         }
         let addr = addrs.remove(0);
-        match self.endpoint.dial(&addr) {
+        match self.servers.endpoint(self.current).dial(&addr) {
             Ok(Dialing::Connected(conn)) => self.connected(conn, now),
             Ok(Dialing::InProgress(conn)) => {
                 let deadline = now + self.options().base.timeout;
@@ -625,7 +635,7 @@ impl Worker {
     fn connect_failed(&mut self, error: std::io::Error, now: Instant) -> Step {
         self.link = Link::Down;
         self.failing = true;
-        self.backoff.failed(now);
+        self.servers.failed(self.current, now);
         Counters::add_exclusive(&self.shared.counters.worker.connection_errors, 1);
         self.shared.set_last_error(error.into());
         Step::Blocked
@@ -633,7 +643,9 @@ impl Worker {
 
     /// A connection is made: TLS first, when configured (TCP only).
     fn connected(&mut self, mut conn: Connection, now: Instant) -> Step {
-        let (Some(tls), Endpoint::Tcp { host, .. }) = (&self.shared.options.base.tls, &self.endpoint) else {
+        let (Some(tls), Endpoint::Tcp { host, .. }) =
+            (&self.shared.options.base.tls, self.servers.endpoint(self.current))
+        else {
             return self.authenticate(conn, now);
         };
         match conn.start_tls(tls, host) {
@@ -707,7 +719,7 @@ impl Worker {
     }
 
     fn link_up(&mut self, conn: Connection, now: Instant) {
-        self.backoff.reset();
+        self.servers.succeeded(self.current);
         if self.ever_connected {
             Counters::add_exclusive(&self.shared.counters.worker.reconnects, 1);
         }
@@ -727,7 +739,7 @@ impl Worker {
         self.link = Link::Down;
         self.failing = true;
         self.pending.connection_lost();
-        self.backoff.failed(now);
+        self.servers.failed(self.current, now);
         Counters::add_exclusive(&self.shared.counters.worker.connection_errors, 1);
         self.shared.set_last_error(error);
         Step::Blocked
@@ -847,7 +859,7 @@ impl Worker {
         let (socket, interest) = match &self.link {
             Link::Down => {
                 if !self.pending.is_empty() {
-                    until(&mut timeout, now + self.backoff.wait_left(now).unwrap_or(Duration::ZERO));
+                    until(&mut timeout, now + self.servers.wait_left(now).unwrap_or(Duration::ZERO));
                 }
                 (None, PollFlags::empty())
             }
