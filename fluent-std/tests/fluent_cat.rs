@@ -192,3 +192,25 @@ fn tls_flags_deliver_to_a_trusted_server_and_an_untrusted_one_fails_fast() {
     assert_eq!(catcher.wait_for_events(6, std::time::Duration::from_secs(10)).len(), 6);
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn servers_fail_over_to_the_standby() {
+    let standby = fluent_catcher::TestCatcher::start().unwrap();
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let input = write_input("{\"a\": 1}\n{\"a\": 2}\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_fluent-cat"))
+        .args(["app.tier", input.to_str().unwrap(), "--ack", "--close-timeout", "3"])
+        .args(["--server", &format!("127.0.0.1:{dead},weight=10")])
+        .args(["--server", &format!("127.0.0.1:{},standby", standby.forward_addr().port())])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("acked 2"), "{stderr}");
+    assert_eq!(standby.wait_for_events(2, std::time::Duration::from_secs(10)).len(), 2);
+    let bad = Command::new(env!("CARGO_BIN_EXE_fluent-cat"))
+        .args(["app.tier", input.to_str().unwrap(), "--server", "no-port"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "clap usage error");
+}

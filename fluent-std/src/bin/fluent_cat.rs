@@ -35,7 +35,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use clap::{Parser, ValueEnum};
-use fluent_std::{AsyncSender, BatchMode, Sender, SenderBuilder, Stats, TlsConfig};
+use fluent_std::{AsyncSender, BatchMode, Sender, SenderBuilder, Server, Stats, TlsConfig};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// The queue's bytes, and the pending buffer's (`bufmax`).
@@ -112,6 +112,11 @@ struct Args {
     /// Password of --username. Better from the environment: FLUENT_PASSWORD.
     #[arg(long, value_name = "PASSWORD")]
     password: Option<String>,
+    /// A server of a tier, HOST:PORT[,weight=N][,standby] (repeatable;
+    /// replaces --host and --port): each connection goes to a primary by
+    /// weight, to a standby only while no primary can be reached.
+    #[arg(long = "server", value_name = "HOST:PORT[,weight=N][,standby]")]
+    servers: Vec<Server>,
     /// Connect with TLS, verifying the server against the system's root
     /// certificates (or --tls-ca-file). Implied by the other --tls flags.
     #[arg(long)]
@@ -240,6 +245,9 @@ fn main() -> ExitCode {
     let password = args.password.clone().or_else(|| std::env::var("FLUENT_PASSWORD").ok()).unwrap_or_default();
     let configure = |s: SenderBuilder| {
         let mut s = s.host(host.clone()).port(args.port).timeout(connect_timeout);
+        for server in &args.servers {
+            s = s.server(server.clone());
+        }
         if let Some(tls) = &tls {
             s = s.tls(tls.clone());
         }
@@ -254,15 +262,20 @@ fn main() -> ExitCode {
         }
         s
     };
-    let probed = if tls.is_some() || shared_key.is_some() {
+    let probed = if tls.is_some() || shared_key.is_some() || !args.servers.is_empty() {
         // Through TLS and the handshake too, so that a refused certificate
-        // or key fails the run before it reads anything.
+        // or key fails the run before it reads anything (and to whichever
+        // server of a tier takes it).
         configure(Sender::builder("")).build().send_raw(&[]).map_err(|e| e.to_string())
     } else {
         probe(args.socket.as_ref(), &args.host, args.port, connect_timeout).map_err(|e| e.to_string())
     };
     if let Err(e) = probed {
-        let target = args.socket.as_ref().map_or(format!("{}:{}", args.host, args.port), |p| p.display().to_string());
+        let target = match (&args.socket, args.servers.is_empty()) {
+            (Some(path), _) => path.display().to_string(),
+            (None, true) => format!("{}:{}", args.host, args.port),
+            (None, false) => args.servers.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(" or "),
+        };
         eprintln!("fluent-cat: cannot connect to {target}: {e}");
         return ExitCode::from(3);
     }
