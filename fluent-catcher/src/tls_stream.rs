@@ -22,17 +22,80 @@ pub(crate) struct TlsStream {
     tcp: TcpStream,
     /// Only this connection's task uses it; the lock satisfies `Sync` for
     /// the `&self` readiness calls.
-    session: Mutex<ServerConnection>,
+    inner: Mutex<Inner>,
+}
+
+struct Inner {
+    session: ServerConnection,
+    /// Bytes read from the socket in one call, fed to the session from
+    /// memory (rustls takes 4 KiB per `read_tls`); `staged[at..]` is left.
+    /// Released whenever it is used up.
+    staged: Vec<u8>,
+    at: usize,
 }
 
 impl TlsStream {
     pub(crate) fn new(tcp: TcpStream, config: Arc<ServerConfig>) -> io::Result<Self> {
         let session = ServerConnection::new(config).map_err(io::Error::other)?;
-        Ok(TlsStream { tcp, session: Mutex::new(session) })
+        Ok(TlsStream { tcp, inner: Mutex::new(Inner { session, staged: Vec::new(), at: 0 }) })
     }
 
-    fn session(&self) -> MutexGuard<'_, ServerConnection> {
-        self.session.lock().unwrap_or_else(|e| e.into_inner())
+    fn inner(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn session(&self) -> SessionGuard<'_> {
+        SessionGuard(self.inner())
+    }
+}
+
+/// The session inside the lock.
+struct SessionGuard<'a>(MutexGuard<'a, Inner>);
+
+impl std::ops::Deref for SessionGuard<'_> {
+    type Target = ServerConnection;
+    fn deref(&self) -> &ServerConnection {
+        &self.0.session
+    }
+}
+
+impl std::ops::DerefMut for SessionGuard<'_> {
+    fn deref_mut(&mut self) -> &mut ServerConnection {
+        &mut self.0.session
+    }
+}
+
+/// Bytes the socket gives per read at most.
+const STAGE: usize = 32 * 1024;
+
+impl Inner {
+    /// Gives the session more TLS bytes: from what is staged, or from one
+    /// socket read. `Ok(0)` at the end of the stream.
+    fn receive(&mut self, tcp: &TcpStream) -> io::Result<usize> {
+        if self.at == self.staged.len() {
+            self.staged.clear();
+            self.at = 0;
+            self.staged.resize(STAGE, 0);
+            let n = match tcp.try_read(&mut self.staged) {
+                Ok(n) => n,
+                Err(e) => {
+                    self.staged = Vec::new();
+                    return Err(e);
+                }
+            };
+            self.staged.truncate(n);
+            if n == 0 {
+                self.staged = Vec::new();
+                return Ok(0);
+            }
+        }
+        let n = self.session.read_tls(&mut &self.staged[self.at..])?;
+        self.at += n;
+        if self.at == self.staged.len() {
+            self.staged = Vec::new();
+            self.at = 0;
+        }
+        Ok(n)
     }
 }
 
@@ -85,32 +148,42 @@ impl Stream for TlsStream {
     }
 
     fn try_read_buf(&self, buf: &mut Vec<u8>) -> io::Result<usize> {
-        let mut session = self.session();
-        let session = &mut *session;
+        let mut inner = self.inner();
+        let inner = &mut *inner;
+        let mut total = 0;
         loop {
-            let start = buf.len();
-            let room = (buf.capacity() - start).clamp(1, PLAIN_CHUNK);
-            buf.resize(start + room, 0);
-            let read = session.reader().read(&mut buf[start..]);
-            buf.truncate(start + *read.as_ref().unwrap_or(&0));
-            match read {
-                Ok(n) => return Ok(n),
-                // The client closed without close_notify: an end all the same.
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(0),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(e) => return Err(e),
+            let state = match inner.session.process_new_packets() {
+                Ok(state) => state,
+                Err(e) => {
+                    // Tell the client why (the alert rustls queued).
+                    let _ = flush(&mut inner.session, &self.tcp);
+                    return Err(tls_error(e));
+                }
+            };
+            let available = state.plaintext_bytes_to_read();
+            let room = (buf.capacity() - buf.len()).min(PLAIN_CHUNK - total);
+            if available > 0 && room > 0 {
+                let start = buf.len();
+                buf.resize(start + available.min(room), 0);
+                let n = inner.session.reader().read(&mut buf[start..])?;
+                buf.truncate(start + n);
+                total += n;
+                continue;
             }
-            let received = session.read_tls(&mut NonBlocking(&self.tcp))?;
-            let processed = session.process_new_packets();
+            if available > 0 || total >= PLAIN_CHUNK / 2 || state.peer_has_closed() {
+                return Ok(total);
+            }
             // Handshake messages and alerts go out as they are made.
-            match flush(session, &self.tcp) {
+            match flush(&mut inner.session, &self.tcp) {
                 Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(e),
                 _ => {}
             }
-            processed.map_err(tls_error)?;
-            if received == 0 {
-                // The end of the stream, and no plaintext left before it.
-                return Ok(0);
+            match inner.receive(&self.tcp) {
+                // The end of the stream (with or without close_notify).
+                Ok(0) => return Ok(total),
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock && total > 0 => return Ok(total),
+                Err(e) => return Err(e),
             }
         }
     }
