@@ -41,6 +41,11 @@ pub(crate) trait Stream: AsyncWrite + Unpin + Send + 'static {
     fn readable(&self) -> impl Future<Output = io::Result<()>> + Send;
     /// Reads what is available into `buf`'s spare capacity.
     fn try_read_buf(&self, buf: &mut Vec<u8>) -> io::Result<usize>;
+    /// Whether the stream itself is part-way through something the client
+    /// must finish (a TLS handshake): timed like a frame in progress.
+    fn unfinished(&self) -> bool {
+        false
+    }
 }
 
 impl Stream for TcpStream {
@@ -148,9 +153,11 @@ impl<S: Stream> Conn<S> {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
-            let partial = self.pos < self.buf.len();
+            let partial = self.pos < self.buf.len() || self.stream.unfinished();
             if !partial {
-                // Quiet and nothing pending: give the memory back.
+                // Quiet and nothing pending: give the memory back (and the
+                // next frame's time starts with its first byte).
+                self.partial_since = None;
                 self.buf = Vec::new();
                 self.pos = 0;
                 self.buffer_lease.shrink_to(0);

@@ -1,8 +1,8 @@
 //! A TLS client connection as a [`Stream`]: rustls over a tokio
 //! `TcpStream`, driven by the same readiness calls as a plain socket. The
 //! TLS handshake happens in the first reads, inside the connection's own
-//! task and under its idle timeout, so a client stalling its handshake holds
-//! up no one else.
+//! task, timed like a frame in progress, so a client stalling its handshake
+//! holds up no one else and is closed after the frame timeout.
 
 use std::io::{self, Read, Write};
 use std::pin::Pin;
@@ -134,6 +134,12 @@ fn tls_error(e: rustls::Error) -> io::Error {
 }
 
 impl Stream for TlsStream {
+    /// A handshake not yet complete gets a frame's time, not the idle
+    /// timeout: a client cannot hold a connection by stalling it.
+    fn unfinished(&self) -> bool {
+        self.inner().session.is_handshaking()
+    }
+
     async fn readable(&self) -> io::Result<()> {
         // Handshake replies that did not fit the socket go first.
         while self.session().wants_write() {

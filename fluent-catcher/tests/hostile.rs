@@ -218,3 +218,107 @@ fn peak_rss(pid: u32) -> usize {
     eprintln!("catcher peak RSS: {} MiB", kib >> 10);
     kib << 10
 }
+
+/// A child process killed when the test ends, pass or fail (a failed
+/// assertion must not leave the catcher running).
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The catcher with a TLS listener only, under the cap, and its TLS
+/// address.
+fn start_tls(out: &std::path::Path, files: &fluent_catcher::TestCertificateFiles) -> (Reaped, SocketAddr) {
+    let mut child = Command::new("prlimit")
+        .arg(CAP)
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_fluent-catcher"))
+        .args(["--no-plain", "--no-pickle", "--tls-listen", "127.0.0.1:0", "--quiet", "--frame-timeout", "2"])
+        .args(["--decode-memory", &DECODE_MEMORY.to_string(), "--buffer-memory", &BUFFER_MEMORY.to_string()])
+        .arg("--tls-cert-file")
+        .arg(&files.server_cert)
+        .arg("--tls-key-file")
+        .arg(&files.server_key)
+        .arg("--out")
+        .arg(out)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("prlimit (util-linux) runs the catcher");
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut ready = String::new();
+    stderr.read_line(&mut ready).unwrap();
+    assert!(ready.starts_with("fluent-catcher: listening on forward tls 127.0.0.1:"), "{ready}");
+    let port: u16 = ready.split("127.0.0.1:").nth(1).unwrap().split([' ', ',', ';']).next().unwrap().parse().unwrap();
+    std::thread::spawn(move || stderr.lines().map_while(Result::ok).count());
+    (Reaped(child), ([127, 0, 0, 1], port).into())
+}
+
+#[test]
+fn hostile_tls_clients_neither_crash_the_catcher_nor_hold_it() {
+    let certs = fluent_catcher::TestCertificates::generate().unwrap();
+    let dir = std::env::temp_dir().join(format!("fluent-catcher-hostile-tls-{}", std::process::id()));
+    let files = certs.write_to(&dir).unwrap();
+    let out = dir.join("out.jsonl");
+    let (mut catcher, addr) = start_tls(&out, &files);
+    let child = &mut catcher.0;
+
+    // Stalled handshakes: a record header announcing 16 KiB, then nothing.
+    let stalled: Vec<_> = (0..100)
+        .filter_map(|_| {
+            let mut s = std::net::TcpStream::connect(addr).ok()?;
+            s.write_all(&[0x16, 0x03, 0x01, 0x40, 0x00, 0x01]).ok()?;
+            Some(s)
+        })
+        .collect();
+    // Garbage records, an oversized record, plaintext Forward.
+    for junk in [vec![0x16, 0x03, 0x01, 0xff, 0xff], vec![0x17; 70_000], b"\x93\xa4junk\x01\x80".to_vec()] {
+        if let Ok(mut s) = std::net::TcpStream::connect(addr) {
+            let _ = s.write_all(&junk);
+        }
+    }
+    // A client that completes the handshake and then trickles a frame.
+    let tls = fluent_std::TlsConfig::builder().ca_file(&files.ca).build().unwrap();
+    let trickler = fluent_std::Sender::builder("t").host("127.0.0.1").port(addr.port()).tls(tls.clone()).build();
+    trickler.send_raw(b"\x93\xa1t").unwrap();
+
+    let sender = fluent_std::AsyncSender::builder("good")
+        .sender(|s| s.host("127.0.0.1").port(addr.port()).tls(tls))
+        .require_ack_response(true)
+        .build();
+    for n in 0..300u64 {
+        sender.emit("good", &std::collections::BTreeMap::from([("n", n)])).unwrap();
+        if n % 100 == 0 {
+            assert!(child.try_wait().unwrap().is_none(), "the catcher died under attack");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let stats = sender.close_with(true, Duration::from_secs(20));
+    assert_eq!(stats.acked, 300, "{stats:?}");
+    // The stalled handshakes were closed after the frame timeout (2 s),
+    // not held until the idle timeout.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let mut closed = 0;
+    for mut s in stalled {
+        s.set_read_timeout(Some(deadline.saturating_duration_since(Instant::now()).max(Duration::from_millis(1))))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        if matches!(std::io::Read::read(&mut s, &mut byte), Ok(0) | Err(_)) && Instant::now() < deadline {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 100, "stalled TLS handshakes still open");
+    assert!(child.try_wait().unwrap().is_none(), "the catcher died under attack");
+    let peak = peak_rss(child.id());
+    let formula = DECODE_MEMORY + BUFFER_MEMORY + 16 * (64 << 10) + (64 << 20);
+    assert!(peak < formula, "peak RSS {} MiB over the formula's {} MiB", peak >> 20, formula >> 20);
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    drop(catcher);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(text.lines().filter(|l| l.contains("\"good.good\"")).count(), 300);
+    let _ = std::fs::remove_dir_all(dir);
+}
