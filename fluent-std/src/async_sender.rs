@@ -70,6 +70,7 @@ pub struct AsyncSenderBuilder {
     pub(crate) ack_timeout: Duration,
     pub(crate) close_timeout: Duration,
     pub(crate) stall_timeout: Duration,
+    pub(crate) keepalive_timeout: Option<Duration>,
     pub(crate) loss_report_tag: Option<String>,
 }
 
@@ -221,6 +222,19 @@ impl AsyncSenderBuilder {
         self
     }
 
+    /// Closes the connection once it has been idle this long (Fluentd
+    /// `out_forward`'s `keepalive_timeout`); the next event opens a new one.
+    /// Default `None`: kept open, and a server that closed it while idle is
+    /// noticed before the next request (no error, no backoff).
+    ///
+    /// ```
+    /// let _ = fluent_std::AsyncSender::builder("app").keepalive_timeout(Some(std::time::Duration::from_secs(60)));
+    /// ```
+    pub fn keepalive_timeout(mut self, idle: Option<Duration>) -> Self {
+        self.keepalive_timeout = idle;
+        self
+    }
+
     /// How long `close` (and drop) keeps flushing (default 5 s).
     ///
     /// ```
@@ -357,6 +371,7 @@ impl AsyncSender {
             ack_timeout: Duration::from_secs(5),
             close_timeout: Duration::from_secs(5),
             stall_timeout: DEFAULT_STALL_TIMEOUT,
+            keepalive_timeout: None,
             loss_report_tag: Some(String::new()),
         }
     }

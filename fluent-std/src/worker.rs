@@ -538,6 +538,14 @@ impl Worker {
                 Err(e) => self.link_failed(e.into(), now),
             },
             Link::Up { .. } if self.pending.ack_due().is_some() => self.read_ack(now),
+            Link::Up { .. }
+                if self.pending.is_empty()
+                    && self.shared.options.keepalive_timeout.is_some_and(|idle| now >= self.last_write + idle) =>
+            {
+                // Fluentd's keepalive_timeout: a normal close.
+                self.link = Link::Down;
+                Step::Progress
+            }
             Link::Up { conn, completed } => {
                 let Some(bytes) = self.pending.unwritten() else { return Step::Blocked };
                 // Before starting a request on a connection that has done one,
@@ -891,7 +899,12 @@ impl Worker {
                     until(&mut timeout, self.last_write + self.options().base.timeout);
                     (Some(conn), PollFlags::OUT)
                 }
-                None => (None, PollFlags::empty()),
+                None => {
+                    if let Some(idle) = self.options().keepalive_timeout {
+                        until(&mut timeout, self.last_write + idle);
+                    }
+                    (None, PollFlags::empty())
+                }
             },
         };
         if !self.pending.is_empty() && !self.unavailable(now) {

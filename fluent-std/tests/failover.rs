@@ -1,7 +1,8 @@
 //! Several servers: two primaries and a standby (three catchers), killed
 //! and restarted during a run in ack mode. Every event lands at least once
 //! and none is reported lost; the standby carries traffic only while both
-//! primaries are down; the sync sender fails over too.
+//! primaries are down; the sync sender fails over too. And a connection
+//! idle past `keepalive_timeout` is closed, then reopened by the next event.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -177,4 +178,22 @@ fn the_sync_sender_moves_to_the_next_server_within_the_same_emit() {
     let on_b: BTreeSet<u64> = b.numbers().into_iter().collect();
     assert!((2..=20).all(|n| on_b.contains(&n)), "{on_b:?}");
     assert_eq!(a.numbers(), [0]);
+}
+
+#[test]
+fn keepalive_timeout_closes_an_idle_connection_and_the_next_event_reconnects() {
+    let catcher = fluent_catcher::TestCatcher::start().unwrap();
+    let sender = AsyncSender::builder("keepalive")
+        .sender(|s| s.host("127.0.0.1").port(catcher.forward_addr().port()))
+        .keepalive_timeout(Some(Duration::from_millis(200)))
+        .build();
+    sender.emit("event", &BTreeMap::from([("n", 0)])).unwrap();
+    assert!(sender.flush(Duration::from_secs(10)));
+    // The server sees the connection end without another event.
+    let closed = catcher.wait_for_connections(1, Duration::from_secs(10));
+    assert_eq!((closed.len(), closed[0].events), (1, 1), "{closed:?}");
+    sender.emit("event", &BTreeMap::from([("n", 1)])).unwrap();
+    let stats = sender.close_with(true, Duration::from_secs(10));
+    assert_eq!((stats.sent, stats.reconnects, stats.connection_errors), (2, 1, 0), "{stats:?}");
+    assert_eq!(catcher.wait_for_events(2, Duration::from_secs(10)).len(), 2);
 }
