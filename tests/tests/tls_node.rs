@@ -120,13 +120,17 @@ fn the_node_server_requiring_client_certificates_takes_ours_and_refuses_none() {
 }
 
 #[test]
-fn a_sender_not_trusting_the_node_servers_certificate_sends_nothing() {
+fn a_sender_not_trusting_the_node_servers_certificate_or_name_sends_nothing() {
     let (_, files) = cert_files("untrusted");
     let (mut server, lines, port) = node_tls_server(&files, false);
     let (other, _) = cert_files("other");
     let tls = TlsConfig::builder().ca_pem(other.ca_pem()).build().unwrap();
     let err = secured(Sender::builder("tls"), port, tls).build().emit("node", &record(1)).unwrap_err();
     assert!(matches!(&err, SendError::Tls(r) if r.contains("UnknownIssuer")), "{err:?}");
+    // Its own CA, but a name its certificate does not carry.
+    let misnamed = TlsConfig::builder().ca_file(&files.ca).server_name("aggregator.example").build().unwrap();
+    let err = secured(Sender::builder("tls"), port, misnamed).build().emit("node", &record(2)).unwrap_err();
+    assert!(matches!(&err, SendError::Tls(r) if r.contains("not valid for name")), "{err:?}");
     drop(server.stdin.take());
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.is_empty(), "the node server received events: {rest:?}");
