@@ -295,6 +295,34 @@ impl TestCatcher {
         self.events()
     }
 
+    /// [`wait_for_events`](Self::wait_for_events) for async tests: waits
+    /// with the runtime's timer (tokio), so the service under test keeps
+    /// running, even on a current-thread runtime.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+    /// let catcher = fluent_catcher::TestCatcher::start().unwrap();
+    /// let port = catcher.forward_addr().port();
+    /// // A service in the same (single-threaded) runtime:
+    /// let service = tokio::spawn(async move {
+    ///     let sender = fluent_std::AsyncSender::builder("svc").sender(|s| s.host("127.0.0.1").port(port)).build();
+    ///     sender.emit("start", &std::collections::BTreeMap::from([("ok", true)])).unwrap();
+    ///     sender.close_async(true, std::time::Duration::from_secs(10)).await
+    /// });
+    /// let events = catcher.wait_for_events_async(1, std::time::Duration::from_secs(10)).await;
+    /// assert_eq!(events.len(), 1);
+    /// assert_eq!(service.await.unwrap().sent, 1);
+    /// # });
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub async fn wait_for_events_async(&self, n: usize, timeout: Duration) -> Vec<CaughtEvent> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        while self.handle.stats().events_written < n as u64 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        self.events()
+    }
+
     /// Waits until `n` connections have ended or `timeout` passed; returns
     /// the finished connections.
     ///

@@ -332,8 +332,8 @@ const BUSY_RETRIES: u32 = 256;
 /// # Ok::<(), fluent_std::SendError>(())
 /// ```
 pub struct AsyncSender {
-    shared: Arc<Shared>,
-    worker: Mutex<Option<JoinHandle<()>>>,
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) worker: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl std::fmt::Debug for AsyncSender {
@@ -409,15 +409,7 @@ impl AsyncSender {
     /// assert_eq!(fluent_std::AsyncSender::builder("a").build().stats().emitted, 0);
     /// ```
     pub fn stats(&self) -> Stats {
-        let mut stats = self.shared.counters.snapshot();
-        let queues = self.shared.queue_totals();
-        stats.emitted = queues.emitted;
-        stats.dropped_queue = queues.dropped;
-        stats.queued_events = queues.events;
-        stats.queued_bytes = queues.bytes;
-        stats.pending_events = self.shared.pending.events.load(Ordering::Relaxed);
-        stats.pending_bytes = self.shared.pending.bytes.load(Ordering::Relaxed);
-        stats
+        self.shared.stats()
     }
 
     /// The last error, from any thread, including the worker's (Python hides
@@ -774,24 +766,8 @@ impl AsyncSender {
     /// assert!(sender.flush(std::time::Duration::from_millis(10)), "nothing emitted, nothing to wait for");
     /// ```
     pub fn flush(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let start = self.stats();
-        let target = start.emitted;
-        let lost = |s: &Stats| s.dropped_queue + s.dropped_buffer + s.unsent_at_close;
-        loop {
-            let s = self.stats();
-            if lost(&s) != lost(&start) {
-                return false;
-            }
-            if s.sent + lost(&s) >= target {
-                return true;
-            }
-            if Instant::now() >= deadline || self.worker.lock().map(|w| w.is_none()).unwrap_or(true) {
-                return false;
-            }
-            self.shared.waker.wake();
-            thread::sleep(Duration::from_micros(200).min(deadline.saturating_duration_since(Instant::now())));
-        }
+        let alive = || self.worker.lock().map(|w| w.is_some()).unwrap_or(false);
+        flush_shared(&self.shared, &alive, timeout)
     }
 
     /// Closes with flush and the configured deadline (also done on drop).
@@ -817,6 +793,16 @@ impl AsyncSender {
     /// assert_eq!(stats.unsent_at_close, 0);
     /// ```
     pub fn close_with(&self, flush: bool, timeout: Duration) -> Stats {
+        let handle = self.begin_close(flush, timeout);
+        if let Some(handle) = handle {
+            let _ = handle.join();
+        }
+        self.stats()
+    }
+
+    /// Asks the worker to close (see [`close_with`](Self::close_with)) and
+    /// hands back its thread, to be joined, unless another close took it.
+    pub(crate) fn begin_close(&self, flush: bool, timeout: Duration) -> Option<JoinHandle<()>> {
         // The emit/close handshake (see `rings`): announce, fence, then wait
         // for every emit that did not see `closed` to finish its commit.
         self.shared.closed.store(true, Ordering::Relaxed);
@@ -833,11 +819,31 @@ impl AsyncSender {
             }
         }
         self.shared.waker.wake();
-        let handle = self.worker.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(handle) = handle {
-            let _ = handle.join();
+        self.worker.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// [`AsyncSender::flush`] on the shared state: true once every event
+/// emitted before the call is sent; false when one was dropped meanwhile,
+/// the worker is gone (`alive`), or at the deadline.
+pub(crate) fn flush_shared(shared: &Shared, alive: &dyn Fn() -> bool, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    let start = shared.stats();
+    let target = start.emitted;
+    let lost = |s: &Stats| s.dropped_queue + s.dropped_buffer + s.unsent_at_close;
+    loop {
+        let s = shared.stats();
+        if lost(&s) != lost(&start) {
+            return false;
         }
-        self.stats()
+        if s.sent + lost(&s) >= target {
+            return true;
+        }
+        if Instant::now() >= deadline || !alive() {
+            return false;
+        }
+        shared.waker.wake();
+        thread::sleep(Duration::from_micros(200).min(deadline.saturating_duration_since(Instant::now())));
     }
 }
 

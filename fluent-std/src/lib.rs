@@ -33,6 +33,7 @@
 #![deny(unsafe_code)]
 
 mod asymmetric_fence;
+mod async_api;
 mod async_sender;
 pub mod asynchronous;
 mod backoff;
@@ -50,6 +51,7 @@ mod in_flight;
 #[cfg(feature = "tracing")]
 pub mod layer;
 mod loss_report;
+mod off_thread;
 mod packet;
 mod pending;
 #[cfg(any(feature = "log", feature = "tracing"))]

@@ -82,6 +82,19 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
+    /// The counters, as [`crate::AsyncSender::stats`] reports them.
+    pub(crate) fn stats(&self) -> crate::Stats {
+        let mut stats = self.counters.snapshot();
+        let queues = self.queue_totals();
+        stats.emitted = queues.emitted;
+        stats.dropped_queue = queues.dropped;
+        stats.queued_events = queues.events;
+        stats.queued_bytes = queues.bytes;
+        stats.pending_events = self.pending.events.load(Ordering::Relaxed);
+        stats.pending_bytes = self.pending.bytes.load(Ordering::Relaxed);
+        stats
+    }
+
     pub(crate) fn new(id: u64, options: AsyncSenderBuilder) -> std::io::Result<Self> {
         let shared = Shared {
             id,
