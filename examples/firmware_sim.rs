@@ -193,7 +193,7 @@ fn serial_host_reader(mut port: std::fs::File) -> Result<u64, String> {
                 for event in request.events().flatten() {
                     events += 1;
                     first.get_or_insert_with(|| {
-                        format!("{} {:?} {:?}", request.tag(), event.time, fluent_proto::Value::Map(event.record))
+                        format!("{} {} {:?}", request.tag(), event.time, fluent_proto::Value::Map(event.record))
                     });
                 }
             }

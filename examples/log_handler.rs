@@ -12,7 +12,7 @@ use std::time::Duration;
 mod support;
 
 use fluent_std::AsyncSender;
-use fluent_std::handler::{FluentHandler, FluentRecordFormatter, install, shutdown};
+use fluent_std::handler::{FluentHandler, FluentRecordFormatter, install};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (catcher, addr) = support::receiver()?;
@@ -21,17 +21,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Default fields (sys_host, sys_name, sys_module, level, file, line);
     // key-values become fields.
     let formatter = FluentRecordFormatter::new().format_json(true);
-    install(FluentHandler::new(sender).formatter(formatter).level(log::LevelFilter::Info))?;
+    // The guard sends the last records when it is dropped (keep it named).
+    let guard = install(FluentHandler::new(sender).formatter(formatter).level(log::LevelFilter::Info))?.guard();
 
     log::info!(user = "ada", attempts = 3; "logged in");
     log::warn!(target: "billing", invoice = 42; "payment retried");
     log::info!(r#"{{"order": 7, "state": "shipped"}}"#); // a JSON object message is merged
     log::debug!("not sent: below the handler's level");
 
-    shutdown(); // the last records are sent before this returns
+    drop(guard); // the last records are sent before this returns
     if let Some(catcher) = catcher {
         for event in catcher.wait_for_events(3, Duration::from_secs(10)) {
-            println!("{} {:?} {}", event.tag, event.time, serde_json::Value::Object(event.record));
+            println!("{} {} {}", event.tag, event.time, serde_json::Value::Object(event.record));
         }
     }
     Ok(())

@@ -7,6 +7,7 @@
 //! what it wrote; with `FLUENT_HOST` (and `FLUENT_PORT`) set, sends there
 //! instead.
 
+use std::io::IsTerminal;
 use std::time::Duration;
 
 mod support;
@@ -18,10 +19,12 @@ use tracing_subscriber::prelude::*;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (catcher, addr) = support::receiver()?;
     let (host, port) = (addr.ip().to_string(), addr.port());
-    let layer = FluentLayer::new(AsyncSender::builder("example.tracing").sender(|s| s.host(host).port(port)).build());
-    let sender = layer.sender().clone();
+    // The guard sends the last events when it is dropped (keep it named).
+    let (layer, guard) =
+        FluentLayer::with_guard(AsyncSender::builder("example.tracing").sender(|s| s.host(host).port(port)).build());
     tracing_subscriber::registry()
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+        // Colours only on a terminal, never into a pipe or a file.
+        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_ansi(std::io::stderr().is_terminal()))
         .with(layer)
         .init();
 
@@ -31,10 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         tracing::warn!(latency_ms = 950u64, "slow response");
     });
 
-    sender.close(); // the last events are sent before this returns
+    drop(guard); // the last events are sent before this returns
     if let Some(catcher) = catcher {
         for event in catcher.wait_for_events(2, Duration::from_secs(10)) {
-            println!("{} {:?} {}", event.tag, event.time, serde_json::Value::Object(event.record));
+            println!("{} {} {}", event.tag, event.time, serde_json::Value::Object(event.record));
         }
     }
     Ok(())

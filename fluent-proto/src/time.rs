@@ -224,6 +224,23 @@ pub enum Timestamp {
     Event(EventTime),
 }
 
+/// The time as seconds since the epoch: whole (`1490061367`) or with nine
+/// decimals (`1490061367.000000123`).
+///
+/// ```
+/// use fluent_proto::{EventTime, Timestamp};
+/// assert_eq!(Timestamp::Seconds(1490061367).to_string(), "1490061367");
+/// assert_eq!(Timestamp::Event(EventTime::new(1490061367, 123)).to_string(), "1490061367.000000123");
+/// ```
+impl fmt::Display for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Timestamp::Seconds(s) => write!(f, "{s}"),
+            Timestamp::Event(t) => write!(f, "{t}"),
+        }
+    }
+}
+
 impl Timestamp {
     /// Writes the time as its wire value.
     ///

@@ -5,7 +5,9 @@
 //! ```no_run
 //! use tracing_subscriber::prelude::*;
 //! let sender = fluent_std::AsyncSender::builder("app").build();
-//! tracing_subscriber::registry().with(fluent_std::layer::FluentLayer::new(sender)).init();
+//! // The guard sends the last events when main returns (keep it named).
+//! let (layer, _guard) = fluent_std::layer::FluentLayer::with_guard(sender);
+//! tracing_subscriber::registry().with(layer).init();
 //! let span = tracing::info_span!("request", id = 7);
 //! let _entered = span.enter();
 //! tracing::info!(user = "ada", "logged in");
@@ -114,6 +116,29 @@ impl FluentLayer {
     /// ```
     pub fn new(sender: impl Into<RecordSender>) -> Self {
         FluentLayer { sender: sender.into(), send_errors: Default::default() }
+    }
+
+    /// A layer and the guard that closes its sender when dropped (the
+    /// `tracing-appender` idiom): keep the guard in `main`, and the last
+    /// events are sent before the program exits.
+    ///
+    /// ```
+    /// let (_layer, _guard) = fluent_std::layer::FluentLayer::with_guard(fluent_std::AsyncSender::builder("app").build());
+    /// ```
+    pub fn with_guard(sender: impl Into<RecordSender>) -> (Self, crate::FlushGuard) {
+        let layer = Self::new(sender);
+        let guard = layer.guard();
+        (layer, guard)
+    }
+
+    /// A guard that closes this layer's sender when dropped.
+    ///
+    /// ```
+    /// let layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build());
+    /// let _guard = layer.guard();
+    /// ```
+    pub fn guard(&self) -> crate::FlushGuard {
+        crate::FlushGuard::new(self.sender.clone())
     }
 
     /// The sender (to flush or close it at exit).

@@ -42,6 +42,8 @@ mod connection;
 mod error;
 mod event;
 mod global;
+#[cfg(any(feature = "log", feature = "tracing"))]
+mod guard;
 #[cfg(feature = "log")]
 pub mod handler;
 #[cfg(any(feature = "log", feature = "tracing"))]
@@ -69,6 +71,8 @@ mod worker;
 pub use async_sender::{
     AsyncSender, AsyncSenderBuilder, DEFAULT_QUEUE_CIRCULAR, DEFAULT_QUEUE_MAXSIZE, DEFAULT_STALL_TIMEOUT,
 };
+#[cfg(any(feature = "log", feature = "tracing"))]
+pub use guard::FlushGuard;
 pub use packet::BatchMode;
 #[cfg(any(feature = "log", feature = "tracing"))]
 pub use record_sender::RecordSender;

@@ -44,7 +44,36 @@ impl From<AsyncSender> for RecordSender {
     }
 }
 
+/// A [`RecordSender`] that does not keep its sender alive.
+pub(crate) enum WeakRecordSender {
+    Sync(std::sync::Weak<Sender>),
+    Async(std::sync::Weak<AsyncSender>),
+}
+
+impl WeakRecordSender {
+    pub(crate) fn upgrade(&self) -> Option<RecordSender> {
+        match self {
+            WeakRecordSender::Sync(s) => s.upgrade().map(RecordSender::Sync),
+            WeakRecordSender::Async(s) => s.upgrade().map(RecordSender::Async),
+        }
+    }
+
+    pub(crate) fn alive(&self) -> bool {
+        match self {
+            WeakRecordSender::Sync(s) => s.strong_count() > 0,
+            WeakRecordSender::Async(s) => s.strong_count() > 0,
+        }
+    }
+}
+
 impl RecordSender {
+    pub(crate) fn downgrade(&self) -> WeakRecordSender {
+        match self {
+            RecordSender::Sync(s) => WeakRecordSender::Sync(Arc::downgrade(s)),
+            RecordSender::Async(s) => WeakRecordSender::Async(Arc::downgrade(s)),
+        }
+    }
+
     /// Whether records are queued.
     ///
     /// ```

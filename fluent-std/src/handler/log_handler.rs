@@ -2,13 +2,14 @@
 
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::time::Duration;
 
 use log::LevelFilter;
 
 use super::formatter::FluentRecordFormatter;
 use super::template::TemplateError;
+use crate::record_sender::WeakRecordSender;
 use crate::{AsyncSender, RecordSender, SendError};
 
 /// Why a record was not sent.
@@ -87,8 +88,10 @@ impl FluentHandler {
     /// let _h = fluent_std::handler::FluentHandler::new(fluent_std::AsyncSender::builder("app").build());
     /// ```
     pub fn new(sender: impl Into<RecordSender>) -> Self {
+        let sender = sender.into();
+        register(&sender);
         FluentHandler {
-            sender: sender.into(),
+            sender,
             formatter: FluentRecordFormatter::default(),
             level: LevelFilter::Trace,
             flush_timeout: Duration::from_secs(5),
@@ -219,6 +222,19 @@ impl FluentHandler {
     pub fn close(&self) {
         self.sender.close();
     }
+
+    /// A guard that closes this handler's sender when dropped: keep it in
+    /// `main` and the last records are sent before exit, whether or not the
+    /// handler was [`install`]ed (a tee of loggers, say).
+    ///
+    /// ```no_run
+    /// let _guard = fluent_std::handler::init("app")?.guard();
+    /// log::info!("sent before main returns");
+    /// # Ok::<(), log::SetLoggerError>(())
+    /// ```
+    pub fn guard(&self) -> crate::FlushGuard {
+        crate::FlushGuard::new(self.sender.clone())
+    }
 }
 
 impl log::Log for FluentHandler {
@@ -239,8 +255,6 @@ impl log::Log for FluentHandler {
     }
 }
 
-static INSTALLED: OnceLock<&'static FluentHandler> = OnceLock::new();
-
 /// Installs `handler` as the global `log` logger (and sets `log`'s maximum
 /// level to the handler's). Call [`shutdown`] before exit so the last
 /// records are sent.
@@ -260,7 +274,6 @@ pub fn install(handler: FluentHandler) -> Result<&'static FluentHandler, log::Se
     let handler: &'static FluentHandler = Box::leak(Box::new(handler));
     log::set_logger(handler)?;
     log::set_max_level(level);
-    let _ = INSTALLED.set(handler);
     Ok(handler)
 }
 
@@ -287,15 +300,30 @@ pub fn init(tag: &str) -> Result<&'static FluentHandler, log::SetLoggerError> {
     install(FluentHandler::new(sender).level(level))
 }
 
-/// Sends what the installed handler has queued and closes its sender (the
-/// async sender's close timeout bounds the wait). Records logged after this
-/// are refused and counted. Does nothing when no handler was installed.
+/// Every handler's sender, held weakly: [`shutdown`] closes those still
+/// alive, however the handlers were installed.
+static HANDLERS: Mutex<Vec<WeakRecordSender>> = Mutex::new(Vec::new());
+
+fn register(sender: &RecordSender) {
+    let mut handlers = HANDLERS.lock().unwrap_or_else(|e| e.into_inner());
+    handlers.retain(WeakRecordSender::alive);
+    handlers.push(sender.downgrade());
+}
+
+/// Sends what every handler still alive has queued and closes its sender
+/// (the async sender's close timeout bounds the wait): the installed one,
+/// and handlers used inside another logger (a tee). Records logged after
+/// this are refused and counted. Does nothing when there is no handler.
 ///
 /// ```
-/// fluent_std::handler::shutdown(); // no handler installed: nothing to do
+/// fluent_std::handler::shutdown(); // no handler: nothing to do
 /// ```
 pub fn shutdown() {
-    if let Some(handler) = INSTALLED.get() {
-        handler.close();
+    let handlers: Vec<RecordSender> = {
+        let handlers = HANDLERS.lock().unwrap_or_else(|e| e.into_inner());
+        handlers.iter().filter_map(WeakRecordSender::upgrade).collect()
+    };
+    for sender in handlers {
+        sender.close();
     }
 }
