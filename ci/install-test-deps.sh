@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real peers the interop tests talk to, idempotently:
 #   PyPI:   fluent-logger (fluent-logger-python), msgpack (msgpack-python)
-#   Debian: golang-go, golang-github-fluent-fluent-logger-golang-dev, gzip, openssl,
+#   Debian: golang-go, golang-github-fluent-fluent-logger-golang-dev, gzip, openssl, curl,
 #           nodejs and npm (when missing)
 #   npm:    @fluent-org/logger (tests/node, from its package-lock.json)
 # Nothing is installed when it is already there.
@@ -9,7 +9,7 @@ set -euo pipefail
 
 PYTHON=${PYTHON:-python3}
 PY_PACKAGES=(fluent-logger==0.11.1 "msgpack>=1.0,<2")
-DEB_PACKAGES=(golang-go golang-github-fluent-fluent-logger-golang-dev gzip openssl)
+DEB_PACKAGES=(golang-go golang-github-fluent-fluent-logger-golang-dev gzip openssl curl)
 command -v node >/dev/null 2>&1 || DEB_PACKAGES+=(nodejs)
 command -v npm >/dev/null 2>&1 || DEB_PACKAGES+=(npm)
 

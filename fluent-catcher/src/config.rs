@@ -245,6 +245,8 @@ pub struct Config {
     pub(crate) forward: Option<SocketAddr>,
     /// The TLS Forward listener: its address and settings.
     pub(crate) tls_forward: Option<(SocketAddr, crate::TlsServerConfig)>,
+    /// The Prometheus endpoint's address.
+    pub(crate) metrics: Option<SocketAddr>,
     pub(crate) udp_heartbeat: bool,
     pub(crate) unix: Option<PathBuf>,
     pub(crate) pickle: Option<SocketAddr>,
@@ -267,6 +269,7 @@ impl Default for Config {
         Config {
             forward: DEFAULT_FORWARD_ADDR.parse().ok(),
             tls_forward: None,
+            metrics: None,
             udp_heartbeat: true,
             unix: None,
             pickle: DEFAULT_PICKLE_ADDR.parse().ok(),
@@ -320,6 +323,27 @@ impl Config {
     pub fn tls_forward(mut self, addr: SocketAddr, tls: crate::TlsServerConfig) -> Self {
         self.tls_forward = Some((addr, tls));
         self
+    }
+
+    /// Serves the counters at `http://ADDR/metrics` in the Prometheus text
+    /// format (names prefixed `fluent_catcher_`), as Fluent Bit does.
+    ///
+    /// ```
+    /// let c = fluent_catcher::Config::default().metrics("127.0.0.1:2021".parse().unwrap());
+    /// assert_eq!(c.metrics_addr().unwrap().port(), 2021);
+    /// ```
+    pub fn metrics(mut self, addr: SocketAddr) -> Self {
+        self.metrics = Some(addr);
+        self
+    }
+
+    /// The metrics endpoint's configured address, if any.
+    ///
+    /// ```
+    /// assert!(fluent_catcher::Config::default().metrics_addr().is_none());
+    /// ```
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
     }
 
     /// The TLS Forward listener's configured address, if any.

@@ -45,6 +45,9 @@ struct Args {
     /// PEM file (mutual TLS).
     #[arg(long, value_name = "FILE", requires = "tls_cert_file")]
     tls_client_ca_file: Option<PathBuf>,
+    /// Serve the counters at http://ADDR/metrics (Prometheus text format).
+    #[arg(long, value_name = "ADDR", value_parser = parse_addr)]
+    metrics_listen: Option<SocketAddr>,
     /// Also serve the Forward protocol on this Unix socket.
     #[arg(long, value_name = "PATH")]
     unix: Option<PathBuf>,
@@ -187,6 +190,9 @@ async fn serve(args: Args) -> std::io::Result<()> {
     if let Some(path) = &args.unix {
         config = config.unix(path);
     }
+    if let Some(addr) = args.metrics_listen {
+        config = config.metrics(addr);
+    }
     if let Some(name) = &args.self_hostname {
         config = config.hostname(name);
     }
@@ -211,6 +217,9 @@ async fn serve(args: Args) -> std::io::Result<()> {
     if let Some(addr) = catcher.tls_forward_addr() {
         let mutual = if args.tls_client_ca_file.is_some() { ", client certificates required" } else { "" };
         listening.push(format!("forward tls {addr}{mutual}"));
+    }
+    if let Some(addr) = catcher.metrics_addr() {
+        listening.push(format!("metrics http://{addr}/metrics"));
     }
     if let Some(path) = catcher.unix_path() {
         listening.push(format!("forward unix {}", path.display()));

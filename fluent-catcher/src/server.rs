@@ -187,6 +187,7 @@ pub struct Catcher {
     handle: CatcherHandle,
     forward: Option<TcpListener>,
     tls_forward: Option<TlsListener>,
+    metrics: Option<TcpListener>,
     udp: Option<UdpSocket>,
     unix: Option<(UnixListener, PathBuf)>,
     pickle: Option<TcpListener>,
@@ -219,6 +220,10 @@ impl Catcher {
         };
         let tls_forward = match &config.tls_forward {
             Some((addr, tls)) => Some(TlsListener { tcp: TcpListener::bind(addr).await?, config: tls.server.clone() }),
+            None => None,
+        };
+        let metrics = match config.metrics {
+            Some(addr) => Some(TcpListener::bind(addr).await?),
             None => None,
         };
         let udp = match (&forward, config.udp_heartbeat) {
@@ -258,7 +263,16 @@ impl Catcher {
             acks,
             peers: Arc::default(),
         });
-        Ok(Catcher { shared, handle, forward, tls_forward, udp, unix, pickle, writer })
+        Ok(Catcher { shared, handle, forward, tls_forward, metrics, udp, unix, pickle, writer })
+    }
+
+    /// The metrics endpoint's address.
+    ///
+    /// ```no_run
+    /// # fn f(c: &fluent_catcher::Catcher) { println!("{:?}", c.metrics_addr()); }
+    /// ```
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The TLS Forward listener's address.
@@ -324,11 +338,14 @@ impl Catcher {
     /// # Errors
     /// The writer thread panicked.
     pub async fn run(self) -> io::Result<StatsSnapshot> {
-        let Catcher { shared, handle, forward, tls_forward, udp, unix, pickle, writer } = self;
+        let Catcher { shared, handle, forward, tls_forward, metrics, udp, unix, pickle, writer } = self;
         let limit = Arc::new(Semaphore::new(shared.config.limits.max_connections));
         let mut loops = JoinSet::new();
         if let Some(listener) = forward {
             loops.spawn(accept_loop(listener, Listener::Forward, shared.clone(), limit.clone()));
+        }
+        if let Some(listener) = metrics {
+            loops.spawn(crate::metrics::serve(listener, shared.clone()));
         }
         if let Some(listener) = tls_forward {
             loops.spawn(accept_loop(listener, Listener::ForwardTls, shared.clone(), limit.clone()));

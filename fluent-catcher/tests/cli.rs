@@ -135,3 +135,62 @@ fn a_tls_key_that_does_not_exist_is_an_error_naming_the_file() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("/nonexistent/server.pem"), "{stderr}");
 }
+
+#[test]
+fn metrics_endpoint_counts_what_was_written() {
+    let out = std::env::temp_dir().join(format!("fluent-catcher-cli-metrics-{}.jsonl", std::process::id()));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fluent-catcher"))
+        .args(["--listen", "127.0.0.1:0", "--no-pickle", "--metrics-listen", "127.0.0.1:0", "--quiet", "--out"])
+        .arg(&out)
+        .arg("--flush-interval")
+        .arg("10")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut ready = String::new();
+    stderr.read_line(&mut ready).unwrap();
+    let port = |n: usize| -> u16 {
+        ready.split("127.0.0.1:").nth(n).unwrap().split([' ', ',', ';', '/']).next().unwrap().parse().unwrap()
+    };
+    let (forward, metrics) = (port(1), port(2));
+    assert!(ready.contains(&format!("metrics http://127.0.0.1:{metrics}/metrics")), "{ready}");
+
+    let mut stream = connect(([127, 0, 0, 1], forward).into());
+    let mut wire = Vec::new();
+    for n in 0..500 {
+        wire.extend(message("m", Timestamp::Seconds(1), "c", n, None));
+    }
+    stream.write_all(&wire).unwrap();
+    drop(stream);
+    let scrape = || {
+        let out = Command::new("curl").args(["-sS", &format!("http://127.0.0.1:{metrics}/metrics")]).output();
+        String::from_utf8_lossy(&out.expect("curl").stdout).into_owned()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut text = scrape();
+    while !text.contains("\nfluent_catcher_events_written_total 500\n") {
+        assert!(std::time::Instant::now() < deadline, "{text}");
+        std::thread::sleep(Duration::from_millis(20));
+        text = scrape();
+    }
+    assert!(text.contains("\nfluent_catcher_events_received_total 500\n"), "{text}");
+    assert!(text.contains("# TYPE fluent_catcher_connections_active gauge"), "{text}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap().lines().count(), 500, "the file agrees");
+
+    // Anything else is answered and closed; an endless header is cut off.
+    let mut other = connect(([127, 0, 0, 1], metrics).into());
+    other.write_all(b"POST /metrics HTTP/1.1\r\n\r\n").unwrap();
+    let mut reply = String::new();
+    std::io::Read::read_to_string(&mut other, &mut reply).unwrap();
+    assert!(reply.starts_with("HTTP/1.1 405"), "{reply}");
+    let mut endless = connect(([127, 0, 0, 1], metrics).into());
+    let _ = endless.write_all(&vec![b'a'; 20_000]);
+    let mut rest = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut endless, &mut rest);
+    assert!(rest.is_empty(), "no answer to a request over 8 KiB");
+
+    signal(child.id(), "TERM");
+    assert_eq!(child.wait_timeout(Duration::from_secs(20)), Some(0));
+    let _ = std::fs::remove_file(&out);
+}

@@ -63,6 +63,7 @@ mod sender;
 mod servers;
 mod shared;
 mod stats;
+mod stats_prometheus;
 mod tls;
 mod tls_io;
 mod waker;
