@@ -32,6 +32,14 @@
 //! assert_eq!(events[0].record["k"], 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Cargo features
+//!
+//! - `cli` (default): the `fluent-catcher` command-line tool. Library users
+//!   who only embed the catcher or use [`TestCatcher`] can turn it off.
+//! - `fuzzing`: entry points for the fuzz targets and property tests (the
+//!   parsers a client's bytes reach, on bytes alone).
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 

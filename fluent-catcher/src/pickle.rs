@@ -43,7 +43,7 @@ pub enum PickleError {
     BadText,
     /// A global other than the recognised data ones.
     Global(String),
-    /// An integer wider than [`MAX_INT_BYTES`] (its decimal text would take
+    /// An integer wider than 128 bytes (its decimal text would take
     /// quadratic time).
     IntTooLarge(usize),
     /// The pickle's copies (sets built from lists, encoded text) exceed a

@@ -40,6 +40,13 @@
 //! assert_eq!(pump.counters().events, 1);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! # Cargo features
+//!
+//! - `async`: `Pump::pump_async` over `embedded_io_async::Write`
+//!   (embassy-net's `TcpSocket` and the like).
+//! - `defmt`: `defmt::Format` for the public types.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

@@ -42,6 +42,17 @@
 //! - `handshake`: the shared-key handshake messages (SHA-512, no allocator).
 //!
 //! Without features the crate needs neither `std` nor an allocator.
+//!
+//! # Cargo features
+//!
+//! - `alloc`: encode into `Vec<u8>`, decompress gzip, keep custom error text.
+//! - `std`: `EventTime::now`, `EventTime::from_system_time`, `ChunkId::random`
+//!   (OS randomness); implies `alloc`.
+//! - `gzip`: CompressedPackedForward, written and read; implies `alloc`.
+//! - `handshake`: the HELO/PING/PONG messages and their SHA-512 digests.
+//!
+//! None is on by default: the bare crate is `no_std` without an allocator.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]

@@ -169,6 +169,12 @@
 //!
 //! # Cargo features
 //! - `alloc`: `HeapRing`, sized at run time, handles shared through `Arc`.
+//!
+//! # Cargo features
+//!
+//! - `alloc`: `HeapRing`, storage sized at run time. Off by default: the
+//!   bare crate is `no_std` without an allocator.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

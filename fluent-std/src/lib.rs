@@ -29,6 +29,16 @@
 //! `asynchandler.FluentHandler` with `FluentRecordFormatter` for the `log`
 //! facade; with the `tracing` feature, `layer::FluentLayer` is a
 //! `tracing_subscriber::Layer` sending records of the same shape.
+//!
+//! # Cargo features
+//!
+//! - `log`: `handler`, a `log::Log` with fluent-logger-python's
+//!   `FluentRecordFormatter`.
+//! - `tracing`: `layer::FluentLayer`, a `tracing_subscriber::Layer`.
+//! - `cli`: the `fluent-cat` command-line tool.
+//!
+//! TLS (rustls with *ring*) is always built in.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![deny(missing_docs)]
 #![deny(unsafe_code)]
 

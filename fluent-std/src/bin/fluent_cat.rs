@@ -112,7 +112,7 @@ struct Args {
     /// Password of --username. Better from the environment: FLUENT_PASSWORD.
     #[arg(long, value_name = "PASSWORD")]
     password: Option<String>,
-    /// A server of a tier, HOST:PORT[,weight=N][,standby] (repeatable;
+    /// A server of a tier, optionally with ",weight=N" and ",standby" (repeatable;
     /// replaces --host and --port): each connection goes to a primary by
     /// weight, to a standby only while no primary can be reached.
     #[arg(long = "server", value_name = "HOST:PORT[,weight=N][,standby]")]
