@@ -64,6 +64,9 @@ pub struct FluentHandler {
     sender: RecordSender,
     formatter: FluentRecordFormatter,
     level: LevelFilter,
+    /// `RUST_LOG`-style directives, when given (see
+    /// [`FluentHandler::env_filter`]).
+    filter: Option<env_filter::Filter>,
     flush_timeout: Duration,
     format_errors: AtomicU64,
     send_errors: AtomicU64,
@@ -94,11 +97,34 @@ impl FluentHandler {
             sender,
             formatter: FluentRecordFormatter::default(),
             level: LevelFilter::Trace,
+            filter: None,
             flush_timeout: Duration::from_secs(5),
             format_errors: AtomicU64::new(0),
             send_errors: AtomicU64::new(0),
             last_error: Mutex::new(None),
         }
+    }
+
+    /// Filters records with `RUST_LOG`'s directive syntax, as env_logger
+    /// does (`"info"`, `"svc=debug,db=trace"`, `"warn,svc::http=off"`, a
+    /// `/text` suffix keeping only messages containing it); replaces
+    /// [`level`](Self::level). Invalid directives are reported on stderr
+    /// and skipped, as env_logger does.
+    ///
+    /// ```
+    /// use fluent_std::handler::FluentHandler;
+    /// let h = FluentHandler::new(fluent_std::Sender::builder("app").build()).env_filter("warn,db=trace");
+    /// assert_eq!(h.level_filter(), log::LevelFilter::Trace); // the most verbose directive
+    /// let db = log::Metadata::builder().level(log::Level::Debug).target("db").build();
+    /// let web = log::Metadata::builder().level(log::Level::Info).target("web").build();
+    /// assert!(log::Log::enabled(&h, &db));
+    /// assert!(!log::Log::enabled(&h, &web));
+    /// ```
+    pub fn env_filter(mut self, directives: &str) -> Self {
+        let filter = env_filter::Builder::new().parse(directives).build();
+        self.level = filter.filter();
+        self.filter = Some(filter);
+        self
     }
 
     /// The formatter.
@@ -228,9 +254,8 @@ impl FluentHandler {
     /// handler was [`install`]ed (a tee of loggers, say).
     ///
     /// ```no_run
-    /// let _guard = fluent_std::handler::init("app")?.guard();
+    /// let _guard = fluent_std::handler::init("app").guard();
     /// log::info!("sent before main returns");
-    /// # Ok::<(), log::SetLoggerError>(())
     /// ```
     pub fn guard(&self) -> crate::FlushGuard {
         crate::FlushGuard::new(self.sender.clone())
@@ -239,11 +264,15 @@ impl FluentHandler {
 
 impl log::Log for FluentHandler {
     fn enabled(&self, metadata: &log::Metadata<'_>) -> bool {
-        metadata.level() <= self.level
+        metadata.level() <= self.level && self.filter.as_ref().is_none_or(|f| f.enabled(metadata))
     }
 
     fn log(&self, record: &log::Record<'_>) {
-        if self.enabled(record.metadata()) {
+        let wanted = match &self.filter {
+            Some(filter) => filter.matches(record),
+            None => record.level() <= self.level,
+        };
+        if wanted {
             let _ = self.handle(record);
         }
     }
@@ -277,27 +306,41 @@ pub fn install(handler: FluentHandler) -> Result<&'static FluentHandler, log::Se
     Ok(handler)
 }
 
-/// The one-call setup, like `env_logger::init`: an async handler (Python's
-/// `asynchandler.FluentHandler`) with the default formatter, sending under
-/// `tag` to `FLUENT_HOST`:`FLUENT_PORT` (default `localhost:24224`), at the
-/// level `RUST_LOG` names (`error`, `warn`, `info`, `debug`, `trace`,
-/// `off`; default `info`).
+/// The one-call setup, like `env_logger::try_init`: an async handler
+/// (Python's `asynchandler.FluentHandler`) with the default formatter,
+/// sending under `tag` to `FLUENT_HOST`:`FLUENT_PORT` (default
+/// `localhost:24224`) with EventTime (nanosecond) times, as the tracing
+/// layer does, filtered by `RUST_LOG` in env_logger's directive syntax
+/// (default `info`; see [`FluentHandler::env_filter`]).
 ///
 /// ```no_run
-/// fluent_std::handler::init("app")?;
+/// let _guard = fluent_std::handler::try_init("app")?.guard();
 /// log::warn!("disk almost full");
-/// fluent_std::handler::shutdown();
 /// # Ok::<(), log::SetLoggerError>(())
 /// ```
 ///
 /// # Errors
 /// Another logger is already installed.
-pub fn init(tag: &str) -> Result<&'static FluentHandler, log::SetLoggerError> {
+pub fn try_init(tag: &str) -> Result<&'static FluentHandler, log::SetLoggerError> {
     let host = std::env::var("FLUENT_HOST").unwrap_or_else(|_| "localhost".to_owned());
     let port = std::env::var("FLUENT_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(24224);
-    let level = std::env::var("RUST_LOG").ok().and_then(|l| l.trim().parse().ok()).unwrap_or(LevelFilter::Info);
-    let sender = AsyncSender::builder(tag).sender(|s| s.host(host).port(port)).build();
-    install(FluentHandler::new(sender).level(level))
+    let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "info".to_owned());
+    let sender = AsyncSender::builder(tag).sender(|s| s.host(host).port(port).nanosecond_precision(true)).build();
+    install(FluentHandler::new(sender).env_filter(&directives))
+}
+
+/// [`try_init`], panicking when another logger is already installed, as
+/// `env_logger::init` does.
+///
+/// ```no_run
+/// let _guard = fluent_std::handler::init("app").guard();
+/// log::warn!("disk almost full");
+/// ```
+///
+/// # Panics
+/// Another logger is already installed.
+pub fn init(tag: &str) -> &'static FluentHandler {
+    try_init(tag).expect("fluent_std::handler::init: a logger is already installed")
 }
 
 /// Every handler's sender, held weakly: [`shutdown`] closes those still

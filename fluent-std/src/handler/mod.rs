@@ -3,10 +3,10 @@
 //! `FluentRecordFormatter`.
 //!
 //! ```no_run
-//! fluent_std::handler::init("app")?; // async handler to FLUENT_HOST or localhost:24224
+//! // Async handler to FLUENT_HOST or localhost:24224, filtered by RUST_LOG;
+//! // the guard sends the last records when main returns.
+//! let _guard = fluent_std::handler::init("app").guard();
 //! log::info!(user = "ada", attempts = 3; "logged in");
-//! fluent_std::handler::shutdown(); // the last records are sent before exit
-//! # Ok::<(), log::SetLoggerError>(())
 //! ```
 //!
 //! The record sent for that line, with the default formatter:
@@ -22,5 +22,5 @@ mod template;
 
 pub use attributes::{LogAttributes, level_name};
 pub use formatter::FluentRecordFormatter;
-pub use log_handler::{FluentHandler, HandlerError, init, install, shutdown};
+pub use log_handler::{FluentHandler, HandlerError, init, install, shutdown, try_init};
 pub use template::{FormatStyle, TemplateError};
