@@ -412,8 +412,9 @@ impl AsyncSender {
         self.shared.stats()
     }
 
-    /// The last error, from any thread, including the worker's (Python hides
-    /// the worker's).
+    /// The last error of the connection or the queue, from any thread,
+    /// including the worker's (Python hides the worker's). An encoding error
+    /// is returned by `emit` only, never kept here.
     ///
     /// ```
     /// assert_eq!(fluent_std::AsyncSender::builder("a").build().last_error(), None);
@@ -490,7 +491,8 @@ impl AsyncSender {
 
     /// An emit failed with `error`: an encoding error becomes the CRITICAL
     /// fallback record when `forward_packet_error` is on (Python's
-    /// behaviour), anything else is returned.
+    /// behaviour), and is returned all the same (the record was not sent as
+    /// given); anything else is returned.
     #[cold]
     #[inline(never)]
     fn after_failure(
@@ -501,13 +503,12 @@ impl AsyncSender {
     ) -> Result<(), SendError> {
         match error {
             Some(SendError::Encode(e)) if self.shared.options.base.forward_packet_error => {
-                self.shared.set_last_error(SendError::Encode(e.clone()));
                 let critical =
                     CriticalRecord { level: "CRITICAL", message: "Can't output to log", traceback: e.to_string() };
                 // The same time as the record it replaces.
                 let mut error = None;
                 if self.enqueue(tag, time, &critical, &mut error) {
-                    return Ok(());
+                    return Err(SendError::Encode(e));
                 }
                 Err(error.unwrap_or(SendError::Encode(e)))
             }
@@ -742,8 +743,13 @@ impl AsyncSender {
         }
     }
 
+    /// An emit's error: kept as `last_error` too, except an encoding error,
+    /// which is the caller's alone (`last_error` speaks of the connection
+    /// and the queue, so the worker's errors cannot hide the caller's).
     fn fail(&self, error: SendError) -> SendError {
-        self.shared.set_last_error(error.clone());
+        if !matches!(error, SendError::Encode(_)) {
+            self.shared.set_last_error(error.clone());
+        }
         error
     }
 

@@ -129,8 +129,11 @@ impl SenderBuilder {
     }
 
     /// `forward_packet_error` (default on): a record that cannot be
-    /// serialized is replaced by `{"level": "CRITICAL", "message": "Can't
-    /// output to log", "traceback": <error>}`; off, the error reaches the caller.
+    /// serialized (not a map, say) is replaced on the wire by `{"level":
+    /// "CRITICAL", "message": "Can't output to log", "traceback": <error>}`,
+    /// as Python does, and `emit` still returns the
+    /// [`SendError::Encode`] (unlike Python, which reports success); off,
+    /// nothing is sent.
     ///
     /// ```
     /// let _ = fluent_std::Sender::builder("app").forward_packet_error(false);
@@ -464,7 +467,9 @@ impl Sender {
         }
         let mut packet = std::mem::take(&mut state.packet);
         packet.clear();
+        let mut replaced = None;
         if let Err(e) = encode_message(&mut packet, &tag, time, record, None) {
+            replaced = Some(e.clone());
             self.set_last_error(SendError::Encode(e.clone()));
             if !self.options.forward_packet_error {
                 state.packet = packet;
@@ -483,7 +488,11 @@ impl Sender {
         }
         let result = self.send_locked(&mut state, &packet);
         state.packet = packet;
-        result
+        // The CRITICAL record went in its place: the record itself did not.
+        match (result, replaced) {
+            (Ok(()), Some(e)) => Err(SendError::Encode(e)),
+            (result, _) => result,
+        }
     }
 
     /// The last error of this sender on the calling thread.

@@ -449,9 +449,12 @@ fn a_server_that_never_reads_does_not_block_the_application() {
 fn unserializable_record_becomes_a_critical_record() {
     let receiver = Receiver::start(1);
     let sender = AsyncSender::builder("test").sender(to(receiver.port)).build();
-    sender.emit("foo", &[1, 2, 3]).unwrap();
-    assert!(matches!(sender.last_error(), Some(SendError::Encode(_))));
-    sender.close();
+    // The caller learns the record was not sent as given; the CRITICAL
+    // record goes in its place; last_error is left to connection errors.
+    assert!(matches!(sender.emit("foo", &[1, 2, 3]), Err(SendError::Encode(fluent_std::EncodeError::RecordNotMap))));
+    assert_eq!(sender.last_error(), None);
+    let stats = sender.close_with(true, Duration::from_secs(10));
+    assert_eq!((stats.emitted, stats.sent), (1, 1), "{stats:?}");
     let events = receiver.events();
     let record: BTreeMap<_, _> = events[0].2.iter().cloned().collect();
     assert_eq!((record["level"].as_str(), record["message"].as_str()), ("CRITICAL", "Can't output to log"));

@@ -74,8 +74,9 @@ fn last_error_is_settable_and_clearable() {
 fn unserializable_record_becomes_a_critical_record() {
     let receiver = Receiver::start(1);
     let sender = Sender::builder("test").host("127.0.0.1").port(receiver.port).build();
-    // Not a map: cannot be a record.
-    sender.emit("foo", &[1, 2, 3]).unwrap();
+    // Not a map: cannot be a record. The CRITICAL record goes in its place,
+    // and (unlike Python) the caller is told.
+    assert!(matches!(sender.emit("foo", &[1, 2, 3]), Err(SendError::Encode(fluent_proto::EncodeError::RecordNotMap))));
     assert!(matches!(sender.last_error(), Some(SendError::Encode(_))));
     sender.close();
     let events = receiver.events();
@@ -291,7 +292,10 @@ fn event_emits_through_the_given_sender() {
     let sender = Sender::builder("app").host("127.0.0.1").port(receiver.port).build();
     fluent_std::event("follow", &bar_baz(), Some(&sender), Some(Timestamp::Seconds(7))).unwrap();
     fluent_std::event("follow", &bar_baz(), Some(&sender), None).unwrap();
-    assert!(matches!(fluent_std::event("x", &5, Some(&sender), None), Ok(())), "a non-map becomes the CRITICAL record");
+    assert!(
+        matches!(fluent_std::event("x", &5, Some(&sender), None), Err(SendError::Encode(_))),
+        "a non-map becomes the CRITICAL record, and the caller is told"
+    );
     sender.close();
     let events = receiver.events();
     assert_eq!(events.len(), 3);
