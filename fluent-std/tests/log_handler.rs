@@ -295,3 +295,38 @@ fn logging_from_many_threads_during_shutdown_loses_nothing_accepted() {
     assert_eq!(events.len(), accepted, "every record accepted before close arrived");
     assert!(handler.send_errors() >= 1, "records after close are refused and counted");
 }
+
+#[test]
+fn pythons_documented_template_with_hostname_and_serde_values() {
+    // fluent-logger-python's README example template.
+    let catcher = TestCatcher::start().unwrap();
+    let formatter = FluentRecordFormatter::new().fmt([
+        ("host", "%(hostname)s"),
+        ("where", "%(module)s.%(funcName)s"),
+        ("type", "%(levelname)s"),
+        ("process", "%(processName)s"),
+    ]);
+    let handler = sync_handler(&catcher, formatter);
+    #[derive(serde::Serialize)]
+    struct Order {
+        id: u32,
+        items: Vec<&'static str>,
+    }
+    let order = Order { id: 7, items: vec!["tea", "cake"] };
+    let kvs: [(&str, log::kv::Value<'_>); 2] =
+        [("order", log::kv::Value::from_serde(&order)), ("tags", log::kv::Value::from_debug(&["a", "b"]))];
+    let record = log::Record::builder()
+        .level(Level::Info)
+        .module_path(Some("svc"))
+        .key_values(&kvs)
+        .args(format_args!("placed"))
+        .build();
+    handler.handle(&record).unwrap();
+    let got = only(&catcher);
+    assert_eq!(got["host"], json!(gethostname()));
+    assert_eq!(got["where"], json!("svc.None"), "no function name in `log`: None, as Python prints it");
+    assert_eq!(got["type"], json!("INFO"));
+    assert_eq!(got["process"], json!("MainProcess"));
+    assert_eq!(got["order"], json!({"id": 7, "items": ["tea", "cake"]}), "a :serde value keeps its structure");
+    assert_eq!(got["tags"], json!("[\"a\", \"b\"]"), "a ? (Debug) value is its Debug text");
+}

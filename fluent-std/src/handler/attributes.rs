@@ -57,7 +57,7 @@ pub struct LogAttributes<'a> {
 }
 
 /// Every attribute name, aliases included (what `exclude_attrs` starts from).
-const NAMES: [&str; 21] = [
+const NAMES: [&str; 27] = [
     "name",
     "target",
     "levelname",
@@ -78,7 +78,13 @@ const NAMES: [&str; 21] = [
     "thread",
     "threadName",
     "process",
+    "processName",
     "relativeCreated",
+    "hostname",
+    "funcName",
+    "exc_info",
+    "exc_text",
+    "stack_info",
 ];
 
 impl<'a> LogAttributes<'a> {
@@ -133,6 +139,13 @@ impl<'a> LogAttributes<'a> {
             }
             "threadName" => std::thread::current().name().unwrap_or("unnamed").into(),
             "process" => std::process::id().into(),
+            // Python's value for a program's one process.
+            "processName" => "MainProcess".into(),
+            // fluent-logger-python's formatter adds the machine's name.
+            "hostname" => crate::handler_support::hostname().into(),
+            // Not known to `log` (Python: the function, the exception, the
+            // stack): None, as Python gives when there is none.
+            "funcName" | "exc_info" | "exc_text" | "stack_info" => Value::Null,
             other => return self.extra.get(other).cloned(),
         })
     }
@@ -221,7 +234,9 @@ impl<'kvs> log::kv::VisitSource<'kvs> for KeyValues<'_> {
         } else if let Some(s) = value.to_borrowed_str() {
             Value::from(s)
         } else {
-            Value::String(value.to_string())
+            // `:serde` captures keep their structure (maps, sequences);
+            // `?` (Debug) and `%` (Display) captures serialize as text.
+            serde_json::to_value(&value).unwrap_or_else(|_| Value::String(value.to_string()))
         };
         self.extra.insert(key.as_str().to_owned(), json);
         Ok(())
