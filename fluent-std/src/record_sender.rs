@@ -118,6 +118,20 @@ impl RecordSender {
         }
     }
 
+    /// The async sender's counters (`None` for the synchronous sender,
+    /// whose emits return their errors).
+    ///
+    /// ```
+    /// let target: fluent_std::RecordSender = fluent_std::AsyncSender::builder("app").build().into();
+    /// assert_eq!(target.stats().map(|s| s.emitted), Some(0));
+    /// ```
+    pub fn stats(&self) -> Option<crate::Stats> {
+        match self {
+            RecordSender::Sync(_) => None,
+            RecordSender::Async(s) => Some(s.stats()),
+        }
+    }
+
     /// Waits for queued records to be sent (the synchronous sender has
     /// nothing queued); false when `timeout` passed first.
     ///
