@@ -131,6 +131,26 @@ impl<F: Fn() -> u64> OffsetClock<F> {
     }
 }
 
+/// A shared clock, typically a `static`: the producer can hold `&CLOCK`
+/// while the rest of the firmware sets its offset.
+///
+/// ```
+/// use fluent_embedded::{Clock, OffsetClock};
+/// fn ticks() -> u64 { 5 }
+/// static CLOCK: OffsetClock<fn() -> u64> = OffsetClock::new(ticks, 1);
+/// static RING: fluent_queue::Ring<256, 8> = fluent_queue::Ring::new(fluent_queue::Mode::Block);
+/// let (p, _c) = RING.try_split().unwrap();
+/// let producer = fluent_embedded::FluentProducer::new(p, "node7", &CLOCK);
+/// CLOCK.set_unix_offset_ms(1_700_000_000_000);
+/// assert_eq!((&CLOCK).now().seconds(), 1_700_000_005);
+/// # drop(producer);
+/// ```
+impl<F: Fn() -> u64> Clock for &OffsetClock<F> {
+    fn now(&self) -> EventTime {
+        (**self).now()
+    }
+}
+
 impl<F: Fn() -> u64> Clock for OffsetClock<F> {
     fn now(&self) -> EventTime {
         let ns = self.elapsed_ns().saturating_add(self.offset_ms.get().saturating_mul(1_000_000));

@@ -65,6 +65,20 @@ mod pump_async;
 mod request;
 mod unix_offset;
 
+/// What a firmware author needs from the layers underneath, so that one
+/// dependency is enough: the ring and its ends, and the time type.
+///
+/// ```
+/// use fluent_embedded::{EventTime, FluentProducer, Mode, Ring};
+/// static RING: Ring<1024, 16> = Ring::new(Mode::Overwrite);
+/// let (producer, _consumer) = RING.try_split().unwrap();
+/// let _producer = FluentProducer::new(producer, "node7", || EventTime::new(1_700_000_000, 0));
+/// ```
+pub use fluent_proto::{EncodeError, EventTime, Timestamp};
+pub use fluent_queue::{Consumer, Counters as QueueCounters, Mode, Producer, Ring, Storage};
+/// The crates underneath, for what the re-exports above leave out.
+pub use {fluent_proto, fluent_queue};
+
 pub use clock::{Clock, OffsetClock, TimeMode};
 pub use connect::{Connect, Link, LinkError};
 pub use error::{EmitError, PumpError};
