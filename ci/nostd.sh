@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proves the no_std crates (fluent-proto, fluent-queue, fluent-embedded) build without std and without an allocator, on a
-# machine that only has the host target installed. Three independent checks,
+# machine that only has the host target installed. Four independent checks,
 # each with a negative control that must FAIL (so the check can fail):
 #
 # 1. ci/nostd-check: a #![no_std] staticlib with its own #[panic_handler],
@@ -9,7 +9,9 @@
 # 2. A copy of the sysroot holding core but neither std nor alloc: the
 #    no-allocator crates are built against it for the host target
 #    (--target keeps build scripts and proc macros on the real sysroot).
-# 3. The layout for targets with 32-bit atomics only: the staticlib's LLVM IR
+# 3. A static overwrite-mode ring is all zeros: the staticlib's is a .bss
+#    symbol (its Block-mode ring, one non-zero byte, is the .data control).
+# 4. The layout for targets with 32-bit atomics only: the staticlib's LLVM IR
 #    holds no 64-bit atomic operation (the default build's does).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -70,6 +72,22 @@ expect_failure "fluent-proto with alloc against the core-only sysroot" "can't fi
   build_core_only -p fluent-proto --no-default-features --features alloc
 expect_failure "fluent-proto with std against the core-only sysroot" "can't find crate for \`std\`\|can't find crate for \`alloc\`" \
   build_core_only -p fluent-proto --no-default-features --features std
+
+say "a static overwrite ring is all zeros: its image is in .bss, not in flash"
+# A zero-initialised static costs no flash and no copy at boot. The
+# staticlib's Ring<1024, 16> in overwrite mode must be a .bss symbol; the
+# control: its Block-mode ring holds one non-zero byte (the mode), so it is
+# in .data, which shows the check tells the sections apart.
+symbols=$(nm -C "$target_dir/nostd-check/release/libfluent_nostd_check.a" 2>/dev/null)
+section_of() { grep -E " fluent_nostd_check::$1\$" <<<"$symbols" | awk '{print $2}' | head -1; }
+case "$(section_of RING)" in
+  b|B) echo "ok: a static overwrite Ring is in .bss" ;;
+  *) echo "a static overwrite Ring is not in .bss: $(section_of RING)" >&2; exit 1 ;;
+esac
+case "$(section_of EMBEDDED_RING)" in
+  d|D) echo "ok: the control (a Block-mode ring, one non-zero byte) is in .data" ;;
+  *) echo "the control is not in .data: $(section_of EMBEDDED_RING)" >&2; exit 1 ;;
+esac
 
 say "32-bit atomics only (microcontrollers without 64-bit atomics)"
 # Cortex-M3/M4/M7/M33, 32-bit RISC-V and Xtensa have 32-bit atomics but no

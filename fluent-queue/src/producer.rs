@@ -444,8 +444,8 @@ where
     /// Copies the ring's shape and computes the first room.
     fn with_room(mut self) -> Self {
         let parts = Self::parts_of(&self.ring);
-        (self.capacity, self.max_frames) = (parts.bytes.len(), parts.shared.max_frames);
-        (self.eviction_batch, self.mode) = (parts.shared.eviction_batch, parts.shared.mode);
+        (self.capacity, self.max_frames) = (parts.bytes.len(), parts.shared.max_frames(parts.slots.len()));
+        (self.eviction_batch, self.mode) = (parts.shared.eviction_batch(), parts.shared.mode);
         self.refresh_room();
         self
     }

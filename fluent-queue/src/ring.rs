@@ -14,10 +14,12 @@ use crate::sync::{AtomicBool, Ordering, UnsafeCell};
 pub enum Mode {
     /// The push fails and hands the frame back; waiting is the caller's choice
     /// (fluent-logger-python's default blocking queue).
-    Block,
+    Block = 1,
     /// The oldest whole frames are evicted to make room (Python's
     /// `queue_circular=True`); the producer never waits for the consumer.
-    Overwrite,
+    /// Stored as zero, so that a `static` overwrite ring is all zeros: its
+    /// image is in `.bss`, costing no flash.
+    Overwrite = 0,
 }
 
 /// The width of the shared words, and the field sizes packed into them.
@@ -214,15 +216,17 @@ pub(crate) struct Shared {
     pub(crate) produced: CachePadded<ProducerCounters>,
     pub(crate) consumed: CachePadded<ConsumerCounters>,
     pub(crate) mode: Mode,
-    pub(crate) max_frames: u64,
-    /// Overwrite mode: the fewest frames one eviction removes (1 = exactly
-    /// as many as the new frame needs, Python's behaviour).
-    pub(crate) eviction_batch: u64,
+    /// Slots beyond `max_frames` (0 when the ring uses all it has). Every
+    /// field of a new ring is zero this way (see `Mode::Overwrite`).
+    pub(crate) unused_slots: u64,
+    /// Overwrite mode: the fewest frames one eviction removes, less one
+    /// (0 = exactly as many as the new frame needs, Python's behaviour).
+    pub(crate) eviction_extra: u64,
     pub(crate) split: AtomicBool,
 }
 
 macro_rules! new_shared {
-    ($mode:expr, $max_frames:expr) => {
+    ($mode:expr, $max_frames:expr, $slots:expr) => {
         Shared {
             head: CachePadded(AtomicWord::new(0)),
             tail: CachePadded(TailWords { word: AtomicWord::new(0), watermark: AtomicWord::new(0) }),
@@ -238,14 +242,24 @@ macro_rules! new_shared {
                 left_slot: AtomicWord::new(0),
             }),
             mode: $mode,
-            max_frames: $max_frames as u64,
-            eviction_batch: 1,
+            unused_slots: ($slots - $max_frames) as u64,
+            eviction_extra: 0,
             split: AtomicBool::new(false),
         }
     };
 }
 
 impl Shared {
+    /// The most frames held at once, of `slots`.
+    pub(crate) fn max_frames(&self, slots: usize) -> u64 {
+        slots as u64 - self.unused_slots
+    }
+
+    /// Overwrite mode: the fewest frames one eviction removes.
+    pub(crate) fn eviction_batch(&self) -> u64 {
+        self.eviction_extra + 1
+    }
+
     /// A snapshot of the counters (exact when both sides are idle), modulo
     /// `COUNT_MASK + 1`.
     pub(crate) fn counters(&self) -> Counters {
@@ -383,7 +397,7 @@ impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
         Ring {
             bytes: [const { UnsafeCell::new(0) }; BYTES],
             slots: [const { UnsafeCell::new(Slot::EMPTY) }; FRAMES],
-            shared: new_shared!(mode, max_frames),
+            shared: new_shared!(mode, max_frames, FRAMES),
         }
     }
 
@@ -404,7 +418,7 @@ impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
     /// ```
     pub const fn with_eviction_batch(mut self, frames: usize) -> Self {
         assert!(frames > 0, "the eviction batch must be at least 1");
-        self.shared.eviction_batch = frames as u64;
+        self.shared.eviction_extra = frames as u64 - 1;
         self
     }
 
@@ -422,7 +436,7 @@ impl<const BYTES: usize, const FRAMES: usize> Ring<BYTES, FRAMES> {
         Ring {
             bytes: core::array::from_fn(|_| UnsafeCell::new(0)),
             slots: core::array::from_fn(|_| UnsafeCell::new(Slot::EMPTY)),
-            shared: new_shared!(mode, max_frames),
+            shared: new_shared!(mode, max_frames, FRAMES),
         }
     }
 
@@ -566,7 +580,7 @@ impl HeapRing {
             // resident before the first frame.
             bytes: (0..bytes).map(|_| UnsafeCell::new(PREFAULT_FILL)).collect(),
             slots: (0..max_frames).map(|_| UnsafeCell::new(Slot::EMPTY)).collect(),
-            shared: Shared { eviction_batch: eviction_batch as u64, ..new_shared!(mode, max_frames) },
+            shared: Shared { eviction_extra: eviction_batch as u64 - 1, ..new_shared!(mode, max_frames, max_frames) },
         });
         ring.shared.split.store(true, Ordering::Relaxed);
         (Producer::new(ring.clone()), Consumer::new(ring))
@@ -600,7 +614,7 @@ mod tests {
         let ring = Arc::new(HeapRing {
             bytes: (0..bytes).map(|_| UnsafeCell::new(0)).collect(),
             slots: (0..max_frames).map(|_| UnsafeCell::new(Slot::EMPTY)).collect(),
-            shared: new_shared!(mode, max_frames),
+            shared: new_shared!(mode, max_frames, max_frames),
         });
         ring.shared.head.store(narrow(seq << 1), Ordering::Relaxed);
         ring.shared.consumed.left_head.store(narrow(seq), Ordering::Relaxed);
