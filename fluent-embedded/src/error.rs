@@ -17,8 +17,12 @@ pub enum EmitError {
     /// Block mode and the ring has no room: returned at once (retrying is
     /// the caller's choice).
     Full,
-    /// Overwrite mode, but the oldest event is being read by the pump right
-    /// now: the new event is dropped rather than waiting.
+    /// Overwrite mode, but the oldest events cannot be evicted: the pump is
+    /// reading them right now, or (with `pump_acked`) they belong to the
+    /// request awaiting its ack. The new event is dropped rather than
+    /// waiting, and counted (`ProducerCounters::busy`): "drop the oldest"
+    /// applies to events not in flight. Size the ring to hold several
+    /// requests (`Pump::max_events_per_request`) so that this stays rare.
     Busy,
     /// The event is larger than the whole ring.
     TooLarge,
@@ -30,7 +34,9 @@ impl fmt::Display for EmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EmitError::Full => f.write_str("ring full"),
-            EmitError::Busy => f.write_str("oldest event being read; new event dropped"),
+            EmitError::Busy => {
+                f.write_str("oldest events in flight (being read or awaiting their ack); new event dropped")
+            }
             EmitError::TooLarge => f.write_str("event larger than the ring"),
             EmitError::Encode(e) => write!(f, "encoding failed: {e}"),
         }

@@ -226,6 +226,11 @@ where
     /// not acknowledged is resent with the same chunk id on the next
     /// connection).
     ///
+    /// In overwrite mode the request awaiting its ack stays in the ring and
+    /// cannot be evicted: while it holds the oldest room, an emit that needs
+    /// that room is refused with [`EmitError::Busy`](crate::EmitError::Busy)
+    /// (counted), not given room by dropping unacked events.
+    ///
     /// ```
     /// use fluent_embedded::{Pump, PumpError};
     /// # use fluent_queue::{Mode, Ring};

@@ -166,7 +166,10 @@ fn ids_in(bytes: &[u8]) -> Vec<u64> {
 
 struct Outcome {
     per_connection: Vec<Vec<u64>>,
+    /// Refused (`Busy`) and evicted.
     dropped: Vec<u64>,
+    /// Refused alone.
+    busy: Vec<u64>,
 }
 
 /// Runs a producer thread and a pump thread until every event is
@@ -232,10 +235,10 @@ fn run(mode: Mode, acked: bool, seed: u64) -> Outcome {
         .collect();
     assert_eq!(counters.busy, busy.len() as u64);
     assert_eq!(pump.queue_counters().evicted, evicted_ids.len() as u64);
-    let mut dropped = busy;
+    let mut dropped = busy.clone();
     dropped.extend(evicted_ids);
     let per_connection = connections.lock().unwrap().iter().map(|c| ids_in(&c.lock().unwrap())).collect();
-    Outcome { per_connection, dropped }
+    Outcome { per_connection, dropped, busy }
 }
 
 fn assert_no_duplicates_within_a_connection(outcome: &Outcome) {
@@ -289,4 +292,29 @@ fn ack_mode_delivers_every_event_at_least_once_and_resends_only_unacked_requests
         let total: usize = outcome.per_connection.iter().map(Vec::len).sum();
         assert!(total - delivered.len() <= 40 * outcome.per_connection.len(), "seed {seed}");
     }
+}
+
+#[test]
+fn overwrite_mode_with_acks_accounts_for_every_event_and_never_delivers_a_refused_one() {
+    // The documented policy: frames awaiting their ack cannot be evicted,
+    // so while they are the oldest a new event that needs their room is
+    // refused (`Busy`, counted) instead of evicting them; every other
+    // eviction still drops the oldest. Every event is delivered or dropped,
+    // none is missing; a refused event never reached the ring, so it is
+    // never delivered. (An evicted one may have been: written on a
+    // connection that failed before its ack came back, then evicted before
+    // the resend. The sender cannot know, and counts it dropped.)
+    let mut busy_total = 0;
+    for seed in 1..=4 {
+        let outcome = run(Mode::Overwrite, true, seed);
+        assert_no_duplicates_within_a_connection(&outcome);
+        let delivered: HashSet<u64> = outcome.per_connection.iter().flatten().copied().collect();
+        let dropped: HashSet<u64> = outcome.dropped.iter().copied().collect();
+        let busy: HashSet<u64> = outcome.busy.iter().copied().collect();
+        assert_eq!(dropped.len(), outcome.dropped.len(), "no event dropped twice");
+        assert!(delivered.is_disjoint(&busy), "seed {seed}: a refused event was delivered");
+        assert_eq!(delivered.union(&dropped).count(), EVENTS as usize, "seed {seed}: every event accounted for");
+        busy_total += busy.len();
+    }
+    eprintln!("refused while the unacked request held the oldest room: {busy_total}");
 }
