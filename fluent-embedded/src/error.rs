@@ -26,6 +26,9 @@ pub enum EmitError {
     Busy,
     /// The event is larger than the whole ring.
     TooLarge,
+    /// A `SharedProducer` holds no producer yet (or was used from inside
+    /// its own `with`).
+    NotInstalled,
     /// The record could not be encoded (not a map, unknown length, ...).
     Encode(#[cfg_attr(feature = "defmt", defmt(Debug2Format))] EncodeError),
 }
@@ -38,6 +41,7 @@ impl fmt::Display for EmitError {
                 f.write_str("oldest events in flight (being read or awaiting their ack); new event dropped")
             }
             EmitError::TooLarge => f.write_str("event larger than the ring"),
+            EmitError::NotInstalled => f.write_str("no producer installed in the shared slot"),
             EmitError::Encode(e) => write!(f, "encoding failed: {e}"),
         }
     }

@@ -46,6 +46,9 @@
 //! - `async`: `Pump::pump_async` over `embedded_io_async::Write`
 //!   (embassy-net's `TcpSocket` and the like).
 //! - `defmt`: `defmt::Format` for the public types.
+//! - `critical-section`: [`SharedProducer`], the producer in a `static`
+//!   shared with interrupt handlers without unsafe code, on the
+//!   `critical-section` implementation the HAL, RTIC or embassy provides.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![no_std]
 #![deny(missing_docs)]
@@ -63,6 +66,8 @@ mod pump;
 #[cfg(feature = "async")]
 mod pump_async;
 mod request;
+#[cfg(feature = "critical-section")]
+mod shared;
 mod unix_offset;
 
 /// What a firmware author needs from the layers underneath, so that one
@@ -84,3 +89,5 @@ pub use connect::{Connect, Link, LinkError};
 pub use error::{EmitError, PumpError};
 pub use producer::{FluentProducer, ProducerCounters};
 pub use pump::{Pump, PumpCounters, Pumped};
+#[cfg(feature = "critical-section")]
+pub use shared::SharedProducer;

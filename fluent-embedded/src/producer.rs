@@ -161,6 +161,8 @@ where
             Err(EmitError::Busy) => c.busy += 1,
             Err(EmitError::TooLarge) => c.too_large += 1,
             Err(EmitError::Encode(_)) => c.encode_errors += 1,
+            // Only a SharedProducer without a producer says this.
+            Err(EmitError::NotInstalled) => {}
         }
         result
     }

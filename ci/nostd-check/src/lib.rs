@@ -128,3 +128,36 @@ pub extern "C" fn fluent_check_embedded() -> isize {
         Err(_) => -1,
     }
 }
+
+static ISR_RING: fluent_embedded::Ring<1024, 16> = fluent_embedded::Ring::new(fluent_embedded::Mode::Overwrite);
+
+type IsrProducer = fluent_embedded::FluentProducer<
+    'static,
+    &'static fluent_embedded::Ring<1024, 16>,
+    &'static fluent_embedded::OffsetClock<fn() -> u64>,
+>;
+
+/// The producer shared with interrupt handlers, without unsafe code (the
+/// critical-section implementation comes from the firmware's HAL at link
+/// time).
+static ISR_PRODUCER: fluent_embedded::SharedProducer<IsrProducer> = fluent_embedded::SharedProducer::new();
+
+/// Start-up: installs the shared producer.
+#[unsafe(no_mangle)]
+pub extern "C" fn fluent_check_install() -> i32 {
+    let Some((producer, _consumer)) = ISR_RING.try_split() else { return -1 };
+    match ISR_PRODUCER.install(fluent_embedded::FluentProducer::new(producer, "isr", &CLOCK)) {
+        Ok(()) => 0,
+        Err(_) => -1,
+    }
+}
+
+/// An interrupt handler emitting through the shared producer.
+#[unsafe(no_mangle)]
+pub extern "C" fn fluent_check_isr(seq: u32) -> i32 {
+    let record = Telemetry { sensor: "isr", celsius: 0.5, seq, ok: true };
+    match ISR_PRODUCER.emit("tick", &record) {
+        Ok(()) => 0,
+        Err(_) => -1,
+    }
+}
