@@ -31,6 +31,9 @@ pub struct ProducerCounters {
     pub too_large: u64,
     /// Dropped: the record could not be encoded.
     pub encode_errors: u64,
+    /// Loss reports committed to the ring (not in `emitted`; see
+    /// [`FluentProducer::loss_reports`]).
+    pub loss_reports: u64,
 }
 
 /// The producer half of the embedded sender (fluent-logger-python's
@@ -63,6 +66,11 @@ pub struct FluentProducer<'t, R, C, H = ()> {
     clock: C,
     time_mode: TimeMode,
     counters: ProducerCounters,
+    /// The loss report's label, when reports are on.
+    loss_label: Option<&'t str>,
+    /// Losses already reported, and when the last report was made.
+    reported: u64,
+    reported_at: Option<u32>,
 }
 
 impl<'t, R, C, H> FluentProducer<'t, R, C, H>
@@ -83,7 +91,16 @@ where
     /// assert_eq!(producer.counters().emitted, 0);
     /// ```
     pub fn new(inner: Producer<R, H>, tag: &'t str, clock: C) -> Self {
-        FluentProducer { inner, tag, clock, time_mode: TimeMode::EventTime, counters: ProducerCounters::default() }
+        FluentProducer {
+            inner,
+            tag,
+            clock,
+            time_mode: TimeMode::EventTime,
+            counters: ProducerCounters::default(),
+            loss_label: None,
+            reported: 0,
+            reported_at: None,
+        }
     }
 
     /// EventTime (default) or integer seconds.
@@ -129,8 +146,67 @@ where
     /// # Errors
     /// [`EmitError`]: the event was dropped (and counted).
     pub fn emit<T: Serialize + ?Sized>(&mut self, label: &str, record: &T) -> Result<(), EmitError> {
-        let time = self.time_mode.stamp(self.clock.now());
+        let now = self.clock.now();
+        self.report_losses(now.seconds());
+        let time = self.time_mode.stamp(now);
         self.emit_with_time(label, time, record)
+    }
+
+    /// Loss reports in band: when events were dropped (refused, too large,
+    /// unencodable, or evicted from the ring), the next emit first puts one
+    /// record under `tag.label` in the ring, at most once a second:
+    /// `{"dropped": N, "total": T, "refused": r, "evicted": e, "too_large":
+    /// l, "encode_errors": x}` (`N` since the last report). It travels with
+    /// the events, through either pump, acks included, so the loss shows on
+    /// the server. Off by default; reports are counted in
+    /// `ProducerCounters::loss_reports`, not in `emitted`.
+    ///
+    /// ```
+    /// use fluent_embedded::{EventTime, FluentProducer, Mode, Ring};
+    /// static RING: Ring<256, 64> = Ring::new(Mode::Block);
+    /// let (p, _c) = RING.try_split().unwrap();
+    /// let mut producer = FluentProducer::new(p, "node7", || EventTime::new(1_700_000_000, 0)).loss_reports("dropped");
+    /// let big = [("pad", "x".repeat(300))];
+    /// assert!(producer.emit("log", &std::collections::BTreeMap::from(big)).is_err()); // too large: dropped
+    /// producer.emit("log", &std::collections::BTreeMap::from([("ok", true)]))?;
+    /// assert_eq!((producer.counters().loss_reports, producer.counters().emitted), (1, 1));
+    /// # Ok::<(), fluent_embedded::EmitError>(())
+    /// ```
+    pub fn loss_reports(mut self, label: &'t str) -> Self {
+        self.loss_label = Some(label);
+        self
+    }
+
+    /// Every event dropped so far, on this side or evicted from the ring.
+    fn losses(&self) -> (u64, u64, u64) {
+        let c = &self.counters;
+        let refused = c.full + c.busy;
+        let evicted = self.inner.counters().evicted;
+        (refused, evicted, refused + evicted + c.too_large + c.encode_errors)
+    }
+
+    /// Puts a loss report in the ring when there is something new to
+    /// report and the last one is at least a second old.
+    fn report_losses(&mut self, seconds: u32) {
+        let Some(label) = self.loss_label else { return };
+        let (refused, evicted, total) = self.losses();
+        if total == self.reported || self.reported_at.is_some_and(|at| seconds < at.saturating_add(1)) {
+            return;
+        }
+        let report = LossReport([
+            ("dropped", total - self.reported),
+            ("total", total),
+            ("refused", refused),
+            ("evicted", evicted),
+            ("too_large", self.counters.too_large),
+            ("encode_errors", self.counters.encode_errors),
+        ]);
+        let time = self.time_mode.stamp(fluent_proto::EventTime::new(seconds, 0));
+        if self.try_emit(label, time, &report).is_ok() {
+            self.counters.loss_reports += 1;
+            self.reported = total;
+            self.reported_at = Some(seconds);
+        }
     }
 
     /// Queues `record` under `tag.label` with an explicit time.
@@ -236,5 +312,19 @@ where
     /// ```
     pub fn queue_counters(&self) -> fluent_queue::Counters {
         self.inner.counters()
+    }
+}
+
+/// A loss report's fields, written as a map.
+struct LossReport([(&'static str, u64); 6]);
+
+impl Serialize for LossReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (key, value) in &self.0 {
+            map.serialize_entry(key, value)?;
+        }
+        map.end()
     }
 }

@@ -65,3 +65,28 @@ fn events_arrive_at_the_catcher_with_and_without_acks() {
         }
     }
 }
+
+#[test]
+fn a_loss_report_reaches_the_catcher_with_the_events() {
+    let catcher = TestCatcher::start().unwrap();
+    let ring: &'static Ring<4096, 16> = Box::leak(Box::new(Ring::new(Mode::Block)));
+    let (producer, consumer) = ring.try_split().unwrap();
+    let mut producer =
+        FluentProducer::new(producer, "mcu", || EventTime::new(1_700_000_000, 0)).loss_reports("dropped");
+    let mut pump = Pump::new(consumer);
+    let mut link = Link::new(Tcp(catcher.forward_addr()));
+    // 16 frames fit; the next 4 are refused (block mode, nobody pumping).
+    let refused = (0..20u32).filter(|&i| producer.emit("sensor", &BTreeMap::from([("seq", i)])).is_err()).count();
+    assert_eq!(refused, 4);
+    link.pump_acked(&mut pump).unwrap();
+    // The next emit puts the report in first.
+    producer.emit("sensor", &BTreeMap::from([("seq", 20u32)])).unwrap();
+    link.pump_acked(&mut pump).unwrap();
+    let events = catcher.wait_for_events(18, Duration::from_secs(20));
+    let reports: Vec<_> = events.iter().filter(|e| e.tag == "mcu.dropped").collect();
+    assert_eq!(reports.len(), 1, "{events:?}");
+    assert_eq!(reports[0].record["dropped"], 4);
+    assert_eq!(reports[0].record["refused"], 4);
+    assert_eq!(producer.counters().loss_reports, 1);
+    assert_eq!(producer.counters().emitted, 17, "reports are not events");
+}
