@@ -99,6 +99,8 @@ impl Visit for JsonVisitor<'_> {
 pub struct FluentLayer {
     sender: RecordSender,
     send_errors: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    tag_by_target: bool,
+    span_ids: bool,
 }
 
 impl fmt::Debug for FluentLayer {
@@ -115,7 +117,7 @@ impl FluentLayer {
     /// let _layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build());
     /// ```
     pub fn new(sender: impl Into<RecordSender>) -> Self {
-        FluentLayer { sender: sender.into(), send_errors: Default::default() }
+        FluentLayer { sender: sender.into(), send_errors: Default::default(), tag_by_target: false, span_ids: false }
     }
 
     /// A layer and the guard that closes its sender when dropped (the
@@ -139,6 +141,30 @@ impl FluentLayer {
     /// ```
     pub fn guard(&self) -> crate::FlushGuard {
         crate::FlushGuard::new(self.sender.clone())
+    }
+
+    /// Tags each event with its target: `tag.target` (`app.db::pool` for
+    /// an event in module `db::pool`), so that Fluentd can route by it.
+    /// Default off: every event under the sender's tag.
+    ///
+    /// ```
+    /// let _layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build()).tag_by_target(true);
+    /// ```
+    pub fn tag_by_target(mut self, on: bool) -> Self {
+        self.tag_by_target = on;
+        self
+    }
+
+    /// Adds `span_id` (the innermost span's id) and `span_ids` (outer to
+    /// inner) to each record, to tie events of one span together. Default
+    /// off.
+    ///
+    /// ```
+    /// let _layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build()).span_ids(true);
+    /// ```
+    pub fn span_ids(mut self, on: bool) -> Self {
+        self.span_ids = on;
+        self
     }
 
     /// The sender (to flush or close it at exit).
@@ -204,11 +230,13 @@ where
         record.insert("file".into(), meta.file().map_or(Value::Null, Value::from));
         record.insert("line".into(), meta.line().map_or(Value::Null, Value::from));
         let mut spans = Vec::new();
+        let mut ids = Vec::new();
         // Span fields, outer to inner, then the event's: the innermost wins.
         let mut fields = Map::new();
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope.from_root() {
                 spans.push(Value::from(span.name()));
+                ids.push(Value::from(span.id().into_u64()));
                 if let Some(span_fields) = span.extensions().get::<SpanFields>() {
                     fields.extend(span_fields.0.iter().map(|(k, v)| (k.clone(), v.clone())));
                 }
@@ -217,17 +245,23 @@ where
         event.record(&mut JsonVisitor(&mut fields));
         let mut colliding = Map::new();
         for (key, value) in fields {
-            if RESERVED.contains(&key.as_str()) {
+            let ids_key = self.span_ids && (key == "span_id" || key == "span_ids");
+            if RESERVED.contains(&key.as_str()) || ids_key {
                 colliding.insert(key, value);
             } else {
                 record.insert(key, value);
             }
         }
         record.insert("spans".into(), Value::Array(spans));
+        if self.span_ids {
+            record.insert("span_id".into(), ids.last().cloned().unwrap_or(Value::Null));
+            record.insert("span_ids".into(), Value::Array(ids));
+        }
         if !colliding.is_empty() {
             record.insert("fields".into(), Value::Object(colliding));
         }
-        if self.sender.emit_with_time(time, &record).is_err() {
+        let label = if self.tag_by_target { meta.target() } else { "" };
+        if self.sender.emit_labelled(label, time, &record).is_err() {
             self.send_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
     }

@@ -132,6 +132,29 @@ impl RecordSender {
         }
     }
 
+    /// Sends `record` under `tag.label` (the sender's tag alone when
+    /// `label` is empty) with an explicit time.
+    ///
+    /// ```no_run
+    /// let target: fluent_std::RecordSender = fluent_std::Sender::builder("app").build().into();
+    /// target.emit_labelled("db", fluent_std::Timestamp::Seconds(1), &std::collections::BTreeMap::from([("k", 1)]))?;
+    /// # Ok::<(), fluent_std::SendError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As the sender's `emit_with_time`.
+    pub fn emit_labelled<T: Serialize + ?Sized>(
+        &self,
+        label: &str,
+        time: Timestamp,
+        record: &T,
+    ) -> Result<(), SendError> {
+        match self {
+            RecordSender::Sync(s) => s.emit_with_time(label, time, record),
+            RecordSender::Async(s) => s.emit_with_time(label, time, record),
+        }
+    }
+
     /// Waits for queued records to be sent (the synchronous sender has
     /// nothing queued); false when `timeout` passed first.
     ///

@@ -97,3 +97,28 @@ fn fields_named_like_the_records_own_keys_go_under_fields() {
     assert_eq!(r["fields"], json!({"sys_host": "spoofed", "file": 42, "level": "fake"}));
     assert_eq!(r["user"], "ada");
 }
+
+#[test]
+fn tag_by_target_and_span_ids() {
+    let catcher = TestCatcher::start().unwrap();
+    let sender = Sender::builder("traced").host("127.0.0.1").port(catcher.forward_addr().port()).build();
+    let subscriber = tracing_subscriber::registry().with(FluentLayer::new(sender).tag_by_target(true).span_ids(true));
+    tracing::subscriber::with_default(subscriber, || {
+        let outer = tracing::info_span!("request");
+        let _o = outer.enter();
+        let inner = tracing::info_span!("db");
+        let _i = inner.enter();
+        tracing::info!(target: "billing", span_id = "mine", "charged");
+        drop(_i);
+        tracing::info!("outer only");
+    });
+    let events = catcher.wait_for_events(2, Duration::from_secs(10));
+    assert_eq!(events[0].tag, "traced.billing");
+    assert_eq!(events[1].tag, "traced.tracing_layer", "the target: this test's module");
+    let (first, second) = (&events[0].record, &events[1].record);
+    let ids = first["span_ids"].as_array().unwrap();
+    assert_eq!(ids.len(), 2);
+    assert_eq!(first["span_id"], ids[1], "the innermost");
+    assert_eq!(second["span_ids"].as_array().unwrap(), &ids[..1], "the same outer span");
+    assert_eq!(first["fields"]["span_id"], "mine", "a field of that name does not replace it");
+}
