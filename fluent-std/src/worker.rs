@@ -74,6 +74,11 @@ const SPARE_DELAY: Duration = Duration::from_millis(5);
 /// A drain gives the queue's room back after at most this many bytes.
 const RELEASE_EVERY: usize = 64 * 1024;
 
+/// The most entry bytes one request carries (one larger event goes alone):
+/// receivers cap requests (Fluent Bit's in_forward at 6 MB by default), and
+/// a failed or unacked request costs less to send again.
+const MAX_REQUEST_BYTES: usize = 1024 * 1024;
+
 /// Connection steps taken per loop turn before draining again.
 const STEPS: u32 = 64;
 
@@ -337,7 +342,7 @@ impl Worker {
                 taken += 1;
                 copied += frame.len();
                 let Some((frame_tag, entry)) = packet::split_frame(frame) else { continue };
-                if !self.lens.is_empty() && tag != frame_tag {
+                if !self.lens.is_empty() && (tag != frame_tag || self.entries.len() + entry.len() > MAX_REQUEST_BYTES) {
                     self.flush_run(&tag);
                     self.entries.clear();
                     self.lens.clear();

@@ -523,3 +523,23 @@ fn emitting_from_the_overflow_handler_is_refused_not_a_panic() {
     *slot.lock().unwrap() = None;
     sender.close_with(false, Duration::ZERO);
 }
+
+#[test]
+fn requests_stay_within_a_mebibyte_however_much_is_queued() {
+    let sizes = Arc::new(Mutex::new(Vec::new()));
+    let seen = sizes.clone();
+    let sender = AsyncSender::builder("big")
+        .sender(|s| nowhere(s).buffer_overflow_handler(move |bytes| seen.lock().unwrap().push(bytes.len())))
+        .queue_bytes(16 << 20)
+        .queue_maxsize(1_000_000)
+        .build();
+    let pad = "x".repeat(200);
+    for n in 0..20_000 {
+        sender.emit("e", &BTreeMap::from([("n", n.to_string()), ("pad", pad.clone())])).unwrap();
+    }
+    let stats = sender.close_with(false, Duration::ZERO);
+    assert_eq!(stats.emitted, 20_000);
+    let sizes = sizes.lock().unwrap();
+    assert!(sizes.len() >= 4, "{} requests for about 4.6 MB", sizes.len());
+    assert!(sizes.iter().all(|&s| s <= (1 << 20) + 1024), "{sizes:?}");
+}

@@ -350,8 +350,14 @@ fn a_burst_at_start_up_is_pushed_back_not_shed() {
     // nothing may be shed while the connection comes up.
     let server = FaultServer::start(Fault::HalfClose, 0);
     let handed_over = Arc::new(AtomicU64::new(0));
-    let sender =
-        sender(QueueMode::Block, server.port, &handed_over).queue_bytes(16 << 20).queue_maxsize(1_000_000).build();
+    // A long stall_timeout: on a loaded machine the server's reader can
+    // pause past the 20 ms default, and that (a stalled server) is shed by
+    // design; what is tested here is the first connect.
+    let sender = sender(QueueMode::Block, server.port, &handed_over)
+        .queue_bytes(16 << 20)
+        .queue_maxsize(1_000_000)
+        .stall_timeout(Duration::from_secs(10))
+        .build();
     // The program starts up; the worker goes from naps to dozes.
     std::thread::sleep(Duration::from_millis(20));
     for n in 0..EVENTS * 5 {
