@@ -8,7 +8,7 @@ mod common;
 
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStderr, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{connect, message, packed_with_tag, read_value};
@@ -19,16 +19,16 @@ const CAP: &str = "--as=1073741824";
 const DECODE_MEMORY: usize = 32 << 20;
 const BUFFER_MEMORY: usize = 32 << 20;
 
-/// The catcher in a child process under the cap: its Forward and
-/// SocketHandler addresses, and its log (read to the end on a helper
-/// thread).
-fn start(out: &std::path::Path) -> (Child, SocketAddr, SocketAddr, std::thread::JoinHandle<String>) {
+/// The catcher with `listeners` in a child process under the cap, the
+/// budgets of this test, writing to `out`: the process, its log, and the
+/// log's first line (where it listens).
+fn spawn_capped(listeners: &[&std::ffi::OsStr], out: &std::path::Path) -> (Child, BufReader<ChildStderr>, String) {
     let mut child = Command::new("prlimit")
         .arg(CAP)
         .arg("--")
         .arg(env!("CARGO_BIN_EXE_fluent-catcher"))
-        .args(["--listen", "127.0.0.1:0", "--pickle-listen", "127.0.0.1:0", "--quiet"])
-        .args(["--decode-memory", &DECODE_MEMORY.to_string(), "--buffer-memory", &BUFFER_MEMORY.to_string()])
+        .args(listeners)
+        .args(["--quiet", "--decode-memory", &DECODE_MEMORY.to_string(), "--buffer-memory", &BUFFER_MEMORY.to_string()])
         // Slow clients are closed within the test's time.
         .args(["--frame-timeout", "2"])
         .arg("--out")
@@ -39,6 +39,15 @@ fn start(out: &std::path::Path) -> (Child, SocketAddr, SocketAddr, std::thread::
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     let mut ready = String::new();
     stderr.read_line(&mut ready).unwrap();
+    (child, stderr, ready)
+}
+
+/// The catcher in a child process under the cap: its Forward and
+/// SocketHandler addresses, and its log (read to the end on a helper
+/// thread).
+fn start(out: &std::path::Path) -> (Child, SocketAddr, SocketAddr, std::thread::JoinHandle<String>) {
+    let listeners = ["--listen", "127.0.0.1:0", "--pickle-listen", "127.0.0.1:0"].map(std::ffi::OsStr::new);
+    let (child, stderr, ready) = spawn_capped(&listeners, out);
     assert!(ready.starts_with("fluent-catcher: listening on forward tcp 127.0.0.1:"), "{ready}");
     let port = |n: usize| -> u16 {
         ready.split("127.0.0.1:").nth(n).unwrap().split([' ', ',', ';']).next().unwrap().parse().unwrap()
@@ -233,24 +242,17 @@ impl Drop for Reaped {
 /// The catcher with a TLS listener only, under the cap, and its TLS
 /// address.
 fn start_tls(out: &std::path::Path, files: &fluent_catcher::TestCertificateFiles) -> (Reaped, SocketAddr) {
-    let mut child = Command::new("prlimit")
-        .arg(CAP)
-        .arg("--")
-        .arg(env!("CARGO_BIN_EXE_fluent-catcher"))
-        .args(["--no-plain", "--no-pickle", "--tls-listen", "127.0.0.1:0", "--quiet", "--frame-timeout", "2"])
-        .args(["--decode-memory", &DECODE_MEMORY.to_string(), "--buffer-memory", &BUFFER_MEMORY.to_string()])
-        .arg("--tls-cert-file")
-        .arg(&files.server_cert)
-        .arg("--tls-key-file")
-        .arg(&files.server_key)
-        .arg("--out")
-        .arg(out)
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("prlimit (util-linux) runs the catcher");
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut ready = String::new();
-    stderr.read_line(&mut ready).unwrap();
+    let listeners = [
+        "--no-plain".as_ref(),
+        "--no-pickle".as_ref(),
+        "--tls-listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--tls-cert-file".as_ref(),
+        files.server_cert.as_os_str(),
+        "--tls-key-file".as_ref(),
+        files.server_key.as_os_str(),
+    ];
+    let (child, stderr, ready) = spawn_capped(&listeners, out);
     assert!(ready.starts_with("fluent-catcher: listening on forward tls 127.0.0.1:"), "{ready}");
     let port: u16 = ready.split("127.0.0.1:").nth(1).unwrap().split([' ', ',', ';']).next().unwrap().parse().unwrap();
     std::thread::spawn(move || stderr.lines().map_while(Result::ok).count());

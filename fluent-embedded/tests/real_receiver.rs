@@ -2,32 +2,16 @@
 //! through `embedded-io-adapters`' `FromStd`, with and without acks: every
 //! event arrives intact, and in ack mode every request is acknowledged.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::net::TcpStream;
 use std::time::Duration;
 
-use embedded_io_adapters::std::FromStd;
+use common::Tcp;
 use fluent_catcher::TestCatcher;
-use fluent_embedded::{Connect, FluentProducer, Link, Pump, TimeMode};
+use fluent_embedded::{FluentProducer, Link, Pump, TimeMode};
 use fluent_proto::{EventTime, Timestamp};
 use fluent_queue::{Mode, Ring};
-
-struct Tcp(std::net::SocketAddr);
-
-impl Connect for Tcp {
-    type Connection = FromStd<TcpStream>;
-    type Error = std::io::Error;
-    fn connect(&mut self) -> Result<Self::Connection, std::io::Error> {
-        let stream = TcpStream::connect(self.0)?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        // The pump writes a request in pieces (header, tag, entries,
-        // options): without NODELAY, Nagle holds the last piece back until
-        // the previous one is acknowledged (40 ms of delayed ACK per
-        // request in ack mode).
-        stream.set_nodelay(true)?;
-        Ok(FromStd::new(stream))
-    }
-}
 
 #[test]
 fn events_arrive_at_the_catcher_with_and_without_acks() {

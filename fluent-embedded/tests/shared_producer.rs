@@ -3,14 +3,15 @@
 //! lock) while the main loop pumps to the catcher in ack mode: every event
 //! arrives, and none of it needed unsafe code.
 
+mod common;
+
 use std::collections::BTreeMap;
-use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use embedded_io_adapters::std::FromStd;
+use common::Tcp;
 use fluent_catcher::TestCatcher;
-use fluent_embedded::{Connect, EmitError, EventTime, FluentProducer, Link, Mode, Pump, Ring, SharedProducer};
+use fluent_embedded::{EmitError, EventTime, FluentProducer, Link, Mode, Pump, Ring, SharedProducer};
 
 type Producer = FluentProducer<'static, &'static Ring<16384, 256>, fn() -> EventTime>;
 
@@ -19,19 +20,6 @@ static PRODUCER: SharedProducer<Producer> = SharedProducer::new();
 
 fn now() -> EventTime {
     EventTime::new(1_700_000_000, 0)
-}
-
-struct Tcp(std::net::SocketAddr);
-
-impl Connect for Tcp {
-    type Connection = FromStd<TcpStream>;
-    type Error = std::io::Error;
-    fn connect(&mut self) -> Result<Self::Connection, std::io::Error> {
-        let stream = TcpStream::connect(self.0)?;
-        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-        stream.set_nodelay(true)?;
-        Ok(FromStd::new(stream))
-    }
 }
 
 #[test]
