@@ -59,6 +59,7 @@ pub mod handler;
 #[cfg(any(feature = "log", feature = "tracing"))]
 mod handler_support;
 mod handshake;
+mod heartbeat;
 mod in_flight;
 #[cfg(feature = "tracing")]
 pub mod layer;

@@ -50,6 +50,7 @@ pub struct SenderBuilder {
     pub(crate) password: String,
     pub(crate) tls: Option<crate::TlsConfig>,
     pub(crate) servers: Vec<crate::Server>,
+    pub(crate) heartbeat_interval: Option<Duration>,
 }
 
 impl std::fmt::Debug for SenderBuilder {
@@ -241,6 +242,21 @@ impl SenderBuilder {
         self
     }
 
+    /// Heartbeats (Fluentd `out_forward`'s `heartbeat_type tcp`): every
+    /// `interval`, a helper thread connects to each server. A failed
+    /// server that answers is tried again at once instead of after its
+    /// backoff (so traffic leaves a standby as soon as a primary is back),
+    /// and a server that does not answer is avoided before a connection to
+    /// it fails. `AsyncSender` only; default off.
+    ///
+    /// ```
+    /// let _ = fluent_std::Sender::builder("app").heartbeat_interval(Some(std::time::Duration::from_secs(1)));
+    /// ```
+    pub fn heartbeat_interval(mut self, interval: Option<Duration>) -> Self {
+        self.heartbeat_interval = interval;
+        self
+    }
+
     pub(crate) fn server_count(&self) -> usize {
         self.servers.len().max(1)
     }
@@ -390,6 +406,7 @@ impl Sender {
             password: String::new(),
             tls: None,
             servers: Vec::new(),
+            heartbeat_interval: None,
         }
     }
 

@@ -221,6 +221,27 @@ impl ServerSet {
         self.slots[i].server.standby && (0..self.slots.len()).any(|j| !self.slots[j].server.standby && self.due(j, now))
     }
 
+    /// The endpoints, in order (for the heartbeat thread).
+    pub(crate) fn endpoints(&self) -> Vec<Endpoint> {
+        self.slots.iter().map(|s| s.endpoint.clone()).collect()
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// A heartbeat's finding for server `i`: one that answers is due at
+    /// once (its backoff ends); one that does not is backed off, unless it
+    /// is already.
+    pub(crate) fn heard(&mut self, i: usize, answered: bool, now: Instant) {
+        let backing_off = self.slots[i].backoff.wait_left(now).is_some();
+        if answered && backing_off {
+            self.slots[i].backoff.reset();
+        } else if !answered && !backing_off {
+            self.slots[i].backoff.failed(now);
+        }
+    }
+
     pub(crate) fn failed(&mut self, i: usize, now: Instant) {
         self.slots[i].backoff.failed(now);
     }

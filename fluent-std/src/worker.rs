@@ -42,6 +42,7 @@ use socket2::SockAddr;
 use crate::connection::{Connection, Dialing, Endpoint};
 use crate::error::SendError;
 use crate::handshake::{ClientHandshake, Next, Security};
+use crate::heartbeat::{DOWN, Heartbeats, UP};
 use crate::in_flight::{InFlight, unacked_bytes};
 use crate::loss_report::{Drops, LossReport};
 use crate::packet::{self, Packet};
@@ -128,6 +129,8 @@ pub(crate) struct Worker {
     /// is (or was last) with.
     servers: ServerSet,
     current: usize,
+    /// What the heartbeat thread found, when heartbeats are on.
+    heartbeats: Option<Heartbeats>,
     link: Link,
     ever_connected: bool,
     pending: Pending,
@@ -172,6 +175,7 @@ impl Worker {
         Worker {
             servers: ServerSet::new(&base.server_list(), base.backoff_initial, base.backoff_max),
             current: 0,
+            heartbeats: None,
             link: Link::Down,
             ever_connected: false,
             pending: Pending::default(),
@@ -194,7 +198,12 @@ impl Worker {
     }
 
     pub(crate) fn run(mut self) {
+        if let Some(interval) = self.options().base.heartbeat_interval {
+            let timeout = self.options().base.timeout.min(interval);
+            self.heartbeats = Some(Heartbeats::start(self.servers.endpoints(), interval, timeout, self.shared.clone()));
+        }
         loop {
+            self.apply_heartbeats(Instant::now());
             let close = self.shared.close_request();
             let now = Instant::now();
             if close.is_none() {
@@ -224,6 +233,23 @@ impl Worker {
                 self.busy_at = Instant::now();
             } else {
                 self.wait(close.map(|c| c.deadline));
+            }
+        }
+    }
+
+    /// Takes in what the heartbeats found, except for the server the link
+    /// is with or on its way to: the link itself tells about that one.
+    fn apply_heartbeats(&mut self, now: Instant) {
+        let Some(heartbeats) = &self.heartbeats else { return };
+        let busy = !matches!(self.link, Link::Down);
+        for i in 0..self.servers.len() {
+            if busy && i == self.current {
+                continue;
+            }
+            match heartbeats.states[i].load(Ordering::Relaxed) {
+                UP => self.servers.heard(i, true, now),
+                DOWN => self.servers.heard(i, false, now),
+                _ => {}
             }
         }
     }

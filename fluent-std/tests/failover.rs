@@ -197,3 +197,42 @@ fn keepalive_timeout_closes_an_idle_connection_and_the_next_event_reconnects() {
     assert_eq!((stats.sent, stats.reconnects, stats.connection_errors), (2, 1, 0), "{stats:?}");
     assert_eq!(catcher.wait_for_events(2, Duration::from_secs(10)).len(), 2);
 }
+
+#[test]
+fn heartbeats_bring_traffic_back_to_a_primary_long_before_its_backoff_ends() {
+    let (mut a, b) = (Node::start(), Node::start());
+    let sender = AsyncSender::builder("heartbeat")
+        .sender(|s| {
+            s.server(a.server())
+                .server(b.server().as_standby())
+                .timeout(Duration::from_millis(300))
+                // Without heartbeats the primary would be retried only
+                // after 20 s.
+                .reconnect_backoff(Duration::from_secs(20), Duration::from_secs(20))
+                .heartbeat_interval(Some(Duration::from_millis(50)))
+        })
+        .require_ack_response(true)
+        .build();
+    let emit = |n: u64| sender.emit("event", &BTreeMap::from([("n", n)])).unwrap();
+    emit(0);
+    assert!(sender.flush(Duration::from_secs(10)));
+    a.kill();
+    for n in 1..=10 {
+        emit(n);
+    }
+    assert!(sender.flush(Duration::from_secs(10)), "{:?}", sender.stats());
+    assert!(b.numbers().contains(&10), "the standby took over: {:?}", b.numbers());
+    a.up();
+    // The heartbeat sees the primary back within 50 ms; the standby
+    // connection makes way between two requests.
+    let started = std::time::Instant::now();
+    let mut n = 11;
+    while !a.numbers().iter().any(|&k| k > 10) {
+        assert!(started.elapsed() < Duration::from_secs(10), "never back on the primary: {:?}", sender.stats());
+        emit(n);
+        n += 1;
+        sleep_ms(20);
+    }
+    let stats = sender.close_with(true, Duration::from_secs(10));
+    assert_eq!(stats.acked, n, "{stats:?}");
+}
