@@ -63,7 +63,12 @@ fn main() {
     let pump_size = std::mem::size_of::<Pump<&'static Ring<16384, 256>>>();
     let ring_overhead = std::mem::size_of::<Ring<16384, 256>>() - 16384;
     let ring_per_frame = (std::mem::size_of::<Ring<16384, 512>>() - std::mem::size_of::<Ring<16384, 256>>()) / 256;
-    println!("static memory of a minimal sender (x86_64; pointers are half as wide on a 32-bit MCU):\n");
+    let layout = if cfg!(fluent_narrow_atomics) {
+        "the 32-bit-atomics layout of microcontrollers (--cfg fluent_narrow_atomics)"
+    } else {
+        "the 64-bit-atomics layout"
+    };
+    println!("static memory of a minimal sender, {layout}, x86_64 (pointers are half as wide on a 32-bit MCU):\n");
     println!("| part | bytes |");
     println!("|---|---:|");
     println!("| FluentProducer (handle, tag, clock, counters) | {producer_size} |");
