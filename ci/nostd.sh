@@ -64,8 +64,8 @@ build_core_only -p fluent-proto --no-default-features --features handshake
 echo "ok: fluent-proto (handshake) builds against core alone"
 build_core_only -p fluent-queue --no-default-features
 echo "ok: fluent-queue builds against core alone"
-build_core_only -p fluent-embedded --no-default-features --features async,critical-section
-echo "ok: fluent-embedded (async, critical-section) builds against core alone"
+build_core_only -p fluent-embedded --no-default-features --features async,critical-section,handshake
+echo "ok: fluent-embedded (async, critical-section, handshake) builds against core alone"
 expect_failure "fluent-queue with alloc against the core-only sysroot" "can't find crate for \`alloc\`" \
   build_core_only -p fluent-queue --no-default-features --features alloc
 expect_failure "fluent-proto with alloc against the core-only sysroot" "can't find crate for \`alloc\`" \

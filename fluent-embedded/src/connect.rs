@@ -51,6 +51,14 @@ pub enum LinkError<C, E> {
     /// The connection failed; it was dropped, and the next call opens a new
     /// one.
     Pump(PumpError<E>),
+    /// The shared-key handshake failed (`handshake` feature); the
+    /// connection was dropped before any event was written to it.
+    #[cfg(feature = "handshake")]
+    Handshake(crate::HandshakeError<E>),
+    /// A shared key is set, and the handshake reads the server's replies:
+    /// use [`Link::pump_acked`].
+    #[cfg(feature = "handshake")]
+    HandshakeNeedsRead,
 }
 
 impl<C: fmt::Debug, E: fmt::Debug> fmt::Display for LinkError<C, E> {
@@ -58,6 +66,10 @@ impl<C: fmt::Debug, E: fmt::Debug> fmt::Display for LinkError<C, E> {
         match self {
             LinkError::Connect(e) => write!(f, "connecting failed: {e:?}"),
             LinkError::Pump(e) => write!(f, "{e}"),
+            #[cfg(feature = "handshake")]
+            LinkError::Handshake(e) => write!(f, "{e}"),
+            #[cfg(feature = "handshake")]
+            LinkError::HandshakeNeedsRead => f.write_str("the handshake reads the server's replies: use pump_acked"),
         }
     }
 }
@@ -88,6 +100,8 @@ impl<C: fmt::Debug, E: fmt::Debug> fmt::Display for LinkError<C, E> {
 pub struct Link<C: Connect> {
     connector: C,
     connection: Option<C::Connection>,
+    #[cfg(feature = "handshake")]
+    security: Option<crate::Security<'static>>,
 }
 
 impl<C: Connect> Link<C> {
@@ -104,7 +118,32 @@ impl<C: Connect> Link<C> {
     /// assert!(link.connection().is_none(), "connects on first use");
     /// ```
     pub fn new(connector: C) -> Self {
-        Link { connector, connection: None }
+        Link {
+            connector,
+            connection: None,
+            #[cfg(feature = "handshake")]
+            security: None,
+        }
+    }
+
+    /// Runs the shared-key handshake on every new connection before any
+    /// event is written, checking the server's PONG digest (`handshake`
+    /// feature; with [`pump_acked`](Link::pump_acked), which reads).
+    ///
+    /// ```
+    /// # struct Serial;
+    /// # impl fluent_embedded::Connect for Serial {
+    /// #     type Connection = Vec<u8>;
+    /// #     type Error = core::convert::Infallible;
+    /// #     fn connect(&mut self) -> Result<Vec<u8>, Self::Error> { Ok(Vec::new()) }
+    /// # }
+    /// fn salt() -> [u8; 16] { [3; 16] } // the device's random number generator
+    /// let _link = fluent_embedded::Link::new(Serial).security(fluent_embedded::Security::new("key", "node7", salt));
+    /// ```
+    #[cfg(feature = "handshake")]
+    pub fn security(mut self, security: crate::Security<'static>) -> Self {
+        self.security = Some(security);
+        self
     }
 
     /// The open connection, if any.
@@ -182,6 +221,10 @@ impl<C: Connect> Link<C> {
         R::Target: Storage,
         C::Connection: Write,
     {
+        #[cfg(feature = "handshake")]
+        if self.security.is_some() {
+            return Err(LinkError::HandshakeNeedsRead);
+        }
         let connection = self.connected(pump).map_err(LinkError::Connect)?;
         let result = pump.pump(connection);
         self.after(result)
@@ -230,6 +273,15 @@ impl<C: Connect> Link<C> {
         R::Target: Storage,
         C::Connection: Read + Write,
     {
+        #[cfg(feature = "handshake")]
+        if self.connection.is_none()
+            && let Some(security) = self.security
+        {
+            let mut connection = self.connector.connect().map_err(LinkError::Connect)?;
+            crate::handshake::run(&mut connection, &security).map_err(LinkError::Handshake)?;
+            pump.connection_reset();
+            self.connection = Some(connection);
+        }
         let connection = self.connected(pump).map_err(LinkError::Connect)?;
         let result = pump.pump_acked(connection);
         self.after(result)

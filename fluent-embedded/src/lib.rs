@@ -46,6 +46,8 @@
 //! - `async`: `Pump::pump_async` over `embedded_io_async::Write`
 //!   (embassy-net's `TcpSocket` and the like).
 //! - `defmt`: `defmt::Format` for the public types.
+//! - `handshake`: the shared-key handshake (with user authentication) on
+//!   every new connection of a [`Link`], with no allocator.
 //! - `critical-section`: [`SharedProducer`], the producer in a `static`
 //!   shared with interrupt handlers without unsafe code, on the
 //!   `critical-section` implementation the HAL, RTIC or embassy provides.
@@ -61,6 +63,8 @@ mod clock;
 mod connect;
 mod error;
 mod frame;
+#[cfg(feature = "handshake")]
+mod handshake;
 mod producer;
 mod pump;
 #[cfg(feature = "async")]
@@ -87,6 +91,8 @@ pub use {fluent_proto, fluent_queue};
 pub use clock::{Clock, OffsetClock, TimeMode};
 pub use connect::{Connect, Link, LinkError};
 pub use error::{EmitError, PumpError};
+#[cfg(feature = "handshake")]
+pub use handshake::{HandshakeError, Security};
 pub use producer::{FluentProducer, ProducerCounters};
 pub use pump::{Pump, PumpCounters, Pumped};
 #[cfg(feature = "critical-section")]

@@ -74,3 +74,37 @@ fn a_loss_report_reaches_the_catcher_with_the_events() {
     assert_eq!(producer.counters().loss_reports, 1);
     assert_eq!(producer.counters().emitted, 17, "reports are not events");
 }
+
+#[cfg(feature = "handshake")]
+#[test]
+fn the_handshake_passes_with_the_right_key_and_user_and_nothing_is_written_otherwise() {
+    use fluent_embedded::{HandshakeError, LinkError, Security};
+    let config = fluent_catcher::Config::default().shared_key("fw key").hostname("catcher.test").user("node", "pw");
+    let catcher = TestCatcher::with_config(config).unwrap();
+    fn salt() -> [u8; 16] {
+        // A device would read its random number generator.
+        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        t.to_le_bytes()
+    }
+    let ring: &'static Ring<4096, 16> = Box::leak(Box::new(Ring::new(Mode::Block)));
+    let (producer, consumer) = ring.try_split().unwrap();
+    let mut producer = FluentProducer::new(producer, "fw", || EventTime::new(1_700_000_000, 0));
+    let mut pump = Pump::new(consumer);
+    for n in 0..5u32 {
+        producer.emit("up", &BTreeMap::from([("n", n)])).unwrap();
+    }
+    for (key, password) in [("wrong key", "pw"), ("fw key", "wrong")] {
+        let mut link =
+            Link::new(Tcp(catcher.forward_addr())).security(Security::new(key, "node7", salt).user("node", password));
+        let err = link.pump_acked(&mut pump).unwrap_err();
+        assert!(matches!(err, LinkError::Handshake(HandshakeError::Refused)), "{err:?}");
+        assert!(matches!(link.pump(&mut pump), Err(LinkError::HandshakeNeedsRead)));
+    }
+    assert_eq!(pump.queue_counters().frames, 5, "nothing sent");
+    let mut link =
+        Link::new(Tcp(catcher.forward_addr())).security(Security::new("fw key", "node7", salt).user("node", "pw"));
+    assert_eq!(link.pump_acked(&mut pump).unwrap().events, 5);
+    let events = catcher.wait_for_events(5, Duration::from_secs(10));
+    assert_eq!(events.len(), 5);
+    assert_eq!(catcher.stop().events_written, 5);
+}
