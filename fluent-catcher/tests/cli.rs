@@ -15,19 +15,33 @@ fn signal(pid: u32, name: &str) {
     assert!(status.success());
 }
 
+/// The binary with `args`, its log, and the log's first line (where it
+/// listens).
+fn spawn_catcher<I, S>(args: I) -> (std::process::Child, BufReader<std::process::ChildStderr>, String)
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let mut child =
+        Command::new(env!("CARGO_BIN_EXE_fluent-catcher")).args(args).stderr(Stdio::piped()).spawn().unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut ready = String::new();
+    stderr.read_line(&mut ready).unwrap();
+    (child, stderr, ready)
+}
+
 #[test]
 fn ready_line_stats_on_sigusr1_and_clean_sigterm() {
     let out = std::env::temp_dir().join(format!("fluent-catcher-cli-{}.jsonl", std::process::id()));
     let _ = std::fs::remove_file(&out);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fluent-catcher"))
-        .args(["--listen", "127.0.0.1:0", "--pickle-listen", "127.0.0.1:0", "--out"])
-        .arg(&out)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut ready = String::new();
-    stderr.read_line(&mut ready).unwrap();
+    let (mut child, mut stderr, ready) = spawn_catcher([
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--pickle-listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
     assert!(ready.starts_with("fluent-catcher: listening on forward tcp 127.0.0.1:"), "{ready}");
     let port: u16 = ready.split("127.0.0.1:").nth(1).unwrap().split([' ', ',']).next().unwrap().parse().unwrap();
 
@@ -91,19 +105,18 @@ fn a_tls_listener_from_flags_serves_tls_senders_only() {
     let dir = std::env::temp_dir().join(format!("fluent-catcher-cli-tls-{}", std::process::id()));
     let files = certs.write_to(&dir).unwrap();
     let out = dir.join("out.jsonl");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fluent-catcher"))
-        .args(["--no-plain", "--no-pickle", "--tls-listen", "127.0.0.1:0", "--out"])
-        .arg(&out)
-        .arg("--tls-cert-file")
-        .arg(&files.server_cert)
-        .arg("--tls-key-file")
-        .arg(&files.server_key)
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut ready = String::new();
-    stderr.read_line(&mut ready).unwrap();
+    let (mut child, mut stderr, ready) = spawn_catcher([
+        "--no-plain".as_ref(),
+        "--no-pickle".as_ref(),
+        "--tls-listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+        "--tls-cert-file".as_ref(),
+        files.server_cert.as_os_str(),
+        "--tls-key-file".as_ref(),
+        files.server_key.as_os_str(),
+    ]);
     assert!(ready.starts_with("fluent-catcher: listening on forward tls 127.0.0.1:"), "{ready}");
     assert!(!ready.contains("forward tcp"), "--no-plain: {ready}");
     let port: u16 = ready.split("127.0.0.1:").nth(1).unwrap().split([' ', ',', ';']).next().unwrap().parse().unwrap();
@@ -139,17 +152,18 @@ fn a_tls_key_that_does_not_exist_is_an_error_naming_the_file() {
 #[test]
 fn metrics_endpoint_counts_what_was_written() {
     let out = std::env::temp_dir().join(format!("fluent-catcher-cli-metrics-{}.jsonl", std::process::id()));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fluent-catcher"))
-        .args(["--listen", "127.0.0.1:0", "--no-pickle", "--metrics-listen", "127.0.0.1:0", "--quiet", "--out"])
-        .arg(&out)
-        .arg("--flush-interval")
-        .arg("10")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
-    let mut ready = String::new();
-    stderr.read_line(&mut ready).unwrap();
+    let (mut child, _stderr, ready) = spawn_catcher([
+        "--listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--no-pickle".as_ref(),
+        "--metrics-listen".as_ref(),
+        "127.0.0.1:0".as_ref(),
+        "--quiet".as_ref(),
+        "--flush-interval".as_ref(),
+        "10".as_ref(),
+        "--out".as_ref(),
+        out.as_os_str(),
+    ]);
     let port = |n: usize| -> u16 {
         ready.split("127.0.0.1:").nth(n).unwrap().split([' ', ',', ';', '/']).next().unwrap().parse().unwrap()
     };

@@ -68,9 +68,14 @@ pub struct FluentProducer<'t, R, C, H = ()> {
     counters: ProducerCounters,
     /// The loss report's label, when reports are on.
     loss_label: Option<&'t str>,
-    /// Losses already reported, and when the last report was made.
+    /// Losses already reported, and when.
     reported: u64,
     reported_at: Option<u32>,
+    /// This side's drops when last looked at, and the second the ring's
+    /// evictions were last read (shared memory the emit's fast path
+    /// otherwise never touches: read once a second, or after a local drop).
+    local_seen: u64,
+    checked_at: Option<u32>,
 }
 
 impl<'t, R, C, H> FluentProducer<'t, R, C, H>
@@ -100,6 +105,8 @@ where
             loss_label: None,
             reported: 0,
             reported_at: None,
+            local_seen: 0,
+            checked_at: None,
         }
     }
 
@@ -186,9 +193,15 @@ where
     }
 
     /// Puts a loss report in the ring when there is something new to
-    /// report and the last one is at least a second old.
+    /// report and the last report is at least a second old.
     fn report_losses(&mut self, seconds: u32) {
         let Some(label) = self.loss_label else { return };
+        let c = &self.counters;
+        let local = c.full + c.busy + c.too_large + c.encode_errors;
+        if local == self.local_seen && self.checked_at == Some(seconds) {
+            return;
+        }
+        (self.local_seen, self.checked_at) = (local, Some(seconds));
         let (refused, evicted, total) = self.losses();
         if total == self.reported || self.reported_at.is_some_and(|at| seconds < at.saturating_add(1)) {
             return;

@@ -4,8 +4,10 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
+
+type Work<T> = Box<dyn FnOnce() -> T + Send>;
 
 /// The result of `work`, computed on its own thread.
 pub(crate) struct OffThread<T> {
@@ -13,33 +15,31 @@ pub(crate) struct OffThread<T> {
 }
 
 struct Slot<T> {
+    /// The work, until the helper thread takes it (or, if no thread could
+    /// be started, until the first poll runs it on the caller).
+    work: Option<Work<T>>,
     value: Option<T>,
     waker: Option<Waker>,
-    /// The thread could not be started: `work` ran on the caller.
-    inline: Option<Box<dyn FnOnce() -> T + Send>>,
+}
+
+fn lock<T>(slot: &Mutex<Slot<T>>) -> MutexGuard<'_, Slot<T>> {
+    slot.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl<T: Send + 'static> OffThread<T> {
     pub(crate) fn spawn(name: &str, work: impl FnOnce() -> T + Send + 'static) -> Self {
-        let slot = Arc::new(Mutex::new(Slot { value: None, waker: None, inline: None }));
+        let slot = Arc::new(Mutex::new(Slot { work: Some(Box::new(work) as Work<T>), value: None, waker: None }));
         let theirs = slot.clone();
-        let work: Box<dyn FnOnce() -> T + Send> = Box::new(work);
-        let (tell, handed) = std::sync::mpsc::channel::<Box<dyn FnOnce() -> T + Send>>();
-        let spawned = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
-            let Ok(work) = handed.recv() else { return };
+        // If the thread cannot be started, the work stays in the slot.
+        let _ = std::thread::Builder::new().name(name.to_owned()).spawn(move || {
+            let Some(work) = lock(&theirs).work.take() else { return };
             let value = work();
-            let mut slot = theirs.lock().unwrap_or_else(|e| e.into_inner());
+            let mut slot = lock(&theirs);
             slot.value = Some(value);
             if let Some(waker) = slot.waker.take() {
                 waker.wake();
             }
         });
-        match spawned {
-            Ok(_) => {
-                let _ = tell.send(work);
-            }
-            Err(_) => slot.lock().unwrap_or_else(|e| e.into_inner()).inline = Some(work),
-        }
         OffThread { slot }
     }
 }
@@ -48,16 +48,18 @@ impl<T> Future for OffThread<T> {
     type Output = T;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(work) = slot.inline.take() {
+        let mut slot = lock(&self.slot);
+        if let Some(value) = slot.value.take() {
+            return Poll::Ready(value);
+        }
+        // No helper thread holds the slot: it could not be started.
+        if Arc::strong_count(&self.slot) == 1
+            && let Some(work) = slot.work.take()
+        {
+            drop(slot);
             return Poll::Ready(work());
         }
-        match slot.value.take() {
-            Some(value) => Poll::Ready(value),
-            None => {
-                slot.waker = Some(cx.waker().clone());
-                Poll::Pending
-            }
-        }
+        slot.waker = Some(cx.waker().clone());
+        Poll::Pending
     }
 }

@@ -318,6 +318,30 @@ pub fn node_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("node")
 }
 
+/// Runs npm's client (`tests/node/catcher_client.js`) against a catcher on
+/// `port`: `count` events in ack mode with the shared key and, when given,
+/// a user; over TLS trusting `tls_ca` (a PEM file) when given. Its exit
+/// status and output.
+pub fn node_client(
+    port: u16,
+    key: &str,
+    user: Option<(&str, &str)>,
+    count: u32,
+    tls_ca: Option<&std::path::Path>,
+) -> std::process::Output {
+    require_node();
+    let (name, password) = user.unwrap_or(("-", "-"));
+    let mut command = Command::new("node");
+    command
+        .arg(node_dir().join("catcher_client.js"))
+        .args([&port.to_string(), key, name, password, &count.to_string()])
+        .current_dir(node_dir());
+    if let Some(ca) = tls_ca {
+        command.env("TLS_CA", ca);
+    }
+    command.output().expect("node")
+}
+
 /// Fails with a clear message unless Node.js and the npm peers are installed.
 pub fn require_node() {
     let ok = Command::new("node").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);

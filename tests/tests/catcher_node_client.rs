@@ -4,22 +4,10 @@
 //! written; with a wrong password or key the client is refused with a
 //! `PONG false` and nothing is written.
 
-use std::process::Command;
 use std::time::Duration;
 
 use fluent_catcher::{Config, TestCatcher};
-use fluent_tests::{node_dir, require_node};
-
-/// Runs the node client; its exit status and output.
-fn node_client(port: u16, key: &str, user: Option<(&str, &str)>, count: u32) -> std::process::Output {
-    let (name, password) = user.unwrap_or(("-", "-"));
-    Command::new("node")
-        .arg(node_dir().join("catcher_client.js"))
-        .args([&port.to_string(), key, name, password, &count.to_string()])
-        .current_dir(node_dir())
-        .output()
-        .expect("node")
-}
+use fluent_tests::{node_client, require_node};
 
 fn secured() -> TestCatcher {
     let config = Config::default().shared_key("node-key").hostname("catcher.test").user("fluent", "s3cret pass");
@@ -30,7 +18,7 @@ fn secured() -> TestCatcher {
 fn the_node_client_passes_the_shared_key_and_user_handshake() {
     require_node();
     let catcher = secured();
-    let out = node_client(catcher.forward_addr().port(), "node-key", Some(("fluent", "s3cret pass")), 50);
+    let out = node_client(catcher.forward_addr().port(), "node-key", Some(("fluent", "s3cret pass")), 50, None);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout.trim(), r#"{"acked":50}"#);
@@ -47,7 +35,7 @@ fn the_node_client_is_refused_with_a_wrong_password_or_key() {
     let catcher = secured();
     let port = catcher.forward_addr().port();
     for (key, user) in [("node-key", ("fluent", "wrong")), ("wrong-key", ("fluent", "s3cret pass"))] {
-        let out = node_client(port, key, Some(user), 1);
+        let out = node_client(port, key, Some(user), 1, None);
         assert!(!out.status.success(), "{key} / {user:?} was admitted: {}", String::from_utf8_lossy(&out.stdout));
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains("refused"), "a PONG false, not another failure: {stderr}");

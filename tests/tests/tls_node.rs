@@ -144,13 +144,7 @@ fn the_node_client_delivers_over_tls_to_the_catcher_with_acks() {
     let config = Config::default().shared_key("node-key").hostname("catcher.test").user("fluent", "s3cret pass");
     let catcher = TestCatcher::with_tls(config, &certs).unwrap();
     let port = catcher.tls_forward_addr().unwrap().port();
-    let out = Command::new("node")
-        .arg(node_dir().join("catcher_client.js"))
-        .args([&port.to_string(), "node-key", "fluent", "s3cret pass", "50"])
-        .env("TLS_CA", &files.ca)
-        .current_dir(node_dir())
-        .output()
-        .expect("node");
+    let out = fluent_tests::node_client(port, "node-key", Some(("fluent", "s3cret pass")), 50, Some(&files.ca));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(stdout.trim(), r#"{"acked":50}"#);
