@@ -29,7 +29,7 @@ struct Inner {
     session: ServerConnection,
     /// Bytes read from the socket in one call, fed to the session from
     /// memory (rustls takes 4 KiB per `read_tls`); `staged[at..]` is left.
-    /// Released whenever it is used up.
+    /// Released when the socket has nothing more to read.
     staged: Vec<u8>,
     at: usize,
 }
@@ -42,26 +42,6 @@ impl TlsStream {
 
     fn inner(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    fn session(&self) -> SessionGuard<'_> {
-        SessionGuard(self.inner())
-    }
-}
-
-/// The session inside the lock.
-struct SessionGuard<'a>(MutexGuard<'a, Inner>);
-
-impl std::ops::Deref for SessionGuard<'_> {
-    type Target = ServerConnection;
-    fn deref(&self) -> &ServerConnection {
-        &self.0.session
-    }
-}
-
-impl std::ops::DerefMut for SessionGuard<'_> {
-    fn deref_mut(&mut self) -> &mut ServerConnection {
-        &mut self.0.session
     }
 }
 
@@ -92,7 +72,9 @@ impl Inner {
         let n = self.session.read_tls(&mut &self.staged[self.at..])?;
         self.at += n;
         if self.at == self.staged.len() {
-            self.staged = Vec::new();
+            // Used up: kept for the next read (released when the socket
+            // has nothing more, above).
+            self.staged.clear();
             self.at = 0;
         }
         Ok(n)
@@ -142,9 +124,9 @@ impl Stream for TlsStream {
 
     async fn readable(&self) -> io::Result<()> {
         // Handshake replies that did not fit the socket go first.
-        while self.session().wants_write() {
+        while self.inner().session.wants_write() {
             self.tcp.writable().await?;
-            let flushed = flush(&mut self.session(), &self.tcp);
+            let flushed = flush(&mut self.inner().session, &self.tcp);
             match flushed {
                 Err(e) if e.kind() != io::ErrorKind::WouldBlock => return Err(e),
                 _ => {}
@@ -199,9 +181,9 @@ impl AsyncWrite for TlsStream {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         ready!(poll_flush_records(this, cx))?;
-        let n = this.session().writer().write(buf)?;
+        let n = this.inner().session.writer().write(buf)?;
         // Push out what the socket takes now; the rest goes with the flush.
-        match flush(&mut this.session(), &this.tcp) {
+        match flush(&mut this.inner().session, &this.tcp) {
             Err(e) if e.kind() != io::ErrorKind::WouldBlock => Poll::Ready(Err(e)),
             _ => Poll::Ready(Ok(n)),
         }
@@ -213,7 +195,7 @@ impl AsyncWrite for TlsStream {
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        this.session().send_close_notify();
+        this.inner().session.send_close_notify();
         ready!(poll_flush_records(this, cx))?;
         Pin::new(&mut this.tcp).poll_shutdown(cx)
     }
@@ -222,7 +204,7 @@ impl AsyncWrite for TlsStream {
 /// Writes the pending records, waiting for the socket as needed.
 fn poll_flush_records(this: &mut TlsStream, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
     loop {
-        match flush(&mut this.session(), &this.tcp) {
+        match flush(&mut this.inner().session, &this.tcp) {
             Ok(()) => return Poll::Ready(Ok(())),
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => ready!(this.tcp.poll_write_ready(cx))?,
             Err(e) => return Poll::Ready(Err(e)),
