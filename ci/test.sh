@@ -19,6 +19,7 @@ step "cargo clippy (workspace, all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --quiet -- -D warnings
 cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings
 cargo clippy -p fluent-proto --no-default-features --quiet -- -D warnings
+for feature in log tracing; do cargo clippy -p fluent-std --lib --features "$feature" --quiet -- -D warnings; done
 cargo clippy -p fluent-proto --no-default-features --features handshake --quiet -- -D warnings
 cargo clippy -p fluent-queue --no-default-features --quiet -- -D warnings
 RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo clippy -p fluent-queue --tests --quiet -- -D warnings
@@ -27,6 +28,12 @@ RUSTFLAGS="--cfg fluent_narrow_atomics" CARGO_TARGET_DIR=target/narrow \
 
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features
+
+step "the tracing layer with valuable values (tracing passes them only under --cfg tracing_unstable)"
+RUSTFLAGS="--cfg tracing_unstable" CARGO_TARGET_DIR=target/unstable \
+  cargo clippy -p fluent-std --features valuable --all-targets --quiet -- -D warnings
+RUSTFLAGS="--cfg tracing_unstable" CARGO_TARGET_DIR=target/unstable \
+  cargo test -p fluent-std --features valuable --test tracing_valuable
 
 step "fluent-queue and fluent-embedded with the 32-bit-atomics layout (microcontrollers)"
 RUSTFLAGS="--cfg fluent_narrow_atomics" CARGO_TARGET_DIR=target/narrow \

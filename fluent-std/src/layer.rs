@@ -16,9 +16,17 @@
 //! //          "spans": ["request"]}
 //! ```
 //!
-//! The record's own keys ([`RESERVED`]) are never overwritten: a span or
+//! The record's own keys ([`RESERVED`], or their [Python
+//! names](FluentLayer::python_names)) are never overwritten: a span or
 //! event field of the same name (`sys_host = "spoofed"`, `file = 42`) goes
 //! under `"fields"` instead, `{"fields": {"sys_host": "spoofed"}}`.
+//!
+//! Field values keep their types (integers, floats, booleans, strings);
+//! `?debug` values arrive as their `Debug` text, errors with their chain of
+//! causes. With the `valuable` feature, and the program built with
+//! `RUSTFLAGS="--cfg tracing_unstable"` as `tracing` requires, a
+//! `valuable` value (`order = order.as_value()`) arrives as a map or an
+//! array.
 
 use std::fmt;
 
@@ -40,6 +48,75 @@ use crate::RecordSender;
 /// assert!(fluent_std::layer::RESERVED.contains(&"sys_host"));
 /// ```
 pub const RESERVED: [&str; 8] = ["sys_host", "sys_name", "sys_module", "level", "file", "line", "spans", "fields"];
+
+/// The keys the layer writes with [`python_names`](FluentLayer::python_names)
+/// on: Python's `LogRecord` names for the level, file and line.
+///
+/// ```
+/// assert!(fluent_std::layer::RESERVED_PYTHON.contains(&"levelname"));
+/// ```
+pub const RESERVED_PYTHON: [&str; 8] =
+    ["sys_host", "sys_name", "sys_module", "levelname", "pathname", "lineno", "spans", "fields"];
+
+/// How the layer writes an event's level.
+///
+/// ```
+/// use fluent_std::layer::LevelNames;
+/// assert_eq!(LevelNames::default(), LevelNames::Python);
+/// assert_eq!(LevelNames::Python.name(&tracing::Level::WARN), "WARNING");
+/// assert_eq!(LevelNames::Tracing.name(&tracing::Level::WARN), "WARN");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum LevelNames {
+    /// Python's `logging` names, as the `log` handler sends them:
+    /// `ERROR`, `WARNING`, `INFO`, `DEBUG`, and `TRACE` (which Python lacks).
+    #[default]
+    Python,
+    /// `tracing`'s own names: `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`.
+    Tracing,
+}
+
+impl LevelNames {
+    /// The name of `level` in this style.
+    ///
+    /// ```
+    /// assert_eq!(fluent_std::layer::LevelNames::Tracing.name(&tracing::Level::TRACE), "TRACE");
+    /// ```
+    pub fn name(self, level: &tracing::Level) -> &'static str {
+        match (self, *level) {
+            (LevelNames::Python, tracing::Level::WARN) => "WARNING",
+            (_, level) => level.as_str(),
+        }
+    }
+}
+
+/// Events the layer could not hand to its sender (closed, full, or not
+/// encodable): a handle that stays readable after the layer has moved into
+/// a subscriber.
+///
+/// ```
+/// let layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build());
+/// let errors = layer.send_error_counter();
+/// assert_eq!(errors.get(), 0);
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct SendErrors(std::sync::Arc<std::sync::atomic::AtomicU64>);
+
+impl SendErrors {
+    /// The count now.
+    ///
+    /// ```
+    /// assert_eq!(fluent_std::layer::SendErrors::default().get(), 0);
+    /// ```
+    pub fn get(&self) -> u64 {
+        self.0.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn add_one(&self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
 
 /// A span's fields, kept in the span's extensions.
 struct SpanFields(Map<String, Value>);
@@ -75,6 +152,12 @@ impl Visit for JsonVisitor<'_> {
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.0.insert(field.name().to_owned(), format!("{value:?}").into());
     }
+    #[cfg(all(tracing_unstable, feature = "valuable"))]
+    fn record_value(&mut self, field: &Field, value: valuable::Value<'_>) {
+        let json = serde_json::to_value(valuable_serde::Serializable::new(value))
+            .unwrap_or_else(|e| Value::String(format!("unserializable value: {e}")));
+        self.0.insert(field.name().to_owned(), json);
+    }
 }
 
 /// Sends each `tracing` event as one record under the sender's tag:
@@ -86,7 +169,10 @@ impl Visit for JsonVisitor<'_> {
 /// (nanoseconds). Composes with other layers (e.g. `fmt`).
 ///
 /// Records the sender refuses are counted in
-/// [`send_errors`](FluentLayer::send_errors).
+/// [`send_errors`](FluentLayer::send_errors). With
+/// [`python_names`](FluentLayer::python_names) the level, file and line go
+/// under Python's names (`levelname`, `pathname`, `lineno`), the record
+/// shape fluent-logger-python users query by.
 ///
 /// ```
 /// use tracing_subscriber::prelude::*;
@@ -98,9 +184,11 @@ impl Visit for JsonVisitor<'_> {
 /// ```
 pub struct FluentLayer {
     sender: RecordSender,
-    send_errors: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    send_errors: SendErrors,
     tag_by_target: bool,
     span_ids: bool,
+    python_names: bool,
+    level_names: LevelNames,
 }
 
 impl fmt::Debug for FluentLayer {
@@ -117,7 +205,14 @@ impl FluentLayer {
     /// let _layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build());
     /// ```
     pub fn new(sender: impl Into<RecordSender>) -> Self {
-        FluentLayer { sender: sender.into(), send_errors: Default::default(), tag_by_target: false, span_ids: false }
+        FluentLayer {
+            sender: sender.into(),
+            send_errors: SendErrors::default(),
+            tag_by_target: false,
+            span_ids: false,
+            python_names: false,
+            level_names: LevelNames::Python,
+        }
     }
 
     /// A layer and the guard that closes its sender when dropped (the
@@ -167,6 +262,31 @@ impl FluentLayer {
         self
     }
 
+    /// Writes the level, file and line under Python's `LogRecord` names,
+    /// `levelname`, `pathname` and `lineno`, instead of `level`, `file`
+    /// and `line` ([`RESERVED_PYTHON`]): the shape of fluent-logger-python
+    /// records with those attributes in their format. Default off.
+    ///
+    /// ```
+    /// let _layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build()).python_names(true);
+    /// ```
+    pub fn python_names(mut self, on: bool) -> Self {
+        self.python_names = on;
+        self
+    }
+
+    /// How the level is written: Python's names (the default, `WARNING`,
+    /// as the `log` handler sends) or `tracing`'s (`WARN`).
+    ///
+    /// ```
+    /// use fluent_std::layer::{FluentLayer, LevelNames};
+    /// let _layer = FluentLayer::new(fluent_std::AsyncSender::builder("app").build()).level_names(LevelNames::Tracing);
+    /// ```
+    pub fn level_names(mut self, names: LevelNames) -> Self {
+        self.level_names = names;
+        self
+    }
+
     /// The sender (to flush or close it at exit).
     ///
     /// ```
@@ -177,25 +297,33 @@ impl FluentLayer {
         &self.sender
     }
 
-    /// A counter of events the sender refused, readable after the layer
-    /// has moved into a subscriber.
+    /// Events the sender refused so far.
     ///
     /// ```
     /// let layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build());
-    /// assert_eq!(layer.send_errors().load(std::sync::atomic::Ordering::Relaxed), 0);
+    /// assert_eq!(layer.send_errors(), 0);
     /// ```
-    pub fn send_errors(&self) -> std::sync::Arc<std::sync::atomic::AtomicU64> {
+    pub fn send_errors(&self) -> u64 {
+        self.send_errors.get()
+    }
+
+    /// The same count as a handle to keep before the layer moves into a
+    /// subscriber.
+    ///
+    /// ```
+    /// use tracing_subscriber::prelude::*;
+    /// let layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build());
+    /// let errors = layer.send_error_counter();
+    /// let _subscriber = tracing_subscriber::registry().with(layer);
+    /// assert_eq!(errors.get(), 0);
+    /// ```
+    pub fn send_error_counter(&self) -> SendErrors {
         self.send_errors.clone()
     }
-}
 
-fn level_name(level: &tracing::Level) -> &'static str {
-    match *level {
-        tracing::Level::ERROR => "ERROR",
-        tracing::Level::WARN => "WARNING",
-        tracing::Level::INFO => "INFO",
-        tracing::Level::DEBUG => "DEBUG",
-        tracing::Level::TRACE => "TRACE",
+    /// The record's own keys, in this layer's naming.
+    fn reserved(&self) -> &'static [&'static str; 8] {
+        if self.python_names { &RESERVED_PYTHON } else { &RESERVED }
     }
 }
 
@@ -226,9 +354,10 @@ where
         record.insert("sys_host".into(), crate::handler_support::hostname().into());
         record.insert("sys_name".into(), meta.target().into());
         record.insert("sys_module".into(), meta.module_path().unwrap_or_default().into());
-        record.insert("level".into(), level_name(meta.level()).into());
-        record.insert("file".into(), meta.file().map_or(Value::Null, Value::from));
-        record.insert("line".into(), meta.line().map_or(Value::Null, Value::from));
+        let [_, _, _, level_key, file_key, line_key, ..] = *self.reserved();
+        record.insert(level_key.into(), self.level_names.name(meta.level()).into());
+        record.insert(file_key.into(), meta.file().map_or(Value::Null, Value::from));
+        record.insert(line_key.into(), meta.line().map_or(Value::Null, Value::from));
         let mut spans = Vec::new();
         let mut ids = Vec::new();
         // Span fields, outer to inner, then the event's: the innermost wins.
@@ -246,7 +375,7 @@ where
         let mut colliding = Map::new();
         for (key, value) in fields {
             let ids_key = self.span_ids && (key == "span_id" || key == "span_ids");
-            if RESERVED.contains(&key.as_str()) || ids_key {
+            if self.reserved().contains(&key.as_str()) || ids_key {
                 colliding.insert(key, value);
             } else {
                 record.insert(key, value);
@@ -262,7 +391,7 @@ where
         }
         let label = if self.tag_by_target { meta.target() } else { "" };
         if self.sender.emit_labelled(label, time, &record).is_err() {
-            self.send_errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.send_errors.add_one();
         }
     }
 }

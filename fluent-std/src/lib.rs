@@ -35,6 +35,10 @@
 //! - `log`: `handler`, a `log::Log` with fluent-logger-python's
 //!   `FluentRecordFormatter`.
 //! - `tracing`: `layer::FluentLayer`, a `tracing_subscriber::Layer`.
+//! - `valuable`: `tracing` field values given as `valuable` values
+//!   (`order = order.as_value()`) arrive as maps and arrays, not text.
+//!   `tracing` passes them on only when the program is built with
+//!   `RUSTFLAGS="--cfg tracing_unstable"` (its own requirement).
 //! - `cli`: the `fluent-cat` command-line tool.
 //!
 //! TLS (rustls with *ring*) is always built in.

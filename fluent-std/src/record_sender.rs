@@ -44,12 +44,15 @@ impl From<AsyncSender> for RecordSender {
     }
 }
 
-/// A [`RecordSender`] that does not keep its sender alive.
+/// A [`RecordSender`] that does not keep its sender alive (the `log`
+/// handlers' registry).
+#[cfg(feature = "log")]
 pub(crate) enum WeakRecordSender {
     Sync(std::sync::Weak<Sender>),
     Async(std::sync::Weak<AsyncSender>),
 }
 
+#[cfg(feature = "log")]
 impl WeakRecordSender {
     pub(crate) fn upgrade(&self) -> Option<RecordSender> {
         match self {
@@ -67,6 +70,7 @@ impl WeakRecordSender {
 }
 
 impl RecordSender {
+    #[cfg(feature = "log")]
     pub(crate) fn downgrade(&self) -> WeakRecordSender {
         match self {
             RecordSender::Sync(s) => WeakRecordSender::Sync(Arc::downgrade(s)),

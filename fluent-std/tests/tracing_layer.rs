@@ -122,3 +122,41 @@ fn tag_by_target_and_span_ids() {
     assert_eq!(second["span_ids"].as_array().unwrap(), &ids[..1], "the same outer span");
     assert_eq!(first["fields"]["span_id"], "mine", "a field of that name does not replace it");
 }
+
+#[test]
+fn python_names_and_tracing_level_names() {
+    let catcher = TestCatcher::start().unwrap();
+    let port = catcher.forward_addr().port();
+    let python = FluentLayer::new(Sender::builder("py").host("127.0.0.1").port(port).build()).python_names(true);
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(python), || {
+        tracing::warn!(lineno = 1, level = "mine", "careful");
+    });
+    let tracing_names = FluentLayer::new(Sender::builder("tr").host("127.0.0.1").port(port).build())
+        .level_names(fluent_std::layer::LevelNames::Tracing);
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(tracing_names), || {
+        tracing::warn!("careful");
+    });
+    let events = catcher.wait_for_events(2, Duration::from_secs(10));
+    let py = serde_json::Value::Object(events.iter().find(|e| e.tag == "py").unwrap().record.clone());
+    assert_eq!((&py["levelname"], &py["pathname"]), (&json!("WARNING"), &json!(file!())));
+    assert!(py["lineno"].as_u64().unwrap() > 1, "the real line: {py}");
+    assert!(py.get("level").is_none_or(|l| l == "mine") && py.get("file").is_none() && py.get("line").is_none());
+    assert_eq!(py["fields"], json!({"lineno": 1}), "the record's own key is protected under its Python name");
+    assert_eq!(py["level"], "mine", "no longer a key of the record's own");
+    let tr = &events.iter().find(|e| e.tag == "tr").unwrap().record;
+    assert_eq!(tr["level"], "WARN");
+}
+
+#[test]
+fn refused_events_are_counted_after_the_layer_moved() {
+    let sender = AsyncSender::builder("traced").sender(|s| s.host("unix:///nonexistent/fluent.sock")).build();
+    let layer = FluentLayer::new(sender);
+    let target = layer.sender().clone();
+    let errors = layer.send_error_counter();
+    target.close();
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        tracing::info!("after close");
+        tracing::info!("after close");
+    });
+    assert_eq!(errors.get(), 2, "a plain count, read through the handle");
+}

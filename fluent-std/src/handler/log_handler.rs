@@ -8,6 +8,7 @@ use std::time::Duration;
 use log::LevelFilter;
 
 use super::formatter::FluentRecordFormatter;
+use super::tee::Tee;
 use super::template::TemplateError;
 use crate::record_sender::WeakRecordSender;
 use crate::{AsyncSender, RecordSender, SendError};
@@ -68,6 +69,8 @@ pub struct FluentHandler {
     /// [`FluentHandler::env_filter`]).
     filter: Option<env_filter::Filter>,
     flush_timeout: Duration,
+    /// A console copy of each record, when asked for.
+    tee: Option<Tee>,
     format_errors: AtomicU64,
     send_errors: AtomicU64,
     last_error: Mutex<Option<HandlerError>>,
@@ -99,6 +102,7 @@ impl FluentHandler {
             level: LevelFilter::Trace,
             filter: None,
             flush_timeout: Duration::from_secs(5),
+            tee: None,
             format_errors: AtomicU64::new(0),
             send_errors: AtomicU64::new(0),
             last_error: Mutex::new(None),
@@ -155,6 +159,29 @@ impl FluentHandler {
     /// ```
     pub fn flush_timeout(mut self, timeout: Duration) -> Self {
         self.flush_timeout = timeout;
+        self
+    }
+
+    /// Also writes each record the handler sends to stderr, one line in
+    /// env_logger's default layout (`[2026-12-06T10:53:53Z WARN  svc::db]
+    /// slow query user=ada`, UTC, no colours): the console output of a
+    /// program that has one `log` logger. Default off.
+    ///
+    /// ```
+    /// let _h = fluent_std::handler::FluentHandler::new(fluent_std::AsyncSender::builder("app").build()).tee_stderr(true);
+    /// ```
+    pub fn tee_stderr(self, on: bool) -> Self {
+        if on { self.tee(std::io::stderr()) } else { FluentHandler { tee: None, ..self } }
+    }
+
+    /// Like [`tee_stderr`](Self::tee_stderr), to any writer (a file, stdout).
+    /// A failed write is ignored: the record is still sent.
+    ///
+    /// ```
+    /// let _h = fluent_std::handler::FluentHandler::new(fluent_std::AsyncSender::builder("app").build()).tee(std::io::stdout());
+    /// ```
+    pub fn tee(mut self, out: impl std::io::Write + Send + 'static) -> Self {
+        self.tee = Some(Tee::new(Box::new(out)));
         self
     }
 
@@ -273,6 +300,9 @@ impl log::Log for FluentHandler {
             None => record.level() <= self.level,
         };
         if wanted {
+            if let Some(tee) = &self.tee {
+                tee.write(record);
+            }
             let _ = self.handle(record);
         }
     }

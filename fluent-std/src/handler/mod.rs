@@ -18,6 +18,7 @@ mod attributes;
 mod default_record;
 mod formatter;
 mod log_handler;
+mod tee;
 mod template;
 
 pub use attributes::{LogAttributes, level_name};
