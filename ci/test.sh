@@ -29,6 +29,11 @@ RUSTFLAGS="--cfg fluent_narrow_atomics" CARGO_TARGET_DIR=target/narrow \
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features
 
+step "the examples (each fails when an event is missing)"
+for example in quickstart log_handler tracing_layer tokio_service firmware_template firmware_sim; do
+  cargo run --quiet --release -p fluent-examples --example "$example" >/dev/null
+done
+
 step "the tracing layer with valuable values (tracing passes them only under --cfg tracing_unstable)"
 RUSTFLAGS="--cfg tracing_unstable" CARGO_TARGET_DIR=target/unstable \
   cargo clippy -p fluent-std --features valuable --all-targets --quiet -- -D warnings

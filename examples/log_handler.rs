@@ -31,8 +31,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     drop(guard); // the last records are sent before this returns
     if let Some(catcher) = catcher {
-        for event in catcher.wait_for_events(3, Duration::from_secs(10)) {
+        let events = catcher.wait_for_events(3, Duration::from_secs(10));
+        let caught = events.len();
+        for event in events {
             println!("{} {} {}", event.tag, event.time, serde_json::Value::Object(event.record));
+        }
+        if caught != 3 {
+            return Err(format!("{caught} of 3 events arrived").into());
         }
     }
     Ok(())

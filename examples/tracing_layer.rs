@@ -36,8 +36,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     drop(guard); // the last events are sent before this returns
     if let Some(catcher) = catcher {
-        for event in catcher.wait_for_events(2, Duration::from_secs(10)) {
+        let events = catcher.wait_for_events(2, Duration::from_secs(10));
+        let caught = events.len();
+        for event in events {
             println!("{} {} {}", event.tag, event.time, serde_json::Value::Object(event.record));
+        }
+        if caught != 2 {
+            return Err(format!("{caught} of 2 events arrived").into());
         }
     }
     Ok(())
