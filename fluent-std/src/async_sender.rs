@@ -434,6 +434,8 @@ impl AsyncSender {
 
     /// Queues `record` under `tag.label`, timed now.
     ///
+    /// `record` must encode as a map (see the crate's "Records" section).
+    ///
     /// ```no_run
     /// let sender = fluent_std::AsyncSender::builder("app").build();
     /// sender.emit("event", &std::collections::BTreeMap::from([("k", 1)]))?;

@@ -30,6 +30,24 @@
 //! facade; with the `tracing` feature, `layer::FluentLayer` is a
 //! `tracing_subscriber::Layer` sending records of the same shape.
 //!
+//! # Records
+//!
+//! A record is any `Serialize` value that encodes as a map: a struct, a
+//! `BTreeMap`, a `serde_json` object. Its values go out as serde gives
+//! them, so a `std::time::SystemTime` field arrives as serde's own map
+//! `{"secs_since_epoch": .., "nanos_since_epoch": ..}`. For a time a
+//! person or a query reads, send a number or a formatted string; the
+//! event's own time is set with `emit_with_time`.
+//!
+//! ```
+//! #[derive(serde::Serialize)]
+//! struct Login { user: &'static str, at: std::time::SystemTime }
+//! let mut out = Vec::new();
+//! fluent_proto::encode_record(&mut out, &Login { user: "ada", at: std::time::UNIX_EPOCH })?;
+//! assert!(out.windows(16).any(|w| w == b"secs_since_epoch"));
+//! # Ok::<(), fluent_proto::EncodeError>(())
+//! ```
+//!
 //! # Cargo features
 //!
 //! - `log`: `handler`, a `log::Log` with fluent-logger-python's

@@ -448,6 +448,8 @@ impl Sender {
 
     /// Sends `record` under `tag.label`, timed now.
     ///
+    /// `record` must encode as a map (see the crate's "Records" section).
+    ///
     /// ```no_run
     /// let sender = fluent_std::Sender::builder("app").build();
     /// sender.emit("event", &std::collections::BTreeMap::from([("k", 1)]))?;
