@@ -6,7 +6,7 @@
 use core::fmt;
 
 use embedded_io::{Read, Write};
-use fluent_proto::handshake::{Helo, Ping, Pong, password_digest, shared_key_digest};
+use fluent_proto::handshake::{Helo, Pong, password_digest, shared_key_digest};
 use fluent_proto::{FrameDecoder, Limits, SliceSink};
 
 /// Bytes kept for one handshake message (HELO and PONG are under 300).
@@ -108,59 +108,158 @@ impl<E: fmt::Debug> fmt::Display for HandshakeError<E> {
 
 /// Runs the handshake on a fresh connection.
 pub(crate) fn run<T: Read + Write>(t: &mut T, security: &Security<'_>) -> Result<(), HandshakeError<T::Error>> {
-    let mut helo_buf = [0u8; MESSAGE];
-    let helo_len = read_message(t, &mut helo_buf)?;
-    let helo = Helo::parse(&helo_buf[..helo_len]).map_err(|_| HandshakeError::Unexpected)?;
-    let salt = (security.salt)();
-    let digest = shared_key_digest(&salt, security.hostname, helo.nonce, security.shared_key.as_bytes());
-    let password = match (helo.auth.is_empty(), security.user) {
-        (true, _) => None,
-        (false, Some((name, password))) => Some((name, password_digest(helo.auth, name, password))),
-        (false, None) => return Err(HandshakeError::NoUser),
-    };
-    let ping = Ping {
-        hostname: security.hostname,
-        shared_key_salt: &salt,
-        shared_key_hexdigest: digest.as_str(),
-        username: password.as_ref().map_or("", |(name, _)| name),
-        password_digest: password.as_ref().map_or("", |(_, d)| d.as_str()),
-    };
-    let mut out = [0u8; MESSAGE];
-    let mut sink = SliceSink::new(&mut out);
-    ping.write(&mut sink).map_err(|_| HandshakeError::Unexpected)?;
-    write_all(t, sink.written())?;
-    let mut pong_buf = [0u8; MESSAGE];
-    let pong_len = read_message(t, &mut pong_buf)?;
-    let pong = Pong::parse(&pong_buf[..pong_len]).map_err(|_| HandshakeError::Unexpected)?;
-    if !pong.auth_result {
-        return Err(HandshakeError::Refused);
+    let mut helo = Message::new();
+    loop {
+        let n = fill(t, helo.space()?)?;
+        if helo.complete(n)? {
+            break;
+        }
     }
-    if pong.server_hostname == security.hostname {
-        return Err(HandshakeError::SameHostname);
+    let ping = Ping::answer(helo.bytes(), security)?;
+    write_all(t, ping.bytes())?;
+    let mut pong = Message::new();
+    loop {
+        let n = fill(t, pong.space()?)?;
+        if pong.complete(n)? {
+            break;
+        }
     }
-    if !pong.verify(security.hostname, &salt, helo.nonce, security.shared_key.as_bytes()) {
-        return Err(HandshakeError::BadServerDigest);
-    }
-    Ok(())
+    ping.check(helo.bytes(), pong.bytes(), security)
 }
 
-/// Reads one whole msgpack message into `buf`; its length.
-fn read_message<T: Read>(t: &mut T, buf: &mut [u8; MESSAGE]) -> Result<usize, HandshakeError<T::Error>> {
-    let mut decoder = FrameDecoder::new(Limits { max_frame_len: MESSAGE, max_depth: 4 });
-    let mut len = 0;
+/// [`run`] over an async transport.
+#[cfg(feature = "async")]
+pub(crate) async fn run_async<T>(t: &mut T, security: &Security<'_>) -> Result<(), HandshakeError<T::Error>>
+where
+    T: embedded_io_async::Read + embedded_io_async::Write,
+{
+    let mut helo = Message::new();
     loop {
-        let Some(dst) = buf.get_mut(len..).filter(|d| !d.is_empty()) else { return Err(HandshakeError::Unexpected) };
-        match t.read(dst) {
-            Ok(0) => return Err(HandshakeError::Closed),
-            Ok(n) => len += n,
-            Err(e) => return Err(HandshakeError::Io(e)),
-        }
-        match decoder.next_value_len(buf.get(..len).unwrap_or_default()) {
-            Ok(Some(n)) => return Ok(n),
-            Ok(None) => {}
-            Err(_) => return Err(HandshakeError::Unexpected),
+        let n = t.read(helo.space()?).await.map_err(HandshakeError::Io)?;
+        if helo.complete(n)? {
+            break;
         }
     }
+    let ping = Ping::answer(helo.bytes(), security)?;
+    let mut bytes = ping.bytes();
+    while !bytes.is_empty() {
+        match t.write(bytes).await {
+            Ok(0) => return Err(HandshakeError::Closed),
+            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
+            Err(e) => return Err(HandshakeError::Io(e)),
+        }
+    }
+    t.flush().await.map_err(HandshakeError::Io)?;
+    let mut pong = Message::new();
+    loop {
+        let n = t.read(pong.space()?).await.map_err(HandshakeError::Io)?;
+        if pong.complete(n)? {
+            break;
+        }
+    }
+    ping.check(helo.bytes(), pong.bytes(), security)
+}
+
+/// One message of the server's (HELO or PONG), read until it is whole.
+struct Message {
+    buf: [u8; MESSAGE],
+    len: usize,
+    decoder: FrameDecoder,
+}
+
+impl Message {
+    fn new() -> Self {
+        Message {
+            buf: [0; MESSAGE],
+            len: 0,
+            decoder: FrameDecoder::new(Limits { max_frame_len: MESSAGE, max_depth: 4 }),
+        }
+    }
+
+    /// Where the next bytes go.
+    fn space<E>(&mut self) -> Result<&mut [u8], HandshakeError<E>> {
+        self.buf.get_mut(self.len..).filter(|d| !d.is_empty()).ok_or(HandshakeError::Unexpected)
+    }
+
+    /// `n` bytes arrived in [`space`](Self::space): whether the message is
+    /// whole.
+    fn complete<E>(&mut self, n: usize) -> Result<bool, HandshakeError<E>> {
+        if n == 0 {
+            return Err(HandshakeError::Closed);
+        }
+        self.len += n;
+        match self.decoder.next_value_len(self.buf.get(..self.len).unwrap_or_default()) {
+            Ok(Some(whole)) => {
+                self.len = whole;
+                Ok(true)
+            }
+            Ok(None) => Ok(false),
+            Err(_) => Err(HandshakeError::Unexpected),
+        }
+    }
+
+    /// The whole message.
+    fn bytes(&self) -> &[u8] {
+        self.buf.get(..self.len).unwrap_or_default()
+    }
+}
+
+/// Our PING, answering a HELO, and what checking the PONG needs.
+struct Ping {
+    salt: [u8; 16],
+    out: [u8; MESSAGE],
+    len: usize,
+}
+
+impl Ping {
+    fn answer<E>(helo: &[u8], security: &Security<'_>) -> Result<Self, HandshakeError<E>> {
+        let helo = Helo::parse(helo).map_err(|_| HandshakeError::Unexpected)?;
+        let salt = (security.salt)();
+        let digest = shared_key_digest(&salt, security.hostname, helo.nonce, security.shared_key.as_bytes());
+        let password = match (helo.auth.is_empty(), security.user) {
+            (true, _) => None,
+            (false, Some((name, password))) => Some((name, password_digest(helo.auth, name, password))),
+            (false, None) => return Err(HandshakeError::NoUser),
+        };
+        let ping = fluent_proto::handshake::Ping {
+            hostname: security.hostname,
+            shared_key_salt: &salt,
+            shared_key_hexdigest: digest.as_str(),
+            username: password.as_ref().map_or("", |(name, _)| name),
+            password_digest: password.as_ref().map_or("", |(_, d)| d.as_str()),
+        };
+        let mut out = [0u8; MESSAGE];
+        let mut sink = SliceSink::new(&mut out);
+        ping.write(&mut sink).map_err(|_| HandshakeError::Unexpected)?;
+        let len = sink.written().len();
+        Ok(Ping { salt, out, len })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        self.out.get(..self.len).unwrap_or_default()
+    }
+
+    /// Checks the server's PONG: accepted, another hostname, and a digest
+    /// only the key's holder could compute.
+    fn check<E>(&self, helo: &[u8], pong: &[u8], security: &Security<'_>) -> Result<(), HandshakeError<E>> {
+        let helo = Helo::parse(helo).map_err(|_| HandshakeError::Unexpected)?;
+        let pong = Pong::parse(pong).map_err(|_| HandshakeError::Unexpected)?;
+        if !pong.auth_result {
+            return Err(HandshakeError::Refused);
+        }
+        if pong.server_hostname == security.hostname {
+            return Err(HandshakeError::SameHostname);
+        }
+        if !pong.verify(security.hostname, &self.salt, helo.nonce, security.shared_key.as_bytes()) {
+            return Err(HandshakeError::BadServerDigest);
+        }
+        Ok(())
+    }
+}
+
+/// One blocking read into `dst`.
+fn fill<T: Read>(t: &mut T, dst: &mut [u8]) -> Result<usize, HandshakeError<T::Error>> {
+    t.read(dst).map_err(HandshakeError::Io)
 }
 
 fn write_all<T: Write>(t: &mut T, mut bytes: &[u8]) -> Result<(), HandshakeError<T::Error>> {

@@ -16,8 +16,10 @@
 //!   their request is written, or acknowledged in ack mode
 //!   ([`Pump::pump_acked`]).
 //!
-//! Connection policy stays with the application ([`Connect`], [`Link`]): the
-//! pump never retries on its own. Times come from a [`Clock`].
+//! The pump never retries on its own: [`Link`] (blocking) and, with the
+//! `async` feature, `AsyncLink` connect, run the shared-key handshake and
+//! reconnect; the application supplies the [`Connect`] (or `AsyncConnect`)
+//! that dials its transport. Times come from a [`Clock`].
 //!
 //! ```
 //! use fluent_embedded::{FluentProducer, Pump};
@@ -44,7 +46,8 @@
 //! # Cargo features
 //!
 //! - `async`: `Pump::pump_async` over `embedded_io_async::Write`
-//!   (embassy-net's `TcpSocket` and the like).
+//!   (embassy-net's `TcpSocket` and the like), and `AsyncLink`: connect,
+//!   handshake, reconnect with exponential backoff on any `DelayNs` timer.
 //! - `defmt`: `defmt::Format` for the public types.
 //! - `handshake`: the shared-key handshake (with user authentication) on
 //!   every new connection of a [`Link`], with no allocator.
@@ -65,6 +68,8 @@ mod error;
 mod frame;
 #[cfg(feature = "handshake")]
 mod handshake;
+#[cfg(feature = "async")]
+mod link_async;
 mod producer;
 mod pump;
 #[cfg(feature = "async")]
@@ -90,9 +95,13 @@ pub use {fluent_proto, fluent_queue};
 
 pub use clock::{Clock, OffsetClock, TimeMode};
 pub use connect::{Connect, Link, LinkError};
+#[cfg(feature = "async")]
+pub use embedded_hal_async::delay::DelayNs;
 pub use error::{EmitError, PumpError};
 #[cfg(feature = "handshake")]
 pub use handshake::{HandshakeError, Security};
+#[cfg(feature = "async")]
+pub use link_async::{AsyncConnect, AsyncLink, AsyncLinkError};
 pub use producer::{FluentProducer, ProducerCounters};
 pub use pump::{Pump, PumpCounters, Pumped};
 #[cfg(feature = "critical-section")]

@@ -1,7 +1,8 @@
 //! The producer on one thread (standing in for an interrupt handler), the
 //! pump on another, over transports that fail at chosen points: partial
 //! writes, errors mid-request, a peer that stops reading, lost and wrong
-//! acks. Every frame is accounted for exactly.
+//! acks. Every frame is accounted for exactly, through the blocking `Link`
+//! and (with the `async` feature) the `AsyncLink` with its backoff.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -103,6 +104,73 @@ impl embedded_io::Read for Faulty {
     }
 }
 
+#[cfg(feature = "async")]
+impl embedded_io_async::Write for Faulty {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, ErrorKind> {
+        embedded_io::Write::write(self, buf)
+    }
+    async fn flush(&mut self) -> Result<(), ErrorKind> {
+        Ok(())
+    }
+}
+
+#[cfg(feature = "async")]
+impl embedded_io_async::Read for Faulty {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ErrorKind> {
+        embedded_io::Read::read(self, buf)
+    }
+}
+
+/// The same connections for the `AsyncLink`, which leaves the open one
+/// with its connector.
+#[cfg(feature = "async")]
+struct AsyncConnector {
+    inner: Connector,
+    open: Option<Faulty>,
+}
+
+#[cfg(feature = "async")]
+impl fluent_embedded::AsyncConnect for AsyncConnector {
+    type Connection = Faulty;
+    type Error = ErrorKind;
+    async fn connect(&mut self) -> Result<(), ErrorKind> {
+        self.open = Some(self.inner.connect()?);
+        Ok(())
+    }
+    fn connection(&mut self) -> Option<&mut Faulty> {
+        self.open.as_mut()
+    }
+    async fn disconnect(&mut self) {
+        self.open = None;
+    }
+}
+
+/// The async link's timer: tokio's.
+#[cfg(feature = "async")]
+struct TokioDelay;
+
+#[cfg(feature = "async")]
+impl fluent_embedded::DelayNs for TokioDelay {
+    async fn delay_ns(&mut self, ns: u32) {
+        tokio::time::sleep(std::time::Duration::from_nanos(ns.into())).await;
+    }
+}
+
+/// Which link drives the pump.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Driver {
+    Blocking,
+    #[cfg(feature = "async")]
+    Async,
+}
+
+/// Every driver this build has.
+const DRIVERS: &[Driver] = &[
+    Driver::Blocking,
+    #[cfg(feature = "async")]
+    Driver::Async,
+];
+
 /// Opens `Faulty` connections with random plans, keeping what each got.
 struct Connector {
     rng: Lcg,
@@ -174,7 +242,7 @@ struct Outcome {
 
 /// Runs a producer thread and a pump thread until every event is
 /// delivered or dropped.
-fn run(mode: Mode, acked: bool, seed: u64) -> Outcome {
+fn run(mode: Mode, acked: bool, seed: u64, driver: Driver) -> Outcome {
     let ring: &'static Ring<8192, 256> = Box::leak(Box::new(Ring::new(mode)));
     let (producer, consumer) = ring.try_split().unwrap();
     let evicted = Arc::new(Mutex::new(Vec::new()));
@@ -206,18 +274,45 @@ fn run(mode: Mode, acked: bool, seed: u64) -> Outcome {
         (producer.counters(), busy)
     });
     let connections = Arc::new(Mutex::new(Vec::new()));
-    let mut link = Link::new(Connector { rng: Lcg(seed), connections: connections.clone(), fail_connects: 0 });
+    let connector = Connector { rng: Lcg(seed), connections: connections.clone(), fail_connects: 0 };
     let mut pump = Pump::new(consumer).max_events_per_request(40).chunk_seed(*b"test0001");
-    loop {
-        let finished = done.load(std::sync::atomic::Ordering::Acquire);
-        let result = if acked { link.pump_acked(&mut pump) } else { link.pump(&mut pump) };
-        if finished && result.is_ok() && pump.queue_counters().frames == 0 {
-            break;
+    let finished = || done.load(std::sync::atomic::Ordering::Acquire);
+    match driver {
+        Driver::Blocking => {
+            let mut link = Link::new(connector);
+            loop {
+                let finished = finished();
+                let result = if acked { link.pump_acked(&mut pump) } else { link.pump(&mut pump) };
+                if finished && result.is_ok() && pump.queue_counters().frames == 0 {
+                    break;
+                }
+                if result.is_err() {
+                    continue; // the link reconnects on the next call
+                }
+                thread::yield_now();
+            }
         }
-        if result.is_err() {
-            continue; // the link reconnects on the next call
+        #[cfg(feature = "async")]
+        Driver::Async => {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+            runtime.block_on(async {
+                let connector = AsyncConnector { inner: connector, open: None };
+                let backoff = (std::time::Duration::from_millis(1), std::time::Duration::from_millis(2));
+                let mut link = fluent_embedded::AsyncLink::new(connector, TokioDelay).backoff(backoff.0, backoff.1);
+                loop {
+                    let finished = finished();
+                    let result = if acked { link.pump_acked(&mut pump).await } else { link.pump(&mut pump).await };
+                    if finished && result.is_ok() && pump.queue_counters().frames == 0 {
+                        break;
+                    }
+                    if result.is_err() {
+                        assert!(!link.is_connected() && link.retry_in() > std::time::Duration::ZERO);
+                        continue; // the next call waits the backoff, then reconnects
+                    }
+                    tokio::task::yield_now().await;
+                }
+            });
         }
-        thread::yield_now();
     }
     let (counters, busy) = producer.join().unwrap();
     let evicted_ids: Vec<u64> = evicted
@@ -251,23 +346,23 @@ fn assert_no_duplicates_within_a_connection(outcome: &Outcome) {
 
 #[test]
 fn block_mode_over_failing_transports_delivers_every_event_exactly_once() {
-    for seed in 1..=4 {
-        let outcome = run(Mode::Block, false, seed);
+    for (seed, &driver) in (1..=4).flat_map(|seed| DRIVERS.iter().map(move |d| (seed, d))) {
+        let outcome = run(Mode::Block, false, seed, driver);
         assert!(outcome.per_connection.len() > 1, "faults forced reconnects");
         assert_no_duplicates_within_a_connection(&outcome);
         let all: Vec<u64> = outcome.per_connection.concat();
         // Without acks a request is released once fully written, and a
         // request cut by a failure is never complete at the receiver: so
         // every event arrives exactly once overall.
-        assert_eq!(all, (0..EVENTS).collect::<Vec<_>>(), "seed {seed}");
+        assert_eq!(all, (0..EVENTS).collect::<Vec<_>>(), "seed {seed} {driver:?}");
         assert!(outcome.dropped.is_empty());
     }
 }
 
 #[test]
 fn overwrite_mode_accounts_for_every_event() {
-    for seed in 1..=4 {
-        let outcome = run(Mode::Overwrite, false, seed);
+    for (seed, &driver) in (1..=4).flat_map(|seed| DRIVERS.iter().map(move |d| (seed, d))) {
+        let outcome = run(Mode::Overwrite, false, seed, driver);
         assert_no_duplicates_within_a_connection(&outcome);
         let delivered: Vec<u64> = outcome.per_connection.concat();
         let delivered_set: HashSet<_> = delivered.iter().copied().collect();
@@ -275,22 +370,26 @@ fn overwrite_mode_accounts_for_every_event() {
         let dropped: HashSet<_> = outcome.dropped.iter().copied().collect();
         assert_eq!(dropped.len(), outcome.dropped.len(), "no event dropped twice");
         assert!(delivered_set.is_disjoint(&dropped), "an event is delivered or dropped, not both");
-        assert_eq!(delivered_set.len() + dropped.len(), EVENTS as usize, "seed {seed}: every event accounted for");
+        assert_eq!(
+            delivered_set.len() + dropped.len(),
+            EVENTS as usize,
+            "seed {seed} {driver:?}: every event accounted for"
+        );
     }
 }
 
 #[test]
 fn ack_mode_delivers_every_event_at_least_once_and_resends_only_unacked_requests() {
-    for seed in 1..=4 {
-        let outcome = run(Mode::Block, true, seed);
+    for (seed, &driver) in (1..=4).flat_map(|seed| DRIVERS.iter().map(move |d| (seed, d))) {
+        let outcome = run(Mode::Block, true, seed, driver);
         assert_no_duplicates_within_a_connection(&outcome);
         let delivered: HashSet<u64> = outcome.per_connection.iter().flatten().copied().collect();
-        assert_eq!(delivered.len(), EVENTS as usize, "seed {seed}: every event arrives");
+        assert_eq!(delivered.len(), EVENTS as usize, "seed {seed} {driver:?}: every event arrives");
         // Duplicates across connections are whole requests that were
         // written but not acknowledged, so at most 40 events per failed
         // connection.
         let total: usize = outcome.per_connection.iter().map(Vec::len).sum();
-        assert!(total - delivered.len() <= 40 * outcome.per_connection.len(), "seed {seed}");
+        assert!(total - delivered.len() <= 40 * outcome.per_connection.len(), "seed {seed} {driver:?}");
     }
 }
 
@@ -305,15 +404,19 @@ fn overwrite_mode_with_acks_accounts_for_every_event_and_never_delivers_a_refuse
     // connection that failed before its ack came back, then evicted before
     // the resend. The sender cannot know, and counts it dropped.)
     let mut busy_total = 0;
-    for seed in 1..=4 {
-        let outcome = run(Mode::Overwrite, true, seed);
+    for (seed, &driver) in (1..=4).flat_map(|seed| DRIVERS.iter().map(move |d| (seed, d))) {
+        let outcome = run(Mode::Overwrite, true, seed, driver);
         assert_no_duplicates_within_a_connection(&outcome);
         let delivered: HashSet<u64> = outcome.per_connection.iter().flatten().copied().collect();
         let dropped: HashSet<u64> = outcome.dropped.iter().copied().collect();
         let busy: HashSet<u64> = outcome.busy.iter().copied().collect();
         assert_eq!(dropped.len(), outcome.dropped.len(), "no event dropped twice");
-        assert!(delivered.is_disjoint(&busy), "seed {seed}: a refused event was delivered");
-        assert_eq!(delivered.union(&dropped).count(), EVENTS as usize, "seed {seed}: every event accounted for");
+        assert!(delivered.is_disjoint(&busy), "seed {seed} {driver:?}: a refused event was delivered");
+        assert_eq!(
+            delivered.union(&dropped).count(),
+            EVENTS as usize,
+            "seed {seed} {driver:?}: every event accounted for"
+        );
         busy_total += busy.len();
     }
     eprintln!("refused while the unacked request held the oldest room: {busy_total}");

@@ -342,6 +342,31 @@ pub fn node_client(
     command.output().expect("node")
 }
 
+/// npm's `FluentServer` (`tests/node/forward_server.js`) with key
+/// "node key" and user fluent / "pw 2", `env` added (`TLS_CERT`,
+/// `TLS_KEY`, `TLS_CA` for TLS): the process, its output lines (one JSON
+/// event each, `{"tag", "record"}`), and its port. Closing its stdin stops
+/// it.
+pub fn node_forward_server(
+    env: &[(&str, &std::path::Path)],
+) -> (Child, std::io::Lines<std::io::BufReader<std::process::ChildStdout>>, u16) {
+    use std::io::BufRead;
+    require_node();
+    let mut command = Command::new("node");
+    command
+        .arg(node_dir().join("forward_server.js"))
+        .args(["node key", "fluent", "pw 2"])
+        .envs(env.iter().copied())
+        .current_dir(node_dir())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut server = command.spawn().expect("node");
+    let mut lines = std::io::BufReader::new(server.stdout.take().expect("stdout")).lines();
+    let ready: serde_json::Value =
+        serde_json::from_str(&lines.next().expect("the port line").expect("read")).expect("json");
+    (server, lines, ready["port"].as_u64().expect("port") as u16)
+}
+
 /// Fails with a clear message unless Node.js and the npm peers are installed.
 pub fn require_node() {
     let ok = Command::new("node").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);

@@ -4,13 +4,13 @@
 //! wrong key or password, or a server that does not speak the handshake,
 //! nothing is written to the connection and the error says why.
 
-use std::io::{BufRead, BufReader, Lines};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::io::{BufReader, Lines};
+use std::process::{Child, ChildStdout};
 use std::time::{Duration, Instant};
 
 use fluent_catcher::{Config, TestCatcher};
 use fluent_std::{AsyncSender, SendError, Sender};
-use fluent_tests::{node_dir, require_node};
+use fluent_tests::node_forward_server;
 
 fn record(n: u64) -> std::collections::BTreeMap<&'static str, u64> {
     std::collections::BTreeMap::from([("n", n)])
@@ -101,21 +101,8 @@ fn a_server_without_the_handshake_is_an_error_not_a_silent_write() {
     assert_eq!(catcher.stop().events_written, 0);
 }
 
-/// npm's `FluentServer` with key "node key" and user fluent / "pw 2": the
-/// process, its output lines (one JSON event each), and its port.
 fn node_server() -> (Child, Lines<BufReader<ChildStdout>>, u16) {
-    require_node();
-    let mut server = Command::new("node")
-        .arg(node_dir().join("forward_server.js"))
-        .args(["node key", "fluent", "pw 2"])
-        .current_dir(node_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("node");
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let ready: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    (server, lines, ready["port"].as_u64().unwrap() as u16)
+    node_forward_server(&[])
 }
 
 #[test]

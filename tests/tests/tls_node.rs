@@ -3,13 +3,13 @@
 //! `FluentServer` with `tlsOptions`, with and without client certificates;
 //! and its client over TLS to the catcher's TLS listener.
 
-use std::io::{BufRead, BufReader, Lines};
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::io::{BufReader, Lines};
+use std::process::{Child, ChildStdout};
 use std::time::Duration;
 
 use fluent_catcher::{Config, TestCatcher, TestCertificateFiles, TestCertificates};
 use fluent_std::{AsyncSender, SendError, Sender, TlsConfig};
-use fluent_tests::{node_dir, require_node};
+use fluent_tests::{node_forward_server, require_node};
 
 fn record(n: u64) -> std::collections::BTreeMap<&'static str, u64> {
     std::collections::BTreeMap::from([("n", n)])
@@ -25,23 +25,11 @@ fn cert_files(name: &str) -> (TestCertificates, TestCertificateFiles) {
 /// npm's `FluentServer` over TLS with key "node key" and user fluent /
 /// "pw 2"; `mutual`: client certificates required.
 fn node_tls_server(files: &TestCertificateFiles, mutual: bool) -> (Child, Lines<BufReader<ChildStdout>>, u16) {
-    require_node();
-    let mut command = Command::new("node");
-    command
-        .arg(node_dir().join("forward_server.js"))
-        .args(["node key", "fluent", "pw 2"])
-        .env("TLS_CERT", &files.server_cert)
-        .env("TLS_KEY", &files.server_key)
-        .current_dir(node_dir())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
+    let mut env = vec![("TLS_CERT", files.server_cert.as_path()), ("TLS_KEY", files.server_key.as_path())];
     if mutual {
-        command.env("TLS_CA", &files.ca);
+        env.push(("TLS_CA", files.ca.as_path()));
     }
-    let mut server = command.spawn().expect("node");
-    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
-    let ready: serde_json::Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
-    (server, lines, ready["port"].as_u64().unwrap() as u16)
+    node_forward_server(&env)
 }
 
 fn secured(s: fluent_std::SenderBuilder, port: u16, tls: TlsConfig) -> fluent_std::SenderBuilder {
