@@ -64,10 +64,11 @@ fn salt() -> [u8; 16] {
 }
 
 type TestRing = &'static Ring<16384, 64>;
+type Producer = FluentProducer<'static, TestRing, fn() -> EventTime>;
 
 /// A queue holding `events` events, its pump's chunk ids seeded with
 /// `seed` (unique per device and boot, as a device would make them).
-fn queue(events: u32, seed: [u8; 8]) -> (FluentProducer<'static, TestRing, fn() -> EventTime>, Pump<TestRing>) {
+fn queue(events: u32, seed: [u8; 8]) -> (Producer, Pump<TestRing>) {
     let ring: TestRing = Box::leak(Box::new(Ring::new(Mode::Block)));
     let (producer, consumer) = ring.try_split().unwrap();
     let clock: fn() -> EventTime = || EventTime::new(1_700_000_000, 0);
