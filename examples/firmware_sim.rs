@@ -5,7 +5,7 @@
 //! 1. blocking TCP (`embedded-io-adapters`' `FromStd<TcpStream>`) with acks,
 //!    reconnecting through `fluent_embedded::Link`;
 //! 2. async (`embedded-io-async` over a tokio `TcpStream`, `FromTokio`),
-//!    as on embassy-net;
+//!    as on embassy-net, through `fluent_embedded::AsyncLink`;
 //! 3. a serial line: a pseudo-terminal, with a host-side reader turning the
 //!    byte stream back into events.
 //!
@@ -24,7 +24,7 @@ mod support;
 
 use embedded_io_adapters::std::FromStd;
 use embedded_io_adapters::tokio_1::FromTokio;
-use fluent_embedded::{Connect, EmitError, FluentProducer, Link, OffsetClock, Pump};
+use fluent_embedded::{AsyncConnect, AsyncLink, Connect, DelayNs, EmitError, FluentProducer, Link, OffsetClock, Pump};
 use fluent_proto::{Decoded, Frame, FrameDecoder};
 use fluent_queue::{Mode, Ring};
 
@@ -86,6 +86,44 @@ impl Connect for Tcp {
     }
 }
 
+/// A pump's counters as a person reads them.
+fn summary(c: fluent_embedded::PumpCounters, connections: bool) -> String {
+    let mut line = format!("{} events in {} requests ({} bytes)", c.events, c.requests, c.bytes);
+    if connections {
+        line.push_str(&format!(" over {} connection(s)", c.connections));
+    }
+    line + &format!(", {} failed requests", c.failed_requests)
+}
+
+/// The async network stack: tokio's TCP.
+struct AsyncTcp(SocketAddr, Option<FromTokio<tokio::net::TcpStream>>);
+
+impl AsyncConnect for AsyncTcp {
+    type Connection = FromTokio<tokio::net::TcpStream>;
+    type Error = std::io::Error;
+    async fn connect(&mut self) -> Result<(), std::io::Error> {
+        let stream = tokio::net::TcpStream::connect(self.0).await?;
+        stream.set_nodelay(true)?;
+        self.1 = Some(FromTokio::new(stream));
+        Ok(())
+    }
+    fn connection(&mut self) -> Option<&mut Self::Connection> {
+        self.1.as_mut()
+    }
+    async fn disconnect(&mut self) {
+        self.1 = None;
+    }
+}
+
+/// The async link's timer (embassy-time's `Delay` on a device).
+struct TokioTimer;
+
+impl DelayNs for TokioTimer {
+    async fn delay_ns(&mut self, ns: u32) {
+        tokio::time::sleep(Duration::from_nanos(ns.into())).await;
+    }
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (catcher, addr) = support::receiver()?;
 
@@ -105,25 +143,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     }
-    println!("tcp (blocking, acked): {:?}", pump.counters());
+    println!("tcp (blocking, acked): {}", summary(pump.counters(), true));
 
-    // 2. Async, as on embassy-net: the same pump over a tokio stream.
+    // 2. Async, as on embassy-net: the same pump over a tokio stream,
+    //    through an `AsyncLink` (connect, reconnect with backoff).
     static ASYNC_DONE: AtomicBool = AtomicBool::new(false);
     let mut pump = Pump::new(sensor_task(&ASYNC_RING, "sim.async", &ASYNC_DONE));
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-        let stream = tokio::net::TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        let mut transport = FromTokio::new(stream);
+        let mut link = AsyncLink::new(AsyncTcp(addr, None), TokioTimer);
         loop {
             let finished = ASYNC_DONE.load(Ordering::Acquire);
-            pump.pump_async(&mut transport).await.map_err(|e| format!("{e}"))?;
-            if finished && pump.queue_counters().frames == 0 {
-                return Ok::<(), Box<dyn std::error::Error>>(());
+            match link.pump(&mut pump).await {
+                Ok(_) if finished && pump.queue_counters().frames == 0 => return,
+                Ok(_) => tokio::time::sleep(Duration::from_millis(1)).await,
+                Err(e) => eprintln!("pump: {e}; reconnecting after {:?}", link.retry_in()),
             }
-            tokio::time::sleep(Duration::from_millis(1)).await;
         }
-    })?;
-    println!("tcp (async): {:?}", pump.counters());
+    });
+    println!("tcp (async): {}", summary(pump.counters(), true));
 
     // 3. A serial line: a pseudo-terminal in raw mode; the pump writes to
     //    the device side, the host reads the other side and decodes.
@@ -146,7 +183,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         std::thread::sleep(Duration::from_millis(1));
     }
-    println!("serial: {:?}", pump.counters());
+    println!("serial: {}", summary(pump.counters(), false));
     let serial_events = reader.join().map_err(|_| "serial reader panicked")??;
     println!("the host side of the serial line decoded {serial_events} events");
 
@@ -169,7 +206,7 @@ fn sample(events: &[fluent_catcher::CaughtEvent], tag: &str) -> String {
     events
         .iter()
         .find(|e| e.tag == tag)
-        .map(|e| format!("{:?} {}", e.time, serde_json::Value::Object(e.record.clone())))
+        .map(|e| format!("{} {}", e.time, serde_json::Value::Object(e.record.clone())))
         .unwrap_or_default()
 }
 

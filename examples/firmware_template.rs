@@ -1,19 +1,25 @@
 //! A firmware template on the host: a `static` ring (in `.bss`), the
-//! producer shared with an interrupt handler without unsafe code, and the
-//! main loop pumping to the receiver with acks, reconnecting as needed;
-//! drops are reported in band. The firmware's own code is the part between
-//! the markers; the rest stands in for the device (a thread as the timer
-//! interrupt, std's TCP as the network stack).
+//! producer shared with an interrupt handler without unsafe code, and an
+//! async pump task delivering with acks through an `AsyncLink` that
+//! authenticates each connection with the shared key and reconnects with
+//! backoff; drops are reported in band. The firmware's own code is the
+//! part between the markers; the rest stands in for the device (a thread as
+//! the timer interrupt, tokio's TCP and timer as embassy-net and
+//! embassy-time).
 //!
-//! Run: `cargo run --example firmware_template`
-
-use std::net::TcpStream;
-use std::time::Duration;
+//! Run: `cargo run --example firmware_template`. It starts a catcher that
+//! requires the shared key; with `FLUENT_HOST` (and `FLUENT_PORT`) set it
+//! sends there, with the key in `FLUENT_SHARED_KEY`.
 
 mod support;
 
 // ---- the firmware ----------------------------------------------------
-use fluent_embedded::{Connect, EventTime, FluentProducer, Link, Mode, Pump, Ring, SharedProducer};
+use core::time::Duration;
+
+use embedded_io_async::{Read, Write};
+use fluent_embedded::{
+    AsyncConnect, AsyncLink, DelayNs, EventTime, FluentProducer, Mode, Pump, Ring, Security, SharedProducer,
+};
 
 type Producer = FluentProducer<'static, &'static Ring<4096, 64>, fn() -> EventTime>;
 static RING: Ring<4096, 64> = Ring::new(Mode::Overwrite);
@@ -30,34 +36,59 @@ fn timer_interrupt(n: u32) {
     let _ = PRODUCER.emit("tick", &Tick { n, millivolts: 3300 - (n % 100) as u16 });
 }
 
-fn firmware<C: Connect>(network: C, now: fn() -> EventTime, done: impl Fn() -> bool) -> u64
-where
-    C::Connection: embedded_io::Read + embedded_io::Write,
-{
+/// Start-up: the ring split once, the producer handed to the interrupts.
+fn init(now: fn() -> EventTime) -> Pump<&'static Ring<4096, 64>> {
     let (producer, consumer) = RING.try_split().expect("split once");
     let _ = PRODUCER.install(FluentProducer::new(producer, "node7", now).loss_reports("dropped"));
-    let (mut pump, mut link) = (Pump::new(consumer), Link::new(network));
-    let mut sent = 0;
-    while !(done() && pump.queue_counters().frames == 0) {
-        // A failure drops the connection; the next call reconnects.
-        sent += link.pump_acked(&mut pump).map_or(0, |p| p.events as u64);
-    }
-    sent
+    Pump::new(consumer).chunk_seed(*b"node7-01") // unique per device (and boot)
+}
+
+/// The pump task: acked delivery, each connection authenticated, reconnects
+/// with backoff. It looks at the ring every 2 ms when idle: the ring must
+/// hold what the interrupts emit meanwhile (here about 20 events).
+async fn pump_task<C, D>(pump: &mut Pump<&'static Ring<4096, 64>>, network: C, timer: D, key: &'static str) -> !
+where
+    C: AsyncConnect<Connection: Read + Write>,
+    D: DelayNs,
+{
+    let security = Security::new(key, "node7", device_rng);
+    let mut link = AsyncLink::new(network, timer).security(security).idle_interval(Duration::from_millis(2));
+    link.run_acked(pump, |_error| { /* defmt::warn!("{}", error) */ }).await
 }
 // ---- end of the firmware ----------------------------------------------
 
-/// The network stack: std's TCP through `embedded-io-adapters`.
-struct Tcp(std::net::SocketAddr);
+/// The network stack: tokio's TCP through `embedded-io-adapters`.
+struct Tcp(std::net::SocketAddr, Option<embedded_io_adapters::tokio_1::FromTokio<tokio::net::TcpStream>>);
 
-impl Connect for Tcp {
-    type Connection = embedded_io_adapters::std::FromStd<TcpStream>;
+impl AsyncConnect for Tcp {
+    type Connection = embedded_io_adapters::tokio_1::FromTokio<tokio::net::TcpStream>;
     type Error = std::io::Error;
-    fn connect(&mut self) -> std::io::Result<Self::Connection> {
-        let stream = TcpStream::connect(self.0)?;
+    async fn connect(&mut self) -> std::io::Result<()> {
+        let stream = tokio::net::TcpStream::connect(self.0).await?;
         stream.set_nodelay(true)?;
-        stream.set_read_timeout(Some(Duration::from_secs(5)))?;
-        Ok(embedded_io_adapters::std::FromStd::new(stream))
+        self.1 = Some(embedded_io_adapters::tokio_1::FromTokio::new(stream));
+        Ok(())
     }
+    fn connection(&mut self) -> Option<&mut Self::Connection> {
+        self.1.as_mut()
+    }
+    async fn disconnect(&mut self) {
+        self.1 = None;
+    }
+}
+
+/// The timer: tokio's.
+struct Timer;
+
+impl DelayNs for Timer {
+    async fn delay_ns(&mut self, ns: u32) {
+        tokio::time::sleep(Duration::from_nanos(ns.into())).await;
+    }
+}
+
+/// The device's random number generator, for the handshake's salt.
+fn device_rng() -> [u8; 16] {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos().to_le_bytes()
 }
 
 fn now() -> EventTime {
@@ -66,12 +97,12 @@ fn now() -> EventTime {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let (catcher, addr) = support::receiver()?;
+    let key: &'static str = std::env::var("FLUENT_SHARED_KEY").unwrap_or_else(|_| "template key".into()).leak();
+    let (catcher, addr) =
+        support::receiver_with(fluent_catcher::Config::default().shared_key(key).hostname("catcher"))?;
     const TICKS: u32 = 2_000;
+    let mut pump = init(now);
     let interrupts = std::thread::spawn(|| {
-        while !PRODUCER.is_installed() {
-            std::thread::yield_now();
-        }
         for n in 0..TICKS {
             timer_interrupt(n);
             if n % 10 == 0 {
@@ -79,7 +110,20 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             }
         }
     });
-    let sent = firmware(Tcp(addr), now, || interrupts.is_finished());
+    // The device runs the pump task forever; here it stops once the
+    // interrupts are over and the ring is empty (every request acked).
+    let drained = async {
+        while !(interrupts.is_finished() && PRODUCER.with(|p| p.queue_counters().frames) == Some(0)) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    };
+    tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
+        tokio::select! {
+            never = pump_task(&mut pump, Tcp(addr, None), Timer, key) => match never {},
+            () = drained => {}
+        }
+    });
+    let sent = pump.counters().events;
     let (counters, evicted) = PRODUCER.with(|p| (p.counters(), p.queue_counters().evicted)).ok_or("no producer")?;
     println!(
         "interrupts: {TICKS}; emitted {}, refused {}, evicted {evicted}, loss reports {}; delivered with acks: {sent}",
