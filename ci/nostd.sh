@@ -13,6 +13,7 @@
 #    symbol (its Block-mode ring, one non-zero byte, is the .data control).
 # 4. The layout for targets with 32-bit atomics only: the staticlib's LLVM IR
 #    holds no 64-bit atomic operation (the default build's does).
+# Then it prints the code a minimal emit + pump adds (ci/code_size.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -117,6 +118,9 @@ if [ "$narrow" -ne 0 ]; then
   exit 1
 fi
 echo "ok: the narrow build holds no 64-bit atomic operation"
+
+say "the code a minimal emit + pump adds (x86_64, size profile)"
+ci/code_size.sh
 
 echo
 echo "no_std checks passed"
