@@ -58,6 +58,24 @@ pub const RESERVED: [&str; 8] = ["sys_host", "sys_name", "sys_module", "level", 
 pub const RESERVED_PYTHON: [&str; 8] =
     ["sys_host", "sys_name", "sys_module", "levelname", "pathname", "lineno", "spans", "fields"];
 
+/// Where a field named like one of the record's own keys goes.
+///
+/// ```
+/// use fluent_std::layer::CollidingFields;
+/// assert_eq!(CollidingFields::default(), CollidingFields::Nest);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum CollidingFields {
+    /// Under `"fields"`: `{"fields": {"file": 42}}` (the default).
+    #[default]
+    Nest,
+    /// At the top level with this prefix: `Prefix("field_")` sends
+    /// `{"field_file": 42}`. The prefixed key replaces an ordinary field of
+    /// the same name; one that is itself reserved is nested instead.
+    Prefix(&'static str),
+}
+
 /// How the layer writes an event's level.
 ///
 /// ```
@@ -189,6 +207,7 @@ pub struct FluentLayer {
     span_ids: bool,
     python_names: bool,
     level_names: LevelNames,
+    colliding: CollidingFields,
 }
 
 impl fmt::Debug for FluentLayer {
@@ -212,6 +231,7 @@ impl FluentLayer {
             span_ids: false,
             python_names: false,
             level_names: LevelNames::Python,
+            colliding: CollidingFields::Nest,
         }
     }
 
@@ -284,6 +304,19 @@ impl FluentLayer {
     /// ```
     pub fn level_names(mut self, names: LevelNames) -> Self {
         self.level_names = names;
+        self
+    }
+
+    /// Where fields named like the record's own keys go: nested under
+    /// `"fields"` (the default) or prefixed at the top level.
+    ///
+    /// ```
+    /// use fluent_std::layer::{CollidingFields, FluentLayer};
+    /// let _layer = FluentLayer::new(fluent_std::AsyncSender::builder("app").build())
+    ///     .colliding_fields(CollidingFields::Prefix("field_"));
+    /// ```
+    pub fn colliding_fields(mut self, placement: CollidingFields) -> Self {
+        self.colliding = placement;
         self
     }
 
@@ -385,6 +418,18 @@ where
         if self.span_ids {
             record.insert("span_id".into(), ids.last().cloned().unwrap_or(Value::Null));
             record.insert("span_ids".into(), Value::Array(ids));
+        }
+        if let CollidingFields::Prefix(prefix) = self.colliding {
+            let mut nested = Map::new();
+            for (key, value) in colliding {
+                let prefixed = format!("{prefix}{key}");
+                if self.reserved().contains(&prefixed.as_str()) || (self.span_ids && prefixed.starts_with("span_id")) {
+                    nested.insert(key, value);
+                } else {
+                    record.insert(prefixed, value);
+                }
+            }
+            colliding = nested;
         }
         if !colliding.is_empty() {
             record.insert("fields".into(), Value::Object(colliding));

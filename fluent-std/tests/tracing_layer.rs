@@ -160,3 +160,19 @@ fn refused_events_are_counted_after_the_layer_moved() {
     });
     assert_eq!(errors.get(), 2, "a plain count, read through the handle");
 }
+
+#[test]
+fn colliding_fields_can_be_prefixed_instead_of_nested() {
+    use fluent_std::layer::CollidingFields;
+    let catcher = TestCatcher::start().unwrap();
+    let sender = Sender::builder("traced").host("127.0.0.1").port(catcher.forward_addr().port()).build();
+    let layer = FluentLayer::new(sender).colliding_fields(CollidingFields::Prefix("field_"));
+    tracing::subscriber::with_default(tracing_subscriber::registry().with(layer), || {
+        tracing::info!(file = 42, level = "fake", user = "ada", "hello");
+    });
+    let events = catcher.wait_for_events(1, Duration::from_secs(10));
+    let r = serde_json::Value::Object(events[0].record.clone());
+    assert_eq!((&r["file"], &r["level"]), (&json!(file!()), &json!("INFO")), "the real ones stay");
+    assert_eq!((&r["field_file"], &r["field_level"], &r["user"]), (&json!(42), &json!("fake"), &json!("ada")));
+    assert!(r.get("fields").is_none());
+}
