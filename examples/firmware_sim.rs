@@ -23,8 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 mod support;
 
 use embedded_io_adapters::std::FromStd;
-use embedded_io_adapters::tokio_1::FromTokio;
-use fluent_embedded::{AsyncConnect, AsyncLink, Connect, DelayNs, EmitError, FluentProducer, Link, OffsetClock, Pump};
+use fluent_embedded::{AsyncLink, Connect, EmitError, FluentProducer, Link, OffsetClock, Pump};
 use fluent_proto::{Decoded, Frame, FrameDecoder};
 use fluent_queue::{Mode, Ring};
 
@@ -95,35 +94,6 @@ fn summary(c: fluent_embedded::PumpCounters, connections: bool) -> String {
     line + &format!(", {} failed requests", c.failed_requests)
 }
 
-/// The async network stack: tokio's TCP.
-struct AsyncTcp(SocketAddr, Option<FromTokio<tokio::net::TcpStream>>);
-
-impl AsyncConnect for AsyncTcp {
-    type Connection = FromTokio<tokio::net::TcpStream>;
-    type Error = std::io::Error;
-    async fn connect(&mut self) -> Result<(), std::io::Error> {
-        let stream = tokio::net::TcpStream::connect(self.0).await?;
-        stream.set_nodelay(true)?;
-        self.1 = Some(FromTokio::new(stream));
-        Ok(())
-    }
-    fn connection(&mut self) -> Option<&mut Self::Connection> {
-        self.1.as_mut()
-    }
-    async fn disconnect(&mut self) {
-        self.1 = None;
-    }
-}
-
-/// The async link's timer (embassy-time's `Delay` on a device).
-struct TokioTimer;
-
-impl DelayNs for TokioTimer {
-    async fn delay_ns(&mut self, ns: u32) {
-        tokio::time::sleep(Duration::from_nanos(ns.into())).await;
-    }
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (catcher, addr) = support::receiver()?;
 
@@ -150,7 +120,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     static ASYNC_DONE: AtomicBool = AtomicBool::new(false);
     let mut pump = Pump::new(sensor_task(&ASYNC_RING, "sim.async", &ASYNC_DONE));
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
-        let mut link = AsyncLink::new(AsyncTcp(addr, None), TokioTimer);
+        let mut link = AsyncLink::new(support::AsyncTcp(addr, None), support::TokioTimer);
         loop {
             let finished = ASYNC_DONE.load(Ordering::Acquire);
             match link.pump(&mut pump).await {

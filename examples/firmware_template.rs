@@ -5,7 +5,7 @@
 //! backoff; drops are reported in band. The firmware's own code is the
 //! part between the markers; the rest stands in for the device (a thread as
 //! the timer interrupt, tokio's TCP and timer as embassy-net and
-//! embassy-time).
+//! embassy-time, in `support`).
 //!
 //! Run: `cargo run --example firmware_template`. It starts a catcher that
 //! requires the shared key; with `FLUENT_HOST` (and `FLUENT_PORT`) set it
@@ -57,35 +57,6 @@ where
 }
 // ---- end of the firmware ----------------------------------------------
 
-/// The network stack: tokio's TCP through `embedded-io-adapters`.
-struct Tcp(std::net::SocketAddr, Option<embedded_io_adapters::tokio_1::FromTokio<tokio::net::TcpStream>>);
-
-impl AsyncConnect for Tcp {
-    type Connection = embedded_io_adapters::tokio_1::FromTokio<tokio::net::TcpStream>;
-    type Error = std::io::Error;
-    async fn connect(&mut self) -> std::io::Result<()> {
-        let stream = tokio::net::TcpStream::connect(self.0).await?;
-        stream.set_nodelay(true)?;
-        self.1 = Some(embedded_io_adapters::tokio_1::FromTokio::new(stream));
-        Ok(())
-    }
-    fn connection(&mut self) -> Option<&mut Self::Connection> {
-        self.1.as_mut()
-    }
-    async fn disconnect(&mut self) {
-        self.1 = None;
-    }
-}
-
-/// The timer: tokio's.
-struct Timer;
-
-impl DelayNs for Timer {
-    async fn delay_ns(&mut self, ns: u32) {
-        tokio::time::sleep(Duration::from_nanos(ns.into())).await;
-    }
-}
-
 /// The device's random number generator, for the handshake's salt.
 fn device_rng() -> [u8; 16] {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos().to_le_bytes()
@@ -119,7 +90,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     tokio::runtime::Builder::new_current_thread().enable_all().build()?.block_on(async {
         tokio::select! {
-            never = pump_task(&mut pump, Tcp(addr, None), Timer, key) => match never {},
+            never = pump_task(&mut pump, support::AsyncTcp(addr, None), support::TokioTimer, key) => match never {},
             () = drained => {}
         }
     });

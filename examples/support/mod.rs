@@ -1,4 +1,5 @@
-//! What the examples share: where to send.
+//! What the examples share: where to send, and the host's stand-ins for a
+//! device's async network stack and timer.
 
 use std::net::{SocketAddr, ToSocketAddrs};
 
@@ -24,5 +25,37 @@ pub fn receiver_with(
             let addr = catcher.forward_addr();
             Ok((Some(catcher), addr))
         }
+    }
+}
+
+/// A device's async TCP connection (embassy-net's `TcpSocket`), played by
+/// tokio's `TcpStream`: dialled again after each failure.
+#[allow(dead_code, reason = "the firmware examples only")]
+pub struct AsyncTcp(pub SocketAddr, pub Option<embedded_io_adapters::tokio_1::FromTokio<tokio::net::TcpStream>>);
+
+impl fluent_embedded::AsyncConnect for AsyncTcp {
+    type Connection = embedded_io_adapters::tokio_1::FromTokio<tokio::net::TcpStream>;
+    type Error = std::io::Error;
+    async fn connect(&mut self) -> std::io::Result<()> {
+        let stream = tokio::net::TcpStream::connect(self.0).await?;
+        stream.set_nodelay(true)?;
+        self.1 = Some(embedded_io_adapters::tokio_1::FromTokio::new(stream));
+        Ok(())
+    }
+    fn connection(&mut self) -> Option<&mut Self::Connection> {
+        self.1.as_mut()
+    }
+    async fn disconnect(&mut self) {
+        self.1 = None;
+    }
+}
+
+/// A device's timer (embassy-time's `Delay`), played by tokio's.
+#[allow(dead_code, reason = "the firmware examples only")]
+pub struct TokioTimer;
+
+impl fluent_embedded::DelayNs for TokioTimer {
+    async fn delay_ns(&mut self, ns: u32) {
+        tokio::time::sleep(std::time::Duration::from_nanos(ns.into())).await;
     }
 }

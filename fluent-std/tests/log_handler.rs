@@ -12,6 +12,8 @@ use fluent_std::{AsyncSender, Sender};
 use log::{Level, LevelFilter, Log};
 use serde_json::{Map, Value, json};
 
+mod common;
+
 const WAIT: Duration = Duration::from_secs(20);
 
 fn sync_handler(catcher: &TestCatcher, formatter: FluentRecordFormatter) -> FluentHandler {
@@ -331,24 +333,10 @@ fn pythons_documented_template_with_hostname_and_serde_values() {
     assert_eq!(got["tags"], json!("[\"a\", \"b\"]"), "a ? (Debug) value is its Debug text");
 }
 
-/// A writer whose bytes the test reads back.
-#[derive(Clone, Default)]
-struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[test]
 fn tee_writes_a_console_line_for_each_record_it_sends() {
     let catcher = TestCatcher::start().unwrap();
-    let console = Captured::default();
+    let console = common::Captured::default();
     let handler = sync_handler(&catcher, FluentRecordFormatter::default()).env_filter("warn").tee(console.clone());
     let kvs = [("user", log::kv::Value::from("ada"))];
     let warn = log::Record::builder()
@@ -360,7 +348,7 @@ fn tee_writes_a_console_line_for_each_record_it_sends() {
     handler.log(&warn);
     handler.log(&log::Record::builder().level(Level::Info).target("svc").args(format_args!("filtered")).build());
     assert_eq!(only(&catcher)["message"], "slow query");
-    let printed = String::from_utf8(console.0.lock().unwrap().clone()).unwrap();
+    let printed = console.text();
     let lines: Vec<&str> = printed.lines().collect();
     assert_eq!(lines.len(), 1, "only what passes the filter: {printed}");
     assert!(lines[0].starts_with('[') && lines[0].ends_with("Z WARN  svc::db] slow query user=ada"), "{printed}");

@@ -1,8 +1,6 @@
 //! The `tracing` layer against the catcher: event and span fields, span
 //! names, level and target, EventTime, and composition with `fmt`.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use fluent_catcher::TestCatcher;
@@ -11,18 +9,9 @@ use fluent_std::{AsyncSender, Sender, Timestamp};
 use serde_json::json;
 use tracing_subscriber::prelude::*;
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+mod common;
 
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use common::Captured;
 
 #[test]
 fn events_with_span_fields_arrive_and_fmt_still_prints() {
@@ -56,7 +45,7 @@ fn events_with_span_fields_arrive_and_fmt_still_prints() {
     assert_eq!(r["user"], "bob", "the inner span wins");
     assert_eq!(r["spans"], json!(["request", "db"]));
     assert_eq!(r["file"], file!());
-    let printed = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let printed = captured.text();
     assert!(printed.contains("query took 250ms"), "the fmt layer printed too: {printed}");
 }
 
