@@ -53,8 +53,10 @@ pub const DEFAULT_QUEUE_MAXSIZE: usize = 100;
 /// Python's `DEFAULT_QUEUE_CIRCULAR`: blocking, not circular.
 pub const DEFAULT_QUEUE_CIRCULAR: bool = false;
 /// How long a connection may make no progress before the server counts as
-/// unavailable (see [`AsyncSenderBuilder::stall_timeout`]).
-pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_millis(20);
+/// unavailable (see [`AsyncSenderBuilder::stall_timeout`]): longer than the
+/// pauses of a live server (a garbage collection in Fluentd, a loaded
+/// machine), whose events must be pushed back, not shed.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_millis(250);
 
 /// Options of [`AsyncSender`]: those of [`SenderBuilder`] plus the queue's.
 #[derive(Clone)]
@@ -188,14 +190,16 @@ impl AsyncSenderBuilder {
 
     /// How long the connection may take no bytes (or, in ack mode, send no
     /// ack) while requests wait before the server counts as unavailable
-    /// (default 20 ms); a failed connection makes it unavailable at once.
+    /// (default 250 ms); a failed connection makes it unavailable at once.
     /// While it is available and the pending buffer holds
     /// `bufmax`, the worker leaves events in the queue, so a blocking queue
     /// pushes back on a burst faster than the connection. Once it is
     /// unavailable the worker keeps draining the queue, and the oldest
     /// requests beyond `bufmax` go to the buffer overflow handler, counted
     /// in `Stats::dropped_buffer`: emits never wait for the length of an
-    /// outage.
+    /// outage. The trade-off: a shorter stall timeout shortens the one
+    /// wait at the onset of an outage (when the queue and `bufmax` are
+    /// full), and sheds the events of a live server that pauses longer.
     ///
     /// ```
     /// let _ = fluent_std::AsyncSender::builder("app").stall_timeout(std::time::Duration::from_millis(100));

@@ -351,7 +351,7 @@ fn a_burst_at_start_up_is_pushed_back_not_shed() {
     let server = FaultServer::start(Fault::HalfClose, 0);
     let handed_over = Arc::new(AtomicU64::new(0));
     // A long stall_timeout: on a loaded machine the server's reader can
-    // pause past the 20 ms default, and that (a stalled server) is shed by
+    // pause past the default, and that (a stalled server) is shed by
     // design; what is tested here is the first connect.
     let sender = sender(QueueMode::Block, server.port, &handed_over)
         .queue_bytes(16 << 20)
