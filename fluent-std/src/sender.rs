@@ -650,7 +650,8 @@ impl Sender {
                     state.connection = Some(c);
                 }
                 Err(e) => {
-                    state.servers.failed(server, now);
+                    let refused_us = matches!(e, SendError::Tls(_) | SendError::Handshake(_));
+                    state.servers.failed(server, now, refused_us);
                     last = Some(e);
                 }
             }
@@ -700,7 +701,7 @@ impl Sender {
                     state.connection = None;
                     if write_failed {
                         // (A failed connect was counted against its server.)
-                        state.servers.failed(state.current, Instant::now());
+                        state.servers.failed(state.current, Instant::now(), false);
                     }
                 }
                 if had_pending {

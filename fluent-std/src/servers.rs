@@ -149,6 +149,10 @@ struct Slot {
     server: Server,
     endpoint: Endpoint,
     backoff: Backoff,
+    /// The last failure came after TCP connected (TLS or the shared-key
+    /// handshake refused us): a heartbeat, which only connects, cannot
+    /// tell that it would pass now, so it does not end the backoff.
+    refused_us: bool,
 }
 
 /// The servers a sender connects to, with each one's backoff.
@@ -166,6 +170,7 @@ impl ServerSet {
                 endpoint: Endpoint::new(&server.host, server.port),
                 server: server.clone(),
                 backoff: Backoff::new(backoff_initial, backoff_max),
+                refused_us: false,
             })
             .collect();
         let seed = (std::process::id() as u64) << 32 ^ Instant::now().elapsed().as_nanos() as u64 | 1;
@@ -231,23 +236,27 @@ impl ServerSet {
     }
 
     /// A heartbeat's finding for server `i`: one that answers is due at
-    /// once (its backoff ends); one that does not is backed off, unless it
-    /// is already.
+    /// once (its backoff ends), unless it refused us after connecting; one
+    /// that does not answer is backed off, unless it is already.
     pub(crate) fn heard(&mut self, i: usize, answered: bool, now: Instant) {
         let backing_off = self.slots[i].backoff.wait_left(now).is_some();
-        if answered && backing_off {
+        if answered && backing_off && !self.slots[i].refused_us {
             self.slots[i].backoff.reset();
         } else if !answered && !backing_off {
             self.slots[i].backoff.failed(now);
         }
     }
 
-    pub(crate) fn failed(&mut self, i: usize, now: Instant) {
+    /// Server `i` failed; `refused_us`: by TLS or the shared-key
+    /// handshake, after TCP connected.
+    pub(crate) fn failed(&mut self, i: usize, now: Instant, refused_us: bool) {
         self.slots[i].backoff.failed(now);
+        self.slots[i].refused_us = refused_us;
     }
 
     pub(crate) fn succeeded(&mut self, i: usize) {
         self.slots[i].backoff.reset();
+        self.slots[i].refused_us = false;
     }
 }
 
@@ -276,18 +285,34 @@ mod tests {
     fn a_failed_server_waits_its_backoff_and_the_standby_takes_over_when_all_primaries_fail() {
         let mut set = set(&["a:1", "b:1", "c:1,standby"]);
         let now = Instant::now();
-        set.failed(0, now);
+        set.failed(0, now, false);
         assert_eq!(set.pick(now), Some(1));
         assert!(set.primary_due(2, now), "b is due: a standby connection makes way");
-        set.failed(1, now);
+        set.failed(1, now, false);
         assert_eq!(set.pick(now), Some(2));
         assert!(!set.primary_due(2, now));
         let later = now + Duration::from_secs(2);
         assert!(set.primary_due(2, later));
         assert!(matches!(set.pick(later), Some(0 | 1)));
-        set.failed(2, now);
+        set.failed(2, now, false);
         assert!(set.wait_left(now).is_some());
         assert!(set.wait_left(later).is_none());
+    }
+
+    #[test]
+    fn an_answering_heartbeat_ends_the_backoff_of_an_unreachable_server_only() {
+        let mut set = set(&["a:1", "b:1"]);
+        let now = Instant::now();
+        set.failed(0, now, false); // refused, timed out: down
+        set.failed(1, now, true); // TLS or the handshake refused us
+        set.heard(0, true, now);
+        set.heard(1, true, now);
+        assert!(set.slots[0].backoff.wait_left(now).is_none(), "back: due at once");
+        assert!(set.slots[1].backoff.wait_left(now).is_some(), "connecting proves nothing: it waits its backoff");
+        set.succeeded(1);
+        set.failed(1, now, false);
+        set.heard(1, true, now);
+        assert!(set.slots[1].backoff.wait_left(now).is_none());
     }
 
     #[test]

@@ -674,7 +674,7 @@ impl Worker {
     fn connect_failed(&mut self, error: std::io::Error, now: Instant) -> Step {
         self.link = Link::Down;
         self.failing = true;
-        self.servers.failed(self.current, now);
+        self.servers.failed(self.current, now, false);
         Counters::add_exclusive(&self.shared.counters.worker.connection_errors, 1);
         self.shared.set_last_error(error.into());
         Step::Blocked
@@ -778,7 +778,8 @@ impl Worker {
         self.link = Link::Down;
         self.failing = true;
         self.pending.connection_lost();
-        self.servers.failed(self.current, now);
+        let refused_us = matches!(error, SendError::Tls(_) | SendError::Handshake(_));
+        self.servers.failed(self.current, now, refused_us);
         Counters::add_exclusive(&self.shared.counters.worker.connection_errors, 1);
         self.shared.set_last_error(error);
         Step::Blocked
