@@ -147,7 +147,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         emitted_in.as_nanos() as f64 / EVENTS as f64,
         sent_in.as_secs_f64() * 1e3
     );
-    println!("sender stats: {stats:?}");
+    println!(
+        "sender: emitted {}, sent {} ({} bytes), dropped {} in the queue, {} beyond bufmax, {} unsent at close; \
+         {} connection errors, {} reconnects",
+        stats.emitted,
+        stats.sent,
+        stats.bytes_sent,
+        stats.dropped_queue,
+        stats.dropped_buffer,
+        stats.unsent_at_close,
+        stats.connection_errors,
+        stats.reconnects
+    );
     let lost = stats.dropped_queue + stats.dropped_buffer + stats.unsent_at_close;
     if stats.sent != EVENTS || lost > 0 || written != EVENTS {
         let cause = sender.last_error().map(|e| format!(" (last error: {e})")).unwrap_or_default();
