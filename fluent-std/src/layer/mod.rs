@@ -28,11 +28,13 @@
 //! `valuable` value (`order = order.as_value()`) arrives as a map or an
 //! array.
 
+mod fields;
+mod shape;
+
 use std::fmt;
 
 use fluent_proto::{EventTime, Timestamp};
 use serde_json::{Map, Value};
-use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Subscriber};
 use tracing_subscriber::Layer;
@@ -40,143 +42,8 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::RecordSender;
-
-/// The keys the layer writes itself; fields with these names go under
-/// `"fields"`.
-///
-/// ```
-/// assert!(fluent_std::layer::RESERVED.contains(&"sys_host"));
-/// ```
-pub const RESERVED: [&str; 8] = ["sys_host", "sys_name", "sys_module", "level", "file", "line", "spans", "fields"];
-
-/// The keys the layer writes with [`python_names`](FluentLayer::python_names)
-/// on: Python's `LogRecord` names for the level, file and line.
-///
-/// ```
-/// assert!(fluent_std::layer::RESERVED_PYTHON.contains(&"levelname"));
-/// ```
-pub const RESERVED_PYTHON: [&str; 8] =
-    ["sys_host", "sys_name", "sys_module", "levelname", "pathname", "lineno", "spans", "fields"];
-
-/// Where a field named like one of the record's own keys goes.
-///
-/// ```
-/// use fluent_std::layer::CollidingFields;
-/// assert_eq!(CollidingFields::default(), CollidingFields::Nest);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum CollidingFields {
-    /// Under `"fields"`: `{"fields": {"file": 42}}` (the default).
-    #[default]
-    Nest,
-    /// At the top level with this prefix: `Prefix("field_")` sends
-    /// `{"field_file": 42}`. The prefixed key replaces an ordinary field of
-    /// the same name; one that is itself reserved is nested instead.
-    Prefix(&'static str),
-}
-
-/// How the layer writes an event's level.
-///
-/// ```
-/// use fluent_std::layer::LevelNames;
-/// assert_eq!(LevelNames::default(), LevelNames::Python);
-/// assert_eq!(LevelNames::Python.name(&tracing::Level::WARN), "WARNING");
-/// assert_eq!(LevelNames::Tracing.name(&tracing::Level::WARN), "WARN");
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-#[non_exhaustive]
-pub enum LevelNames {
-    /// Python's `logging` names, as the `log` handler sends them:
-    /// `ERROR`, `WARNING`, `INFO`, `DEBUG`, and `TRACE` (which Python lacks).
-    #[default]
-    Python,
-    /// `tracing`'s own names: `ERROR`, `WARN`, `INFO`, `DEBUG`, `TRACE`.
-    Tracing,
-}
-
-impl LevelNames {
-    /// The name of `level` in this style.
-    ///
-    /// ```
-    /// assert_eq!(fluent_std::layer::LevelNames::Tracing.name(&tracing::Level::TRACE), "TRACE");
-    /// ```
-    pub fn name(self, level: &tracing::Level) -> &'static str {
-        match (self, *level) {
-            (LevelNames::Python, tracing::Level::WARN) => "WARNING",
-            (_, level) => level.as_str(),
-        }
-    }
-}
-
-/// Events the layer could not hand to its sender (closed, full, or not
-/// encodable): a handle that stays readable after the layer has moved into
-/// a subscriber.
-///
-/// ```
-/// let layer = fluent_std::layer::FluentLayer::new(fluent_std::AsyncSender::builder("app").build());
-/// let errors = layer.send_error_counter();
-/// assert_eq!(errors.get(), 0);
-/// ```
-#[derive(Debug, Clone, Default)]
-pub struct SendErrors(std::sync::Arc<std::sync::atomic::AtomicU64>);
-
-impl SendErrors {
-    /// The count now.
-    ///
-    /// ```
-    /// assert_eq!(fluent_std::layer::SendErrors::default().get(), 0);
-    /// ```
-    pub fn get(&self) -> u64 {
-        self.0.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn add_one(&self) {
-        self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-/// A span's fields, kept in the span's extensions.
-struct SpanFields(Map<String, Value>);
-
-/// Collects `tracing` fields as JSON values.
-struct JsonVisitor<'a>(&'a mut Map<String, Value>);
-
-impl Visit for JsonVisitor<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.insert(field.name().to_owned(), value.into());
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.insert(field.name().to_owned(), value.into());
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.0.insert(field.name().to_owned(), value.into());
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.insert(field.name().to_owned(), value.into());
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.0.insert(field.name().to_owned(), value.into());
-    }
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        let mut chain = value.to_string();
-        let mut source = value.source();
-        while let Some(cause) = source {
-            chain.push_str(&format!("\nCaused by: {cause}"));
-            source = cause.source();
-        }
-        self.0.insert(field.name().to_owned(), chain.into());
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.0.insert(field.name().to_owned(), format!("{value:?}").into());
-    }
-    #[cfg(all(tracing_unstable, feature = "valuable"))]
-    fn record_value(&mut self, field: &Field, value: valuable::Value<'_>) {
-        let json = serde_json::to_value(valuable_serde::Serializable::new(value))
-            .unwrap_or_else(|e| Value::String(format!("unserializable value: {e}")));
-        self.0.insert(field.name().to_owned(), json);
-    }
-}
+use fields::{JsonVisitor, SpanFields};
+pub use shape::{CollidingFields, LevelNames, RESERVED, RESERVED_PYTHON, SendErrors};
 
 /// Sends each `tracing` event as one record under the sender's tag:
 /// `sys_host`, `sys_name` (target), `sys_module` (module path), `level`,
