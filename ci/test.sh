@@ -26,6 +26,9 @@ RUSTFLAGS="--cfg loom" CARGO_TARGET_DIR=target/loom cargo clippy -p fluent-queue
 RUSTFLAGS="--cfg fluent_narrow_atomics" CARGO_TARGET_DIR=target/narrow \
   cargo clippy -p fluent-queue -p fluent-embedded --all-targets --all-features --quiet -- -D warnings
 
+step "cargo doc (broken intra-doc links are errors)"
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features --quiet
+
 step "cargo test --workspace --all-features"
 cargo test --workspace --all-features
 

@@ -9,7 +9,7 @@
 /// ```
 pub const RESERVED: [&str; 8] = ["sys_host", "sys_name", "sys_module", "level", "file", "line", "spans", "fields"];
 
-/// The keys the layer writes with [`python_names`](FluentLayer::python_names)
+/// The keys the layer writes with [`python_names`](super::FluentLayer::python_names)
 /// on: Python's `LogRecord` names for the level, file and line.
 ///
 /// ```
