@@ -1,8 +1,10 @@
 //! The failure paths, side by side with fluent-logger-python's asyncsender
 //! (default configuration both): emit latency while the server refuses,
 //! never answers SYNs, or accepts and never reads; `close_with(500 ms)`;
-//! and a thread's first emit at several queue sizes. Printed as Markdown
-//! tables with ratios.
+//! and a thread's first emit at several queue sizes. A second table runs
+//! fluent-std with the settings for programs that prefer dropping events
+//! to any wait: a circular queue, or a 100 µs `queue_timeout`. Printed as
+//! Markdown tables with ratios.
 //!
 //! Run: `cargo bench -p fluent-std --bench failure` (needs python3 with
 //! `fluent-logger`: `ci/install-test-deps.sh`). Optional argument: emits per
@@ -18,7 +20,7 @@ use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use fluent_std::AsyncSender;
+use fluent_std::{AsyncSender, AsyncSenderBuilder};
 use server::{Fault, FaultServer};
 
 #[path = "common/record.rs"]
@@ -37,14 +39,16 @@ struct Row {
     p9999: u64,
     max: u64,
     close: Option<f64>,
+    /// Events the sender dropped (ours).
+    dropped: u64,
 }
 
 fn pick(sorted: &[u64], q: f64) -> u64 {
     sorted[((q * sorted.len() as f64) as usize).min(sorted.len() - 1)]
 }
 
-fn ours(port: u16, n: u64) -> Row {
-    let sender = AsyncSender::builder("bench").sender(|s| s.host("127.0.0.1").port(port)).build();
+fn ours(port: u16, n: u64, configure: impl FnOnce(AsyncSenderBuilder) -> AsyncSenderBuilder) -> Row {
+    let sender = configure(AsyncSender::builder("bench").sender(|s| s.host("127.0.0.1").port(port))).build();
     let mut lat = Vec::with_capacity(n as usize);
     let started = Instant::now();
     for _ in 0..n {
@@ -54,10 +58,11 @@ fn ours(port: u16, n: u64) -> Row {
     }
     let seconds = started.elapsed().as_secs_f64();
     let closing = Instant::now();
-    sender.close_with(true, Duration::from_millis(500));
+    let stats = sender.close_with(true, Duration::from_millis(500));
     let close = Some(closing.elapsed().as_secs_f64());
     lat.sort_unstable();
-    Row { done: n, seconds, p50: pick(&lat, 0.5), p9999: pick(&lat, 0.9999), max: lat[lat.len() - 1], close }
+    let dropped = stats.dropped_queue + stats.dropped_buffer + stats.unsent_at_close;
+    Row { done: n, seconds, p50: pick(&lat, 0.5), p9999: pick(&lat, 0.9999), max: lat[lat.len() - 1], close, dropped }
 }
 
 fn python(port: u16) -> Option<Row> {
@@ -79,6 +84,7 @@ fn python(port: u16) -> Option<Row> {
         p9999: get("p9999"),
         max: get("max"),
         close: None,
+        dropped: 0,
     })
 }
 
@@ -141,7 +147,7 @@ fn main() {
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &(name, fault) in &ROWS {
         let server = FaultServer::start(fault, usize::MAX);
-        let mine = ours(server.port, n);
+        let mine = ours(server.port, n, |b| b);
         let theirs = python(server.port);
         let per = |r: &Row| r.seconds / r.done.max(1) as f64;
         let print = |client: &str, r: &Row, ratio: String| {
@@ -160,6 +166,30 @@ fn main() {
         match &theirs {
             Some(t) => print("fluent-logger-python asyncsender", t, format!("{:.0}x", per(t) / per(&mine))),
             None => println!("| {name} | fluent-logger-python asyncsender | not run (see stderr) | | | | | | | |"),
+        }
+    }
+
+    println!(
+        "\n| server | fluent-std AsyncSender, dropping rather than waiting | total | p50 | p99.99 | max | dropped of {n} |"
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    type Configure = fn(AsyncSenderBuilder) -> AsyncSenderBuilder;
+    let settings: [(&str, Configure); 2] = [
+        ("queue_circular(true)", |b| b.queue_circular(true)),
+        ("queue_timeout(100 µs)", |b| b.queue_timeout(Duration::from_micros(100))),
+    ];
+    for &(name, fault) in &ROWS {
+        for (setting, configure) in settings {
+            let server = FaultServer::start(fault, usize::MAX);
+            let r = ours(server.port, n, configure);
+            println!(
+                "| {name} | {setting} | {:.3} s | {} | {} | {} | {} |",
+                r.seconds,
+                us(r.p50),
+                us(r.p9999),
+                us(r.max),
+                r.dropped
+            );
         }
     }
 
