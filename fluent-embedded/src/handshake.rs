@@ -106,6 +106,16 @@ impl<E: fmt::Debug> fmt::Display for HandshakeError<E> {
     }
 }
 
+impl<E> HandshakeError<E> {
+    /// A failed write of the PING: the transport's error, or the peer gone.
+    fn from_write(e: crate::PumpError<E>) -> Self {
+        match e {
+            crate::PumpError::Io(e) => HandshakeError::Io(e),
+            _ => HandshakeError::Closed,
+        }
+    }
+}
+
 /// Runs the handshake on a fresh connection.
 pub(crate) fn run<T: Read + Write>(t: &mut T, security: &Security<'_>) -> Result<(), HandshakeError<T::Error>> {
     let mut helo = Message::new();
@@ -116,7 +126,8 @@ pub(crate) fn run<T: Read + Write>(t: &mut T, security: &Security<'_>) -> Result
         }
     }
     let ping = Ping::answer(helo.bytes(), security)?;
-    write_all(t, ping.bytes())?;
+    crate::pump::write_all(t, ping.bytes()).map_err(HandshakeError::from_write)?;
+    t.flush().map_err(HandshakeError::Io)?;
     let mut pong = Message::new();
     loop {
         let n = fill(t, pong.space()?)?;
@@ -141,14 +152,7 @@ where
         }
     }
     let ping = Ping::answer(helo.bytes(), security)?;
-    let mut bytes = ping.bytes();
-    while !bytes.is_empty() {
-        match t.write(bytes).await {
-            Ok(0) => return Err(HandshakeError::Closed),
-            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
-            Err(e) => return Err(HandshakeError::Io(e)),
-        }
-    }
+    crate::pump_async::write_all(t, ping.bytes()).await.map_err(HandshakeError::from_write)?;
     t.flush().await.map_err(HandshakeError::Io)?;
     let mut pong = Message::new();
     loop {
@@ -260,15 +264,4 @@ impl Ping {
 /// One blocking read into `dst`.
 fn fill<T: Read>(t: &mut T, dst: &mut [u8]) -> Result<usize, HandshakeError<T::Error>> {
     t.read(dst).map_err(HandshakeError::Io)
-}
-
-fn write_all<T: Write>(t: &mut T, mut bytes: &[u8]) -> Result<(), HandshakeError<T::Error>> {
-    while !bytes.is_empty() {
-        match t.write(bytes) {
-            Ok(0) => return Err(HandshakeError::Closed),
-            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
-            Err(e) => return Err(HandshakeError::Io(e)),
-        }
-    }
-    t.flush().map_err(HandshakeError::Io)
 }

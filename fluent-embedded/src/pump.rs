@@ -375,7 +375,9 @@ where
     w.flush().map_err(PumpError::Io)
 }
 
-fn write_all<W: Write>(w: &mut W, mut bytes: &[u8]) -> Result<(), PumpError<W::Error>> {
+/// Writes all of `bytes`; a write of zero bytes is `WriteZero` (the peer
+/// is gone), never a panic.
+pub(crate) fn write_all<W: Write>(w: &mut W, mut bytes: &[u8]) -> Result<(), PumpError<W::Error>> {
     while !bytes.is_empty() {
         match w.write(bytes) {
             Ok(0) => return Err(PumpError::WriteZero),

@@ -94,7 +94,8 @@ where
     w.flush().await.map_err(PumpError::Io)
 }
 
-async fn write_all<W: Write>(w: &mut W, mut bytes: &[u8]) -> Result<(), PumpError<W::Error>> {
+/// [`crate::pump::write_all`] over an async transport.
+pub(crate) async fn write_all<W: Write>(w: &mut W, mut bytes: &[u8]) -> Result<(), PumpError<W::Error>> {
     while !bytes.is_empty() {
         match w.write(bytes).await {
             Ok(0) => return Err(PumpError::WriteZero),
