@@ -367,6 +367,22 @@ pub fn node_forward_server(
     (server, lines, ready["port"].as_u64().expect("port") as u16)
 }
 
+/// Checks that npm's client (its `output`) had `count` events acked, and
+/// that the catcher wrote them in order (`n` = 0, 1, ...); the events.
+pub fn assert_node_client_delivered(
+    output: &std::process::Output,
+    catcher: &fluent_catcher::TestCatcher,
+    count: u32,
+) -> Vec<fluent_catcher::CaughtEvent> {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(stdout.trim(), format!(r#"{{"acked":{count}}}"#));
+    let events = catcher.wait_for_events(count as usize, std::time::Duration::from_secs(20));
+    let ns: Vec<u64> = events.iter().map(|e| e.record["n"].as_u64().expect("n")).collect();
+    assert_eq!(ns, (0..u64::from(count)).collect::<Vec<_>>());
+    events
+}
+
 /// Fails with a clear message unless Node.js and the npm peers are installed.
 pub fn require_node() {
     let ok = Command::new("node").arg("--version").output().map(|o| o.status.success()).unwrap_or(false);

@@ -4,8 +4,6 @@
 //! written; with a wrong password or key the client is refused with a
 //! `PONG false` and nothing is written.
 
-use std::time::Duration;
-
 use fluent_catcher::{Config, TestCatcher};
 use fluent_tests::{node_client, require_node};
 
@@ -19,12 +17,7 @@ fn the_node_client_passes_the_shared_key_and_user_handshake() {
     require_node();
     let catcher = secured();
     let out = node_client(catcher.forward_addr().port(), "node-key", Some(("fluent", "s3cret pass")), 50, None);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(stdout.trim(), r#"{"acked":50}"#);
-    let events = catcher.wait_for_events(50, Duration::from_secs(20));
-    let ns: Vec<u64> = events.iter().map(|e| e.record["n"].as_u64().unwrap()).collect();
-    assert_eq!(ns, (0..50).collect::<Vec<_>>());
+    let events = fluent_tests::assert_node_client_delivered(&out, &catcher, 50);
     assert!(events.iter().all(|e| e.tag == "node.event" && e.record["text"] == "from node"));
     assert_eq!(catcher.stats().acks_sent, 50);
 }

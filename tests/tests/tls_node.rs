@@ -133,12 +133,7 @@ fn the_node_client_delivers_over_tls_to_the_catcher_with_acks() {
     let catcher = TestCatcher::with_tls(config, &certs).unwrap();
     let port = catcher.tls_forward_addr().unwrap().port();
     let out = fluent_tests::node_client(port, "node-key", Some(("fluent", "s3cret pass")), 50, Some(&files.ca));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(stdout.trim(), r#"{"acked":50}"#);
-    let events = catcher.wait_for_events(50, Duration::from_secs(20));
-    let ns: Vec<u64> = events.iter().map(|e| e.record["n"].as_u64().unwrap()).collect();
-    assert_eq!(ns, (0..50).collect::<Vec<_>>());
+    fluent_tests::assert_node_client_delivered(&out, &catcher, 50);
     let tls_connections = catcher.wait_for_connections(1, Duration::from_secs(10));
     assert!(tls_connections.iter().any(|c| c.listener == fluent_catcher::Listener::ForwardTls));
 }
