@@ -27,6 +27,9 @@ pub enum Fault {
     BlackholeAfter(usize),
     /// Reads this many bytes, then resets the connection.
     ResetAfter(usize),
+    /// Reads this many bytes, stops reading for this long (a live server's
+    /// garbage collection), then reads on.
+    PauseAfter(usize, Duration),
     /// Shuts down its sending side at once, and keeps reading.
     HalfClose,
     /// Acks one request, then closes (Fluentd's `deny_keepalive`).
@@ -149,6 +152,7 @@ fn serve(mut stream: TcpStream, fault: Option<Fault>, stop: &AtomicBool, receive
     let mut total = 0usize;
     let mut read = [0u8; 8192];
     let mut slow_budget = Instant::now();
+    let mut paused = false;
     while !stop.load(Ordering::Relaxed) {
         let want = match fault {
             Some(Fault::SlowRead) => {
@@ -161,6 +165,14 @@ fn serve(mut stream: TcpStream, fault: Option<Fault>, stop: &AtomicBool, receive
                 100
             }
             Some(Fault::BlackholeAfter(n) | Fault::ResetAfter(n)) => (n - total).min(read.len()),
+            Some(Fault::PauseAfter(n, pause)) if !paused => {
+                if total >= n {
+                    thread::sleep(pause);
+                    paused = true;
+                    continue;
+                }
+                (n - total).min(read.len())
+            }
             _ => read.len(),
         };
         match stream.read(&mut read[..want]) {
