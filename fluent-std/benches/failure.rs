@@ -3,8 +3,10 @@
 //! never answers SYNs, or accepts and never reads; `close_with(500 ms)`;
 //! and a thread's first emit at several queue sizes. A second table runs
 //! fluent-std with the settings for programs that prefer dropping events
-//! to any wait: a circular queue, or a 100 µs `queue_timeout`. Printed as
-//! Markdown tables with ratios.
+//! to any wait: a circular queue, or a 100 µs `queue_timeout`, beside the
+//! timing loop alone (the machine's noise floor). A third table shows the
+//! trade-off behind `stall_timeout`: a live server that pauses in the
+//! middle of a burst. Printed as Markdown tables with ratios.
 //!
 //! Run: `cargo bench -p fluent-std --bench failure` (needs python3 with
 //! `fluent-logger`: `ci/install-test-deps.sh`). Optional argument: emits per
@@ -28,6 +30,8 @@ mod record;
 use record::RECORD;
 
 const PYTHON_EVENTS: u64 = 20_000;
+/// The deadline of `close_with` in the failure rows.
+const CLOSE: Duration = Duration::from_millis(500);
 const PYTHON_BUDGET_S: f64 = 10.0;
 
 /// One row: emits done, total seconds, p50, p99.99, max (ns), and
@@ -47,7 +51,8 @@ fn pick(sorted: &[u64], q: f64) -> u64 {
     sorted[((q * sorted.len() as f64) as usize).min(sorted.len() - 1)]
 }
 
-fn ours(port: u16, n: u64, configure: impl FnOnce(AsyncSenderBuilder) -> AsyncSenderBuilder) -> Row {
+/// `n` emits, then `close_with(true, close)`.
+fn ours(port: u16, n: u64, close: Duration, configure: impl FnOnce(AsyncSenderBuilder) -> AsyncSenderBuilder) -> Row {
     let sender = configure(AsyncSender::builder("bench").sender(|s| s.host("127.0.0.1").port(port))).build();
     let mut lat = Vec::with_capacity(n as usize);
     let started = Instant::now();
@@ -58,11 +63,37 @@ fn ours(port: u16, n: u64, configure: impl FnOnce(AsyncSenderBuilder) -> AsyncSe
     }
     let seconds = started.elapsed().as_secs_f64();
     let closing = Instant::now();
-    let stats = sender.close_with(true, Duration::from_millis(500));
+    let stats = sender.close_with(true, close);
     let close = Some(closing.elapsed().as_secs_f64());
     lat.sort_unstable();
     let dropped = stats.dropped_queue + stats.dropped_buffer + stats.unsent_at_close;
     Row { done: n, seconds, p50: pick(&lat, 0.5), p9999: pick(&lat, 0.9999), max: lat[lat.len() - 1], close, dropped }
+}
+
+/// The same timing loop with nothing inside, for as long as a circular
+/// row takes (20 ms): this machine's noise floor, a thread preempted
+/// between two clock readings.
+fn timer_alone() -> Row {
+    const SPAN: Duration = Duration::from_millis(20);
+    let mut lat = Vec::with_capacity(1 << 20);
+    let started = Instant::now();
+    while started.elapsed() < SPAN {
+        let t = Instant::now();
+        std::hint::black_box(&lat);
+        lat.push(t.elapsed().as_nanos() as u64);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    lat.sort_unstable();
+    let done = lat.len() as u64;
+    Row {
+        done,
+        seconds,
+        p50: pick(&lat, 0.5),
+        p9999: pick(&lat, 0.9999),
+        max: lat[lat.len() - 1],
+        close: None,
+        dropped: 0,
+    }
 }
 
 fn python(port: u16) -> Option<Row> {
@@ -130,6 +161,39 @@ fn first_emit(port: u16, bytes: usize, runs: usize) -> (u64, u64) {
 const ROWS: [(&str, Fault); 3] =
     [("refuses", Fault::Refuse), ("never answers SYN", Fault::SynBlackhole), ("never reads", Fault::NeverRead)];
 
+/// The trade-off behind `stall_timeout`: a live server that stops reading
+/// for a while (Fluentd's garbage collection) in the middle of a burst. The
+/// default pushes the burst back and loses nothing; the settings that never
+/// wait shed what does not fit.
+fn pause_table(n: u64) {
+    const PAUSE: Duration = Duration::from_millis(200);
+    let burst = n * 4;
+    println!(
+        "\n| live server pauses {} ms after 1 MB | fluent-std AsyncSender, {burst} emits | total | p50 | p99.99 | max | dropped |",
+        PAUSE.as_millis()
+    );
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    type Configure = fn(AsyncSenderBuilder) -> AsyncSenderBuilder;
+    let settings: [(&str, Configure); 4] = [
+        ("default (stall_timeout 250 ms)", |b| b),
+        ("stall_timeout(20 ms)", |b| b.stall_timeout(Duration::from_millis(20))),
+        ("queue_circular(true)", |b| b.queue_circular(true)),
+        ("queue_timeout(100 µs)", |b| b.queue_timeout(Duration::from_micros(100))),
+    ];
+    for (setting, configure) in settings {
+        let server = FaultServer::start(Fault::PauseAfter(1 << 20, PAUSE), usize::MAX);
+        let r = ours(server.port, burst, Duration::from_secs(10), configure);
+        println!(
+            "| | {setting} | {:.3} s | {} | {} | {} | {} |",
+            r.seconds,
+            us(r.p50),
+            us(r.p9999),
+            us(r.max),
+            r.dropped
+        );
+    }
+}
+
 fn us(ns: u64) -> String {
     format!("{:.1} µs", ns as f64 / 1e3)
 }
@@ -147,7 +211,7 @@ fn main() {
     println!("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|");
     for &(name, fault) in &ROWS {
         let server = FaultServer::start(fault, usize::MAX);
-        let mine = ours(server.port, n, |b| b);
+        let mine = ours(server.port, n, CLOSE, |b| b);
         let theirs = python(server.port);
         let per = |r: &Row| r.seconds / r.done.max(1) as f64;
         let print = |client: &str, r: &Row, ratio: String| {
@@ -181,7 +245,7 @@ fn main() {
     for &(name, fault) in &ROWS {
         for (setting, configure) in settings {
             let server = FaultServer::start(fault, usize::MAX);
-            let r = ours(server.port, n, configure);
+            let r = ours(server.port, n, CLOSE, configure);
             println!(
                 "| {name} | {setting} | {:.3} s | {} | {} | {} | {} |",
                 r.seconds,
@@ -192,6 +256,18 @@ fn main() {
             );
         }
     }
+
+    let floor = timer_alone();
+    println!(
+        "| (none) | no emit: the timing loop alone, {} times | {:.3} s | {} | {} | {} | - |",
+        floor.done,
+        floor.seconds,
+        us(floor.p50),
+        us(floor.p9999),
+        us(floor.max)
+    );
+
+    pause_table(n);
 
     let live = FaultServer::start(Fault::NeverAck, 0); // no connection faulty: a well-behaved server
     println!("\n| a thread's first emit (live server) | median of 9 | worst of 9 |");
