@@ -7,8 +7,10 @@
 //! `/proc/net/tcp`) never reached the server. [`InFlight`] remembers which
 //! events the last bytes written carry, so that count can be turned into
 //! events. The kernel's figure is only readable while the socket is still
-//! registered: after a reset it is gone, and a peer that resets also drops
-//! what it had received but not read, which no counter of ours can see.
+//! registered: after a reset it is gone. That costs little: a peer that
+//! resets loses mostly what its TCP had already acknowledged, the bytes
+//! unread in its receive buffer, and no count of unacknowledged bytes
+//! (`TCP_INFO`'s included) sees those. Only ack mode does.
 
 use std::collections::VecDeque;
 

@@ -69,9 +69,11 @@ pub struct Stats {
     /// Events counted in `sent` (without ack mode) that were lost in
     /// flight: written to a connection that then failed or was abandoned
     /// while the peer's TCP had not acknowledged their bytes. Linux only,
-    /// and only when the kernel still knows the socket: after a reset it
-    /// does not, and a peer that resets also drops what it received but
-    /// had not read. A lower bound; ack mode sends such events again.
+    /// and only when the kernel still knows the socket (not after a
+    /// reset). A lower bound: a peer that resets usually loses events its
+    /// TCP had acknowledged (they sat unread in its receive buffer), which
+    /// no count on the sending side sees. Ack mode sends such events
+    /// again.
     pub lost_in_flight: u64,
     /// Loss reports written (see `AsyncSenderBuilder::loss_report_tag`).
     pub loss_reports: u64,
