@@ -67,13 +67,18 @@ pub struct Stats {
     /// Bytes written to the server.
     pub bytes_sent: u64,
     /// Events counted in `sent` (without ack mode) that were lost in
-    /// flight: written to a connection that then failed or was abandoned
-    /// while the peer's TCP had not acknowledged their bytes. Linux only,
-    /// and only when the kernel still knows the socket (not after a
-    /// reset). A lower bound: a peer that resets usually loses events its
-    /// TCP had acknowledged (they sat unread in its receive buffer), which
-    /// no count on the sending side sees. Ack mode sends such events
-    /// again.
+    /// flight: written to a connection that then failed, or that the
+    /// sender abandoned (no bytes taken for `timeout`), while the peer's
+    /// TCP had not acknowledged their bytes. Linux only, and only while the
+    /// kernel still knows the socket (not after a reset).
+    ///
+    /// An estimate, not a bound either way: a peer that resets loses
+    /// mostly events its TCP had acknowledged (unread in its receive
+    /// buffer), which no count on the sending side sees; and an abandoned
+    /// connection is closed gracefully, so a server that reads again
+    /// before the kernel gives up still gets its events. A connection the
+    /// server or the sender closes normally counts none. Only ack mode
+    /// knows what arrived, and sends the rest again.
     pub lost_in_flight: u64,
     /// Loss reports written (see `AsyncSenderBuilder::loss_report_tag`).
     pub loss_reports: u64,

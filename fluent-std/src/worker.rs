@@ -785,10 +785,13 @@ impl Worker {
         Step::Blocked
     }
 
-    /// The server closed a connection that had done its work: reconnect at
-    /// once.
+    /// The server closed a connection that had done its work, or we leave
+    /// a standby for a primary: reconnect at once. Nothing counts as lost
+    /// in flight: our close is graceful, so the kernel still delivers what
+    /// it holds to a server that reads on (one that only shut down its
+    /// sending side, or the standby we leave).
     fn link_closed_normally(&mut self) {
-        self.count_lost_in_flight();
+        self.in_flight.reset();
         self.link = Link::Down;
         self.pending.connection_lost();
     }

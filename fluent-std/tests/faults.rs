@@ -417,3 +417,28 @@ fn a_live_servers_pause_beyond_the_stall_timeout_is_shed_and_counted() {
     assert_eq!(handed_over, stats.dropped_buffer + stats.unsent_at_close, "{stats:?}");
     assert_eq!(received, stats.sent, "{stats:?}");
 }
+
+#[test]
+fn a_server_that_only_shuts_down_its_sending_side_gets_every_event_and_none_counts_lost() {
+    // The server sends its FIN at once and reads on. The sender takes the
+    // FIN for a close and reconnects between requests; what it wrote on
+    // the old connection still arrives (its close is graceful), so none of
+    // it may count as lost in flight or be reported lost.
+    const BURST: u64 = EVENTS * 5;
+    let server = FaultServer::start(Fault::HalfClose, usize::MAX);
+    let handed_over = Arc::new(AtomicU64::new(0));
+    // A long stall_timeout: this is about closes, not a starved reader.
+    let sender = sender(QueueMode::Block, server.port, &handed_over).stall_timeout(Duration::from_secs(10)).build();
+    for n in 0..BURST {
+        sender.emit("x", &record(n)).unwrap();
+    }
+    let stats = sender.close_with(true, Duration::from_secs(30));
+    let started = Instant::now();
+    while (server.distinct() as u64) < BURST && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(stats.sent, BURST, "{stats:?}");
+    assert_eq!(server.distinct() as u64, BURST, "{stats:?}");
+    assert!(stats.reconnects > 0, "the half-close was taken for a close: {stats:?}");
+    assert_eq!((stats.lost_in_flight, stats.loss_reports), (0, 0), "{stats:?}");
+}
