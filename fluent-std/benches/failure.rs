@@ -158,6 +158,9 @@ fn first_emit(port: u16, bytes: usize, runs: usize) -> (u64, u64) {
     (times[times.len() / 2], times[times.len() - 1])
 }
 
+/// A setting of the sender under test.
+type Configure = fn(AsyncSenderBuilder) -> AsyncSenderBuilder;
+
 const ROWS: [(&str, Fault); 3] =
     [("refuses", Fault::Refuse), ("never answers SYN", Fault::SynBlackhole), ("never reads", Fault::NeverRead)];
 
@@ -173,7 +176,6 @@ fn pause_table(n: u64) {
         PAUSE.as_millis()
     );
     println!("|---|---|---:|---:|---:|---:|---:|");
-    type Configure = fn(AsyncSenderBuilder) -> AsyncSenderBuilder;
     let settings: [(&str, Configure); 4] = [
         ("default (stall_timeout 250 ms)", |b| b),
         ("stall_timeout(20 ms)", |b| b.stall_timeout(Duration::from_millis(20))),
@@ -237,7 +239,6 @@ fn main() {
         "\n| server | fluent-std AsyncSender, dropping rather than waiting | total | p50 | p99.99 | max | dropped of {n} |"
     );
     println!("|---|---|---:|---:|---:|---:|---:|");
-    type Configure = fn(AsyncSenderBuilder) -> AsyncSenderBuilder;
     let settings: [(&str, Configure); 2] = [
         ("queue_circular(true)", |b| b.queue_circular(true)),
         ("queue_timeout(100 µs)", |b| b.queue_timeout(Duration::from_micros(100))),
