@@ -207,16 +207,19 @@ impl Connection {
     }
 
     /// Whether the peer closed this (non-blocking) connection while it was
-    /// idle: a read of 0 bytes, or an error; bytes it sent are discarded.
+    /// idle: a read of 0 bytes, or an error; bytes it sent are discarded,
+    /// at most 64 KiB a call, so a peer that never stops sending cannot
+    /// hold the worker here (it has not closed, then).
     pub(crate) fn closed_while_idle(&mut self) -> bool {
-        let mut scratch = [0u8; 512];
-        loop {
+        let mut scratch = [0u8; 4096];
+        for _ in 0..16 {
             match self.read_some(&mut scratch) {
                 Ok(0) => return true,
                 Ok(_) => continue,
                 Err(e) => return e.kind() != io::ErrorKind::WouldBlock,
             }
         }
+        false
     }
 
     /// Runs the TLS handshake on this (blocking) connection, reads and

@@ -150,6 +150,7 @@ fault_cases! {
     close_after_each_ack: Fault::CloseAfterEachAck;
     never_acks: Fault::NeverAck;
     acks_the_wrong_chunk: Fault::WrongChunk;
+    floods_the_sender: Fault::Flood;
 }
 
 /// Ack mode after a fault on the first connection: every event arrives, at

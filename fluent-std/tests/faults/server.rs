@@ -38,6 +38,8 @@ pub enum Fault {
     NeverAck,
     /// Acks with another chunk id.
     WrongChunk,
+    /// Reads on, and sends msgpack `nil`s back as fast as it can.
+    Flood,
 }
 
 /// The server; stops (and drops its connections) when dropped.
@@ -133,7 +135,7 @@ impl Drop for FaultServer {
 }
 
 /// Serves one connection with `fault`, or well (`None`).
-fn serve(mut stream: TcpStream, fault: Option<Fault>, stop: &AtomicBool, received: &Mutex<Vec<u64>>) {
+fn serve(mut stream: TcpStream, fault: Option<Fault>, stop: &Arc<AtomicBool>, received: &Mutex<Vec<u64>>) {
     stream.set_read_timeout(Some(Duration::from_millis(10))).unwrap();
     let hold = |stream: TcpStream| {
         while !stop.load(Ordering::Relaxed) {
@@ -146,6 +148,14 @@ fn serve(mut stream: TcpStream, fault: Option<Fault>, stop: &AtomicBool, receive
     }
     if fault == Some(Fault::HalfClose) {
         let _ = stream.shutdown(Shutdown::Write);
+    }
+    if fault == Some(Fault::Flood) {
+        let mut writer = stream.try_clone().unwrap();
+        let stop = Arc::clone(stop);
+        thread::spawn(move || {
+            let nils = [0xc0u8; 64 * 1024];
+            while !stop.load(Ordering::Relaxed) && writer.write_all(&nils).is_ok() {}
+        });
     }
     let mut decoder = FrameDecoder::new(Limits::default());
     let mut buf = Vec::new();
