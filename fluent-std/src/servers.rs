@@ -153,7 +153,14 @@ struct Slot {
     /// handshake refused us): a heartbeat, which only connects, cannot
     /// tell that it would pass now, so it does not end the backoff.
     refused_us: bool,
+    /// It closed a connection right after a request (Fluentd's
+    /// `deny_keepalive`): each connection to it carries one request.
+    one_request: bool,
 }
+
+/// A close by the server this soon after our last write on the connection
+/// is a close after a request, not an idle timeout.
+const CLOSE_AFTER_REQUEST: Duration = Duration::from_secs(1);
 
 /// The servers a sender connects to, with each one's backoff.
 pub(crate) struct ServerSet {
@@ -171,6 +178,7 @@ impl ServerSet {
                 server: server.clone(),
                 backoff: Backoff::new(backoff_initial, backoff_max),
                 refused_us: false,
+                one_request: false,
             })
             .collect();
         let seed = (std::process::id() as u64) << 32 ^ Instant::now().elapsed().as_nanos() as u64 | 1;
@@ -254,6 +262,24 @@ impl ServerSet {
         self.slots[i].refused_us = refused_us;
     }
 
+    /// Server `i` closed a connection that had carried a request,
+    /// `since_write` after our last write on it. Soon after one, that is a
+    /// server closing after each request (Fluentd's `deny_keepalive`): from
+    /// then on each connection to it carries one request, closed by us
+    /// once written (acked), so that no request is written into a
+    /// connection the server is closing. (Fluentd's own `out_forward`
+    /// makes a connection per chunk by default.)
+    pub(crate) fn closed_after_request(&mut self, i: usize, since_write: Duration) {
+        if since_write < CLOSE_AFTER_REQUEST {
+            self.slots[i].one_request = true;
+        }
+    }
+
+    /// Whether each connection to server `i` carries one request.
+    pub(crate) fn one_request_per_connection(&self, i: usize) -> bool {
+        self.slots[i].one_request
+    }
+
     pub(crate) fn succeeded(&mut self, i: usize) {
         self.slots[i].backoff.reset();
         self.slots[i].refused_us = false;
@@ -313,6 +339,16 @@ mod tests {
         set.failed(1, now, false);
         set.heard(1, true, now);
         assert!(set.slots[1].backoff.wait_left(now).is_none());
+    }
+
+    #[test]
+    fn a_server_closing_right_after_a_request_gets_one_request_per_connection() {
+        let mut set = set(&["a:1", "b:1"]);
+        set.closed_after_request(0, Duration::from_secs(30));
+        assert!(!set.one_request_per_connection(0), "an idle timeout");
+        set.closed_after_request(0, Duration::from_millis(2));
+        assert!(set.one_request_per_connection(0));
+        assert!(!set.one_request_per_connection(1));
     }
 
     #[test]

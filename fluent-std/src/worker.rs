@@ -579,10 +579,18 @@ impl Worker {
             }
             Link::Up { conn, completed } => {
                 let Some(bytes) = self.pending.unwritten() else { return Step::Blocked };
+                let reused = *completed > 0;
                 // Before starting a request on a connection that has done one,
                 // look whether the server closed it meanwhile (idle timeout,
                 // `deny_keepalive`): that is a normal close, not a failure.
-                if *completed > 0 && self.pending.front_untouched() && conn.closed_while_idle() {
+                if reused && self.pending.front_untouched() && conn.closed_while_idle() {
+                    self.server_closed(now);
+                    return Step::Progress;
+                }
+                // A server that closes after each request: this connection
+                // has carried its one; close it rather than write the next
+                // into a connection the server is closing.
+                if reused && self.pending.front_untouched() && self.servers.one_request_per_connection(self.current) {
                     self.link_closed_normally();
                     return Step::Progress;
                 }
@@ -604,6 +612,12 @@ impl Worker {
                         Step::Progress
                     }
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.write_blocked(now),
+                    // Closed by the server after an earlier request: the
+                    // request goes again, whole, on a new connection.
+                    Err(e) if reused && is_reset(&e) => {
+                        self.server_closed(now);
+                        Step::Progress
+                    }
                     Err(e) => self.link_failed(e.into(), now),
                 }
             }
@@ -785,11 +799,19 @@ impl Worker {
         Step::Blocked
     }
 
-    /// The server closed a connection that had done its work, or we leave
-    /// a standby for a primary: reconnect at once. Nothing counts as lost
-    /// in flight: our close is graceful, so the kernel still delivers what
-    /// it holds to a server that reads on (one that only shut down its
-    /// sending side, or the standby we leave).
+    /// The server closed a connection that had carried a request: a normal
+    /// close, which soon after our last write marks a server that closes
+    /// after each request (see `ServerSet::closed_after_request`).
+    fn server_closed(&mut self, now: Instant) {
+        self.servers.closed_after_request(self.current, now.saturating_duration_since(self.last_write));
+        self.link_closed_normally();
+    }
+
+    /// The server closed a connection that had done its work, or we close
+    /// one (a standby left for a primary, the one request to a server that
+    /// closes after each): reconnect at once. Nothing counts as lost in
+    /// flight: our close is graceful, so the kernel still delivers what it
+    /// holds to a server that reads on.
     fn link_closed_normally(&mut self) {
         self.in_flight.reset();
         self.link = Link::Down;
@@ -852,7 +874,7 @@ impl Worker {
             Ok(0) if reused => {
                 // Fluentd with `deny_keepalive` closes after each ack; the
                 // close can overtake our check before the next request.
-                self.link_closed_normally();
+                self.server_closed(now);
                 Step::Progress
             }
             Ok(0) => self.link_failed(timed_out("the server closed the connection before acking"), now),
@@ -867,7 +889,7 @@ impl Worker {
                 Step::Blocked
             }
             Err(e) if reused && is_reset(&e) => {
-                self.link_closed_normally();
+                self.server_closed(now);
                 Step::Progress
             }
             Err(e) => self.link_failed(e.into(), now),

@@ -207,6 +207,34 @@ fn a_server_closing_after_each_ack_is_a_normal_close() {
 }
 
 #[test]
+fn a_server_that_closes_after_each_request_gets_one_request_per_connection() {
+    // Fluentd's `deny_keepalive` without acks: the server reads one
+    // request and closes. Requests written behind it on the same
+    // connection would be lost unseen; once the sender has seen such a
+    // close, each connection carries one request, so a burst all arrives.
+    let server = FaultServer::start(Fault::CloseAfterEachAck, usize::MAX);
+    let handed_over = Arc::new(AtomicU64::new(0));
+    let sender = sender(QueueMode::Block, server.port, &handed_over).stall_timeout(Duration::from_secs(10)).build();
+    for n in 0..10 {
+        sender.emit("x", &record(n)).unwrap();
+    }
+    assert!(sender.flush(Duration::from_secs(10)));
+    // The server closes after that first request.
+    std::thread::sleep(Duration::from_millis(100));
+    for n in 10..10 + EVENTS {
+        sender.emit("x", &record(n)).unwrap();
+    }
+    let stats = sender.close_with(true, Duration::from_secs(30));
+    assert_eq!((stats.connection_errors, stats.dropped_buffer, stats.unsent_at_close), (0, 0, 0), "{stats:?}");
+    let burst_arrived = |server: &FaultServer| server.received.lock().unwrap().iter().filter(|&&n| n >= 10).count();
+    let started = Instant::now();
+    while burst_arrived(&server) < EVENTS as usize && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(burst_arrived(&server), EVENTS as usize, "{stats:?}");
+}
+
+#[test]
 fn flush_is_true_only_when_everything_was_written() {
     let server = FaultServer::start(Fault::Refuse, usize::MAX);
     let handed_over = Arc::new(AtomicU64::new(0));
