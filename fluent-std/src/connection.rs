@@ -159,7 +159,7 @@ impl Connection {
         if self.socket.set_nonblocking(true).is_err() {
             return true;
         }
-        let closed = self.closed_while_idle();
+        let closed = self.closed_while_idle() != PeerState::Open;
         closed || self.socket.set_nonblocking(false).is_err()
     }
 
@@ -210,16 +210,17 @@ impl Connection {
     /// idle: a read of 0 bytes, or an error; bytes it sent are discarded,
     /// at most 64 KiB a call, so a peer that never stops sending cannot
     /// hold the worker here (it has not closed, then).
-    pub(crate) fn closed_while_idle(&mut self) -> bool {
+    pub(crate) fn closed_while_idle(&mut self) -> PeerState {
         let mut scratch = [0u8; 4096];
         for _ in 0..16 {
             match self.read_some(&mut scratch) {
-                Ok(0) => return true,
+                Ok(0) => return PeerState::Closed,
                 Ok(_) => continue,
-                Err(e) => return e.kind() != io::ErrorKind::WouldBlock,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return PeerState::Open,
+                Err(_) => return PeerState::Reset,
             }
         }
-        false
+        PeerState::Open
     }
 
     /// Runs the TLS handshake on this (blocking) connection, reads and
@@ -330,6 +331,18 @@ impl Connection {
             _ => want,
         }
     }
+}
+
+/// What [`Connection::closed_while_idle`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PeerState {
+    /// Still open.
+    Open,
+    /// Closed cleanly (end of stream).
+    Closed,
+    /// Reset, or another error: the peer closed with our bytes unread, or
+    /// had closed when more arrived.
+    Reset,
 }
 
 impl Drop for Connection {

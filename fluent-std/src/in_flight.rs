@@ -39,6 +39,11 @@ impl InFlight {
         self.requests.is_empty()
     }
 
+    /// How many requests were written whole on this connection.
+    pub(crate) fn requests(&self) -> usize {
+        self.requests.len()
+    }
+
     /// `n` more bytes were written.
     pub(crate) fn wrote(&mut self, n: usize) {
         self.written += n as u64;

@@ -158,9 +158,15 @@ struct Slot {
     one_request: bool,
 }
 
-/// A close by the server this soon after our last write on the connection
-/// is a close after a request, not an idle timeout.
+/// A close by the server this soon after a request went through (written,
+/// or acked) is a close after a request, not an idle timeout.
 const CLOSE_AFTER_REQUEST: Duration = Duration::from_secs(1);
+
+/// How long the sender waits for a server that closes after each request
+/// to close, before the next request; one that keeps the connection open
+/// longer keeps connections alive after all. Shorter than the default
+/// `stall_timeout`, so the wait never makes the server unavailable.
+pub(crate) const CLOSE_WAIT: Duration = Duration::from_millis(200);
 
 /// The servers a sender connects to, with each one's backoff.
 pub(crate) struct ServerSet {
@@ -262,17 +268,25 @@ impl ServerSet {
         self.slots[i].refused_us = refused_us;
     }
 
-    /// Server `i` closed a connection that had carried a request,
-    /// `since_write` after our last write on it. Soon after one, that is a
-    /// server closing after each request (Fluentd's `deny_keepalive`): from
-    /// then on each connection to it carries one request, closed by us
-    /// once written (acked), so that no request is written into a
-    /// connection the server is closing. (Fluentd's own `out_forward`
-    /// makes a connection per chunk by default.)
-    pub(crate) fn closed_after_request(&mut self, i: usize, since_write: Duration) {
-        if since_write < CLOSE_AFTER_REQUEST {
+    /// Server `i` reset a connection that had carried a request (it had
+    /// closed, and more of our bytes came), `since_request` after the last
+    /// one went through. Soon after one, that is a server closing after
+    /// each request (Fluentd's `deny_keepalive`), which loses what was
+    /// written behind it: from then on each connection to it carries one
+    /// request, and the sender waits (up to [`CLOSE_WAIT`]) for the
+    /// server's close before the next, so that no request is written into
+    /// a connection the server is closing.
+    pub(crate) fn closed_after_request(&mut self, i: usize, since_request: Duration) {
+        if since_request < CLOSE_AFTER_REQUEST {
             self.slots[i].one_request = true;
         }
+    }
+
+    /// Server `i` kept a connection open past [`CLOSE_WAIT`] after a
+    /// request: it keeps connections alive after all (the close that
+    /// marked it was a restart, say).
+    pub(crate) fn kept_open(&mut self, i: usize) {
+        self.slots[i].one_request = false;
     }
 
     /// Whether each connection to server `i` carries one request.
@@ -349,6 +363,8 @@ mod tests {
         set.closed_after_request(0, Duration::from_millis(2));
         assert!(set.one_request_per_connection(0));
         assert!(!set.one_request_per_connection(1));
+        set.kept_open(0);
+        assert!(!set.one_request_per_connection(0), "it keeps connections alive after all");
     }
 
     #[test]

@@ -39,7 +39,7 @@ use fluent_queue::{Consumer, HeapRing};
 use rustix::event::{PollFd, PollFlags, Timespec, poll};
 use socket2::SockAddr;
 
-use crate::connection::{Connection, Dialing, Endpoint};
+use crate::connection::{Connection, Dialing, Endpoint, PeerState};
 use crate::error::SendError;
 use crate::handshake::{ClientHandshake, Next, Security};
 use crate::heartbeat::{DOWN, Heartbeats, UP};
@@ -48,7 +48,7 @@ use crate::loss_report::{Drops, LossReport};
 use crate::packet::{self, Packet};
 use crate::pending::Pending;
 use crate::rings::RingEntry;
-use crate::servers::ServerSet;
+use crate::servers::{CLOSE_WAIT, ServerSet};
 use crate::shared::{ASLEEP, AWAKE, CloseRequest, DOZING, Shared};
 use crate::stats::Counters;
 
@@ -583,16 +583,28 @@ impl Worker {
                 // Before starting a request on a connection that has done one,
                 // look whether the server closed it meanwhile (idle timeout,
                 // `deny_keepalive`): that is a normal close, not a failure.
-                if reused && self.pending.front_untouched() && conn.closed_while_idle() {
-                    self.server_closed(now);
-                    return Step::Progress;
+                if reused && self.pending.front_untouched() {
+                    match conn.closed_while_idle() {
+                        PeerState::Open => {}
+                        PeerState::Closed => {
+                            self.link_closed_normally();
+                            return Step::Progress;
+                        }
+                        PeerState::Reset => {
+                            self.server_closed(now);
+                            return Step::Progress;
+                        }
+                    }
                 }
-                // A server that closes after each request: this connection
-                // has carried its one; close it rather than write the next
-                // into a connection the server is closing.
+                // A server that closes after each request: wait for its
+                // close rather than write the next request into a
+                // connection it is closing. Still open after the wait: it
+                // keeps connections alive after all.
                 if reused && self.pending.front_untouched() && self.servers.one_request_per_connection(self.current) {
-                    self.link_closed_normally();
-                    return Step::Progress;
+                    if now < self.last_progress + CLOSE_WAIT {
+                        return Step::Blocked;
+                    }
+                    self.servers.kept_open(self.current);
                 }
                 // On a standby, between requests: a primary is due for
                 // another try, so make way for it.
@@ -799,17 +811,40 @@ impl Worker {
         Step::Blocked
     }
 
-    /// The server closed a connection that had carried a request: a normal
-    /// close, which soon after our last write marks a server that closes
-    /// after each request (see `ServerSet::closed_after_request`).
+    /// Whether the next request waits for the server to close the
+    /// connection that carried the last one (a server that closes after
+    /// each request; see `ServerSet::closed_after_request`).
+    fn awaiting_server_close(&self) -> bool {
+        matches!(self.link, Link::Up { completed, .. } if completed > 0)
+            && self.pending.front_untouched()
+            && self.pending.unwritten().is_some()
+            && self.servers.one_request_per_connection(self.current)
+            && Instant::now() < self.last_progress + CLOSE_WAIT
+    }
+
+    /// The server reset a connection that had carried a request: it had
+    /// closed it, and bytes of ours arrived after. Reconnect at once (no
+    /// backoff); soon after a request, that marks a server that closes
+    /// after each one (see `ServerSet::closed_after_request`). Without
+    /// acks, requests written behind the first on it may have been among
+    /// those bytes: that counts as a connection error, so the loss is not
+    /// silent.
     fn server_closed(&mut self, now: Instant) {
-        self.servers.closed_after_request(self.current, now.saturating_duration_since(self.last_write));
+        self.servers.closed_after_request(self.current, now.saturating_duration_since(self.last_progress));
+        if self.in_flight.requests() > 1 {
+            Counters::add_exclusive(&self.shared.counters.worker.connection_errors, 1);
+            self.shared.set_last_error(SendError::Io {
+                kind: std::io::ErrorKind::ConnectionReset,
+                message: "the server reset the connection after a request: without acks, requests written behind it \
+                          may be lost"
+                    .to_owned(),
+            });
+        }
         self.link_closed_normally();
     }
 
-    /// The server closed a connection that had done its work, or we close
-    /// one (a standby left for a primary, the one request to a server that
-    /// closes after each): reconnect at once. Nothing counts as lost in
+    /// The server closed a connection that had done its work, or we leave
+    /// a standby for a primary: reconnect at once. Nothing counts as lost in
     /// flight: our close is graceful, so the kernel still delivers what it
     /// holds to a server that reads on.
     fn link_closed_normally(&mut self) {
@@ -874,7 +909,7 @@ impl Worker {
             Ok(0) if reused => {
                 // Fluentd with `deny_keepalive` closes after each ack; the
                 // close can overtake our check before the next request.
-                self.server_closed(now);
+                self.link_closed_normally();
                 Step::Progress
             }
             Ok(0) => self.link_failed(timed_out("the server closed the connection before acking"), now),
@@ -951,6 +986,10 @@ impl Worker {
                         until(&mut timeout, self.last_write + self.options().base.timeout);
                     }
                     (Some(conn), conn.interest(PollFlags::IN))
+                }
+                None if self.awaiting_server_close() => {
+                    until(&mut timeout, self.last_progress + CLOSE_WAIT);
+                    (Some(conn), PollFlags::IN)
                 }
                 None if self.pending.unwritten().is_some() || conn.tls_backlog() => {
                     until(&mut timeout, self.last_write + self.options().base.timeout);

@@ -208,23 +208,27 @@ fn a_server_closing_after_each_ack_is_a_normal_close() {
 
 #[test]
 fn a_server_that_closes_after_each_request_gets_one_request_per_connection() {
-    // Fluentd's `deny_keepalive` without acks: the server reads one
-    // request and closes. Requests written behind it on the same
-    // connection would be lost unseen; once the sender has seen such a
-    // close, each connection carries one request, so a burst all arrives.
-    let server = FaultServer::start(Fault::CloseAfterEachAck, usize::MAX);
+    // Without acks, against a server that reads one request and closes
+    // (as Fluentd's `deny_keepalive` does), requests written behind it on
+    // the same connection are lost unseen. This one resets the connection
+    // after its request, which shows the sender at once what it is; from
+    // then on each connection carries one request and the sender waits for
+    // the server's close before the next, so a burst all arrives.
+    let server = FaultServer::start(Fault::ResetAfterEachRequest, usize::MAX);
     let handed_over = Arc::new(AtomicU64::new(0));
     let sender = sender(QueueMode::Block, server.port, &handed_over).stall_timeout(Duration::from_secs(10)).build();
     for n in 0..10 {
         sender.emit("x", &record(n)).unwrap();
     }
     assert!(sender.flush(Duration::from_secs(10)));
-    // The server closes after that first request.
+    // The server resets the connection after that first request.
     std::thread::sleep(Duration::from_millis(100));
     for n in 10..10 + EVENTS {
         sender.emit("x", &record(n)).unwrap();
     }
     let stats = sender.close_with(true, Duration::from_secs(30));
+    // Only one request was ever written per connection: nothing lost, so
+    // no error either.
     assert_eq!((stats.connection_errors, stats.dropped_buffer, stats.unsent_at_close), (0, 0, 0), "{stats:?}");
     let burst_arrived = |server: &FaultServer| server.received.lock().unwrap().iter().filter(|&&n| n >= 10).count();
     let started = Instant::now();
@@ -232,6 +236,53 @@ fn a_server_that_closes_after_each_request_gets_one_request_per_connection() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert_eq!(burst_arrived(&server), EVENTS as usize, "{stats:?}");
+}
+
+#[test]
+fn requests_lost_behind_a_close_after_a_request_are_not_lost_silently() {
+    // A burst at once into a server that reads one request, then closes
+    // with the rest unread: what was written behind the first request on
+    // that connection is lost, and without acks the sender cannot count
+    // it, but it says so with a connection error.
+    let server = FaultServer::start(Fault::CloseAfterEachAck, usize::MAX);
+    let handed_over = Arc::new(AtomicU64::new(0));
+    let sender = sender(QueueMode::Block, server.port, &handed_over).stall_timeout(Duration::from_secs(10)).build();
+    for n in 0..EVENTS {
+        sender.emit("x", &record(n)).unwrap();
+    }
+    let stats = sender.close_with(true, Duration::from_secs(30));
+    let started = Instant::now();
+    while (server.distinct() as u64) < stats.sent && started.elapsed() < Duration::from_secs(5) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let received = server.distinct() as u64;
+    assert!(received == stats.sent || stats.connection_errors > 0, "{received} received, silently: {stats:?}");
+}
+
+#[test]
+fn a_server_that_closed_once_after_a_request_keeps_its_connection_after_all() {
+    // The first connection closes after its first request (a restart,
+    // say); the next keeps connections alive. The sender waits for a close
+    // that does not come, then writes on: one reconnect in all.
+    let server = FaultServer::start(Fault::CloseAfterEachAck, 1);
+    let handed_over = Arc::new(AtomicU64::new(0));
+    let sender = sender(QueueMode::Block, server.port, &handed_over).build();
+    sender.emit("x", &record(0)).unwrap();
+    assert!(sender.flush(Duration::from_secs(10)));
+    std::thread::sleep(Duration::from_millis(100));
+    for round in 0..5 {
+        for n in 1 + round * 1_000..1 + (round + 1) * 1_000 {
+            sender.emit("x", &record(n)).unwrap();
+        }
+        assert!(sender.flush(Duration::from_secs(10)));
+    }
+    let stats = sender.close_with(true, Duration::from_secs(10));
+    assert_eq!((stats.sent, stats.reconnects, stats.connection_errors), (5_001, 1, 0), "{stats:?}");
+    let started = Instant::now();
+    while server.distinct() < 5_001 && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(server.distinct(), 5_001, "{stats:?}");
 }
 
 #[test]

@@ -34,6 +34,8 @@ pub enum Fault {
     HalfClose,
     /// Acks one request, then closes (Fluentd's `deny_keepalive`).
     CloseAfterEachAck,
+    /// Acks one request, then resets the connection.
+    ResetAfterEachRequest,
     /// Reads and decodes, never acks.
     NeverAck,
     /// Acks with another chunk id.
@@ -223,6 +225,10 @@ fn serve(mut stream: TcpStream, fault: Option<Fault>, stop: &Arc<AtomicBool>, re
                 let _ = stream.write_all(&reply);
             }
             if fault == Some(Fault::CloseAfterEachAck) {
+                return;
+            }
+            if fault == Some(Fault::ResetAfterEachRequest) {
+                let _ = socket2::SockRef::from(&stream).set_linger(Some(Duration::ZERO));
                 return;
             }
         }
