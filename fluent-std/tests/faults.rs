@@ -251,11 +251,7 @@ fn requests_lost_behind_a_close_after_a_request_are_not_lost_silently() {
         sender.emit("x", &record(n)).unwrap();
     }
     let stats = sender.close_with(true, Duration::from_secs(30));
-    let started = Instant::now();
-    while (server.distinct() as u64) < stats.sent && started.elapsed() < Duration::from_secs(5) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let received = server.distinct() as u64;
+    let received = server.await_distinct(stats.sent, Duration::from_secs(5));
     assert!(received == stats.sent || stats.connection_errors > 0, "{received} received, silently: {stats:?}");
 }
 
@@ -278,10 +274,7 @@ fn a_server_that_closed_once_after_a_request_keeps_its_connection_after_all() {
     }
     let stats = sender.close_with(true, Duration::from_secs(10));
     assert_eq!((stats.sent, stats.reconnects, stats.connection_errors), (5_001, 1, 0), "{stats:?}");
-    let started = Instant::now();
-    while server.distinct() < 5_001 && started.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    server.await_distinct(5_001, Duration::from_secs(30));
     assert_eq!(server.distinct(), 5_001, "{stats:?}");
 }
 
@@ -447,12 +440,9 @@ fn a_burst_at_start_up_is_pushed_back_not_shed() {
     assert_eq!((stats.sent, stats.dropped_buffer, stats.dropped_queue), (EVENTS * 5, 0, 0), "{stats:?}");
     // Written to the kernel is not yet read by the server: on a loaded
     // machine its reader can take a while.
-    let started = Instant::now();
-    while (server.distinct() as u64) < EVENTS * 5 && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    server.await_distinct(EVENTS * 5, Duration::from_secs(60));
     let received = server.received.lock().unwrap().len();
-    assert_eq!(server.distinct() as u64, EVENTS * 5, "{received} received in all after {:?}", started.elapsed());
+    assert_eq!(server.distinct() as u64, EVENTS * 5, "{received} received in all");
 }
 
 /// A burst of 100,000 events (about 23 MB, more than the kernel's socket
@@ -469,10 +459,7 @@ fn burst_over_a_pause(stall_timeout: Duration) -> (Stats, u64, u64) {
         let _ = sender.emit("x", &record(n));
     }
     let stats = sender.close_with(true, Duration::from_secs(30));
-    let started = Instant::now();
-    while (server.distinct() as u64) < stats.sent && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    server.await_distinct(stats.sent, Duration::from_secs(60));
     assert_eq!(stats.emitted, BURST, "{stats:?}");
     assert_eq!(stats.sent + stats.dropped_queue + stats.dropped_buffer + stats.unsent_at_close, BURST, "{stats:?}");
     (stats, handed_over.load(Ordering::Relaxed), server.distinct() as u64)
@@ -513,10 +500,7 @@ fn a_server_that_only_shuts_down_its_sending_side_gets_every_event_and_none_coun
         sender.emit("x", &record(n)).unwrap();
     }
     let stats = sender.close_with(true, Duration::from_secs(30));
-    let started = Instant::now();
-    while (server.distinct() as u64) < BURST && started.elapsed() < Duration::from_secs(60) {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    server.await_distinct(BURST, Duration::from_secs(60));
     assert_eq!(stats.sent, BURST, "{stats:?}");
     assert_eq!(server.distinct() as u64, BURST, "{stats:?}");
     assert!(stats.reconnects > 0, "the half-close was taken for a close: {stats:?}");

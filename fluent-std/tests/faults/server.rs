@@ -122,6 +122,17 @@ impl FaultServer {
         seen.dedup();
         seen.len()
     }
+
+    /// Waits until `count` distinct events were received, or `within` has
+    /// passed (events written to the kernel can take a while to be read on
+    /// a loaded machine); returns how many were.
+    pub fn await_distinct(&self, count: u64, within: Duration) -> u64 {
+        let started = Instant::now();
+        while (self.distinct() as u64) < count && started.elapsed() < within {
+            thread::sleep(Duration::from_millis(20));
+        }
+        self.distinct() as u64
+    }
 }
 
 impl Drop for FaultServer {
