@@ -316,11 +316,7 @@ impl<C: AsyncConnect, D: DelayNs> AsyncLink<C, D> {
         if self.security.is_some() {
             return Err(LinkError::HandshakeNeedsRead);
         }
-        if !self.up {
-            self.wait_out_backoff().await;
-            if let Err(e) = self.connector.connect().await {
-                return Err(self.failed(LinkError::Connect(e)).await);
-            }
+        if self.reconnect().await? {
             self.opened(pump);
         }
         let result = match self.connector.connection() {
@@ -342,11 +338,7 @@ impl<C: AsyncConnect, D: DelayNs> AsyncLink<C, D> {
         R::Target: Storage,
         C::Connection: Read + Write,
     {
-        if !self.up {
-            self.wait_out_backoff().await;
-            if let Err(e) = self.connector.connect().await {
-                return Err(self.failed(LinkError::Connect(e)).await);
-            }
+        if self.reconnect().await? {
             #[cfg(feature = "handshake")]
             if let Some(security) = self.security {
                 let result = match self.connector.connection() {
@@ -407,6 +399,19 @@ impl<C: AsyncConnect, D: DelayNs> AsyncLink<C, D> {
                 Ok(_) => {}
                 Err(e) => on_error(&e),
             }
+        }
+    }
+
+    /// Unless the connection is up: waits out the backoff and connects.
+    /// `Ok(true)` when it just connected.
+    async fn reconnect(&mut self) -> Result<bool, AsyncLinkError<C>> {
+        if self.up {
+            return Ok(false);
+        }
+        self.wait_out_backoff().await;
+        match self.connector.connect().await {
+            Ok(()) => Ok(true),
+            Err(e) => Err(self.failed(LinkError::Connect(e)).await),
         }
     }
 
