@@ -110,7 +110,8 @@ fn sigint_prints_the_summary() {
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(b"{\"a\": 1}\n{\"a\": 2}\n").unwrap();
     stdin.flush().unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(500));
+    // Events at the receiver mean the sender exists, so the handler is installed.
+    assert!(receiver.wait_for_events(2, std::time::Duration::from_secs(20)), "the two events never arrived");
     let killed = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(killed.success());
     let output = child.wait_with_output().unwrap();

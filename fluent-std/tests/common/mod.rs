@@ -5,8 +5,9 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::TcpListener;
+use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use fluent_proto::{Decoded, Frame, FrameDecoder, Limits, Timestamp, Value};
 
@@ -21,6 +22,13 @@ pub fn render(v: Value<'_>) -> String {
 }
 
 pub fn decode_all(bytes: &[u8]) -> Vec<Event> {
+    let (events, rest) = decode_prefix(bytes);
+    assert!(rest.is_empty(), "trailing bytes");
+    events
+}
+
+/// The events of the complete frames at the start of `bytes`, and what follows them.
+pub fn decode_prefix(bytes: &[u8]) -> (Vec<Event>, &[u8]) {
     let mut decoder = FrameDecoder::new(Limits::default());
     let mut rest = bytes;
     let mut out = Vec::new();
@@ -41,36 +49,57 @@ pub fn decode_all(bytes: &[u8]) -> Vec<Event> {
         }
         rest = &rest[consumed..];
     }
-    assert!(rest.is_empty(), "trailing bytes");
-    out
+    (out, rest)
 }
 
 /// A TCP receiver on a free port: accepts `connections` connections, reads
 /// each to EOF, and returns every event in arrival order.
 pub struct Receiver {
     pub port: u16,
-    handle: JoinHandle<Vec<Event>>,
+    received: Arc<Mutex<Vec<u8>>>,
+    handle: JoinHandle<()>,
 }
 
 impl Receiver {
     pub fn start(connections: usize) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let sink = received.clone();
         let handle = thread::spawn(move || {
-            let mut events = Vec::new();
             for _ in 0..connections {
                 let (mut stream, _) = listener.accept().unwrap();
-                let mut bytes = Vec::new();
-                stream.read_to_end(&mut bytes).unwrap();
-                events.extend(decode_all(&bytes));
+                let mut chunk = [0u8; 16 * 1024];
+                loop {
+                    match stream.read(&mut chunk).unwrap() {
+                        0 => break,
+                        n => sink.lock().unwrap().extend_from_slice(&chunk[..n]),
+                    }
+                }
             }
-            events
         });
-        Receiver { port, handle }
+        Receiver { port, received, handle }
     }
 
+    /// Waits until at least `count` events have arrived; false if they have
+    /// not within `within`.
+    pub fn wait_for_events(&self, count: usize, within: Duration) -> bool {
+        let deadline = Instant::now() + within;
+        loop {
+            if decode_prefix(&self.received.lock().unwrap()).0.len() >= count {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Every event, once all connections have ended.
     pub fn events(self) -> Vec<Event> {
-        self.handle.join().unwrap()
+        self.handle.join().unwrap();
+        decode_all(&self.received.lock().unwrap())
     }
 }
 
