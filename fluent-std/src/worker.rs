@@ -5,8 +5,9 @@
 //! The policy, in the order the loop applies it:
 //! - **Drain.** While the server is *available* (it connected, took bytes
 //!   or sent an ack in the last `stall_timeout`), queued events become
-//!   requests up to `bufmax` pending (in ack mode, once the connection has
-//!   started on the previous request, so that events queued meanwhile go out
+//!   requests up to `bufmax` pending (in ack mode, and to a server that
+//!   takes one request per connection, once the connection has started on
+//!   the previous request, so that events queued meanwhile go out
 //!   together), and a blocking queue pushes back on a burst faster than the
 //!   connection. While the
 //!   server is unavailable (refused, unreachable, not reading, not acking),
@@ -298,14 +299,21 @@ impl Worker {
     fn drain_budget(&self, now: Instant, closing: bool) -> usize {
         if closing || self.unavailable(now) {
             usize::MAX
-        } else if self.options().require_ack_response && self.pending.has_unstarted() {
-            // Ack mode, the server is busy with the front request: what is
-            // queued meanwhile goes out as one request after it, not as many
-            // small ones, each costing a round trip.
+        } else if self.pending.has_unstarted() && self.request_costs_a_round_trip() {
+            // The server is busy with the front request: what is queued
+            // meanwhile goes out as one request after it, not as many small
+            // ones, each costing a round trip.
             0
         } else {
             self.options().base.bufmax.saturating_sub(self.pending.bytes())
         }
+    }
+
+    /// Whether the next request waits for the one before it to complete:
+    /// its ack, or the close of a server that takes one request per
+    /// connection (a new connection each).
+    fn request_costs_a_round_trip(&self) -> bool {
+        self.options().require_ack_response || self.servers.one_request_per_connection(self.current)
     }
 
     /// Drains every thread's ring within the budget, and drops the rings of

@@ -256,6 +256,41 @@ fn requests_lost_behind_a_close_after_a_request_are_not_lost_silently() {
 }
 
 #[test]
+fn events_queued_while_a_server_closes_go_out_as_one_request() {
+    // A server that takes 50 ms to close after each request: each
+    // connection carries one request, so what the program logs meanwhile
+    // waits and goes out together, not as a request (and a connection) per
+    // event.
+    let server = FaultServer::start(Fault::SlowCloseAfterEachAck(Duration::from_millis(50)), usize::MAX);
+    let handed_over = Arc::new(AtomicU64::new(0));
+    let sender = sender(QueueMode::Block, server.port, &handed_over).stall_timeout(Duration::from_secs(10)).build();
+    // Two requests on one connection, the second written while the server
+    // waits to close (after it read the first): unread at the close, it
+    // draws a reset, which shows the sender what the server is.
+    for n in 0..2 {
+        sender.emit("x", &record(n)).unwrap();
+        assert!(sender.flush(Duration::from_secs(10)));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let marked = sender.stats();
+    for n in 2..202 {
+        sender.emit("x", &record(n)).unwrap();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let stats = sender.close_with(true, Duration::from_secs(30));
+    let connections = stats.reconnects - marked.reconnects;
+    assert!(connections <= 40, "200 events, one every 2 ms, took {connections} connections: {stats:?}");
+    // The burst arrives whole (the second event of the marking may not).
+    let burst = |server: &FaultServer| server.received.lock().unwrap().iter().filter(|&&n| n >= 2).count();
+    let started = Instant::now();
+    while burst(&server) < 200 && started.elapsed() < Duration::from_secs(10) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(burst(&server), 200, "{stats:?}");
+}
+
+#[test]
 fn a_server_that_closed_once_after_a_request_keeps_its_connection_after_all() {
     // The first connection closes after its first request (a restart,
     // say); the next keeps connections alive. The sender waits for a close

@@ -34,6 +34,9 @@ pub enum Fault {
     HalfClose,
     /// Acks one request, then closes (Fluentd's `deny_keepalive`).
     CloseAfterEachAck,
+    /// Acks one request, then takes this long to close (a busy
+    /// `deny_keepalive` server).
+    SlowCloseAfterEachAck(Duration),
     /// Acks one request, then resets the connection.
     ResetAfterEachRequest,
     /// Reads and decodes, never acks.
@@ -236,6 +239,10 @@ fn serve(mut stream: TcpStream, fault: Option<Fault>, stop: &Arc<AtomicBool>, re
                 let _ = stream.write_all(&reply);
             }
             if fault == Some(Fault::CloseAfterEachAck) {
+                return;
+            }
+            if let Some(Fault::SlowCloseAfterEachAck(delay)) = fault {
+                thread::sleep(delay);
                 return;
             }
             if fault == Some(Fault::ResetAfterEachRequest) {
