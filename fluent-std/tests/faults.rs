@@ -482,12 +482,12 @@ fn a_burst_at_start_up_is_pushed_back_not_shed() {
 
 /// A burst of 100,000 events (about 23 MB, more than the kernel's socket
 /// buffers, `bufmax` and the queue together) into a live server that takes
-/// 30 KB and then pauses 300 ms, as Fluentd does in a garbage collection.
-/// Returns the stats after close, the events handed to the overflow handler,
-/// and the distinct events the server received.
-fn burst_over_a_pause(stall_timeout: Duration) -> (Stats, u64, u64) {
+/// 30 KB and then pauses, as Fluentd does in a garbage collection. Returns
+/// the stats after close, the events handed to the overflow handler, and
+/// the distinct events the server received.
+fn burst_over_a_pause(pause: Duration, stall_timeout: Duration) -> (Stats, u64, u64) {
     const BURST: u64 = EVENTS * 5;
-    let server = FaultServer::start(Fault::PauseAfter(30_000, Duration::from_millis(300)), usize::MAX);
+    let server = FaultServer::start(Fault::PauseAfter(30_000, pause), usize::MAX);
     let handed_over = Arc::new(AtomicU64::new(0));
     let sender = sender(QueueMode::Block, server.port, &handed_over).stall_timeout(stall_timeout).build();
     for n in 0..BURST {
@@ -504,7 +504,7 @@ fn burst_over_a_pause(stall_timeout: Duration) -> (Stats, u64, u64) {
 fn a_live_servers_pause_within_the_stall_timeout_is_pushed_back_not_shed() {
     // The stall timeout (10 s here, 250 ms by default) is longer than the
     // pause: the blocking queue holds the program back, nothing is shed.
-    let (stats, handed_over, received) = burst_over_a_pause(Duration::from_secs(10));
+    let (stats, handed_over, received) = burst_over_a_pause(Duration::from_millis(300), Duration::from_secs(10));
     assert_eq!((stats.dropped_queue, stats.dropped_buffer, handed_over), (0, 0, 0), "{stats:?}");
     assert_eq!(received, stats.emitted, "{stats:?}");
 }
@@ -513,8 +513,9 @@ fn a_live_servers_pause_within_the_stall_timeout_is_pushed_back_not_shed() {
 fn a_live_servers_pause_beyond_the_stall_timeout_is_shed_and_counted() {
     // The other side of the trade-off: with a stall timeout shorter than
     // the pause, the server counts as unavailable, emits stop waiting, and
-    // what does not fit in `bufmax` goes to the overflow handler.
-    let (stats, handed_over, received) = burst_over_a_pause(Duration::from_millis(20));
+    // what does not fit in `bufmax` goes to the overflow handler. The pause
+    // is long enough for the burst to overflow it on a loaded machine too.
+    let (stats, handed_over, received) = burst_over_a_pause(Duration::from_millis(1500), Duration::from_millis(20));
     assert!(stats.dropped_buffer > 0, "{stats:?}");
     assert_eq!(handed_over, stats.dropped_buffer + stats.unsent_at_close, "{stats:?}");
     assert_eq!(received, stats.sent, "{stats:?}");
