@@ -153,9 +153,34 @@ struct Slot {
     /// handshake refused us): a heartbeat, which only connects, cannot
     /// tell that it would pass now, so it does not end the backoff.
     refused_us: bool,
-    /// It closed a connection right after a request (Fluentd's
+    /// What its connections showed about keeping them alive.
+    keepalive: Keepalive,
+}
+
+/// What a server's connections showed about keeping them alive.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Keepalive {
+    /// Nothing yet: taken to keep connections alive.
+    Unknown,
+    /// It reset a connection right after a request (Fluentd's
     /// `deny_keepalive`): each connection to it carries one request.
-    one_request: bool,
+    OneRequest,
+    /// It was taken for a server closing after each request, then kept a
+    /// connection open past [`CLOSE_WAIT`] after one.
+    KeepsAlive,
+}
+
+/// What a reset of a connection that had carried a request means.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum ResetAfterRequest {
+    /// The server closed after a request, and bytes of ours arrived after
+    /// (or it closed an idle connection): a normal close.
+    Closed,
+    /// A server that takes one request per connection reset instead of
+    /// closing after it: without acks, that request may have been cut.
+    Aborted,
+    /// A server that keeps connections alive reset one: a failure.
+    Failed,
 }
 
 /// A close by the server this soon after a request went through (written,
@@ -184,7 +209,7 @@ impl ServerSet {
                 server: server.clone(),
                 backoff: Backoff::new(backoff_initial, backoff_max),
                 refused_us: false,
-                one_request: false,
+                keepalive: Keepalive::Unknown,
             })
             .collect();
         let seed = (std::process::id() as u64) << 32 ^ Instant::now().elapsed().as_nanos() as u64 | 1;
@@ -268,30 +293,43 @@ impl ServerSet {
         self.slots[i].refused_us = refused_us;
     }
 
-    /// Server `i` reset a connection that had carried a request (it had
-    /// closed, and more of our bytes came), `since_request` after the last
-    /// one went through. Soon after one, that is a server closing after
-    /// each request (Fluentd's `deny_keepalive`), which loses what was
-    /// written behind it: from then on each connection to it carries one
-    /// request, and the sender waits (up to [`CLOSE_WAIT`]) for the
-    /// server's close before the next, so that no request is written into
-    /// a connection the server is closing.
-    pub(crate) fn closed_after_request(&mut self, i: usize, since_request: Duration) {
-        if since_request < CLOSE_AFTER_REQUEST {
-            self.slots[i].one_request = true;
+    /// Server `i` reset a connection that had carried a request,
+    /// `since_request` after the last one went through. Soon after one,
+    /// from a server not known to keep connections alive, that is a server
+    /// closing after each request (Fluentd's `deny_keepalive`) that got
+    /// more of our bytes after its close, and those are lost: from then on
+    /// each connection to it carries one request, and the sender waits (up
+    /// to [`CLOSE_WAIT`]) for the server's close before the next, so that
+    /// no request is written into a connection the server is closing.
+    pub(crate) fn reset_after_request(&mut self, i: usize, since_request: Duration) -> ResetAfterRequest {
+        let slot = &mut self.slots[i];
+        match slot.keepalive {
+            Keepalive::OneRequest => ResetAfterRequest::Aborted,
+            Keepalive::KeepsAlive => {
+                // Not a close after a request; should the server take up
+                // `deny_keepalive` later, the next reset shows it.
+                slot.keepalive = Keepalive::Unknown;
+                ResetAfterRequest::Failed
+            }
+            Keepalive::Unknown => {
+                if since_request < CLOSE_AFTER_REQUEST {
+                    slot.keepalive = Keepalive::OneRequest;
+                }
+                ResetAfterRequest::Closed
+            }
         }
     }
 
     /// Server `i` kept a connection open past [`CLOSE_WAIT`] after a
-    /// request: it keeps connections alive after all (the close that
+    /// request: it keeps connections alive after all (the reset that
     /// marked it was a restart, say).
     pub(crate) fn kept_open(&mut self, i: usize) {
-        self.slots[i].one_request = false;
+        self.slots[i].keepalive = Keepalive::KeepsAlive;
     }
 
     /// Whether each connection to server `i` carries one request.
     pub(crate) fn one_request_per_connection(&self, i: usize) -> bool {
-        self.slots[i].one_request
+        self.slots[i].keepalive == Keepalive::OneRequest
     }
 
     pub(crate) fn succeeded(&mut self, i: usize) {
@@ -356,15 +394,22 @@ mod tests {
     }
 
     #[test]
-    fn a_server_closing_right_after_a_request_gets_one_request_per_connection() {
+    fn a_server_resetting_right_after_a_request_gets_one_request_per_connection() {
         let mut set = set(&["a:1", "b:1"]);
-        set.closed_after_request(0, Duration::from_secs(30));
+        let idle = set.reset_after_request(0, Duration::from_secs(30));
+        assert_eq!(idle, ResetAfterRequest::Closed);
         assert!(!set.one_request_per_connection(0), "an idle timeout");
-        set.closed_after_request(0, Duration::from_millis(2));
+        assert_eq!(set.reset_after_request(0, Duration::from_millis(2)), ResetAfterRequest::Closed);
         assert!(set.one_request_per_connection(0));
         assert!(!set.one_request_per_connection(1));
+        let again = set.reset_after_request(0, Duration::from_millis(2));
+        assert_eq!(again, ResetAfterRequest::Aborted, "it resets rather than closes");
         set.kept_open(0);
         assert!(!set.one_request_per_connection(0), "it keeps connections alive after all");
+        let failed = set.reset_after_request(0, Duration::from_millis(2));
+        assert_eq!(failed, ResetAfterRequest::Failed, "so a reset is a failure");
+        assert_eq!(set.reset_after_request(0, Duration::from_millis(2)), ResetAfterRequest::Closed, "once");
+        assert!(set.one_request_per_connection(0));
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub struct Stats {
     /// Connections that failed (refused, reset, timed out, no ack): each is
     /// retried after a backoff. A server closing an idle connection, or
     /// closing after an ack (Fluentd's `deny_keepalive`), is not a failure.
+    /// Without acks, a reset that may have cut requests the server had not
+    /// read counts here too, though the sender reconnects at once.
     pub connection_errors: u64,
     /// Bytes written to the server.
     pub bytes_sent: u64,

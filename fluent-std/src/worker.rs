@@ -49,7 +49,7 @@ use crate::loss_report::{Drops, LossReport};
 use crate::packet::{self, Packet};
 use crate::pending::Pending;
 use crate::rings::RingEntry;
-use crate::servers::{CLOSE_WAIT, ServerSet};
+use crate::servers::{CLOSE_WAIT, ResetAfterRequest, ServerSet};
 use crate::shared::{ASLEEP, AWAKE, CloseRequest, DOZING, Shared};
 use crate::stats::Counters;
 
@@ -598,10 +598,7 @@ impl Worker {
                             self.link_closed_normally();
                             return Step::Progress;
                         }
-                        PeerState::Reset => {
-                            self.server_closed(now);
-                            return Step::Progress;
-                        }
+                        PeerState::Reset => return self.server_reset(now),
                     }
                 }
                 // A server that closes after each request: wait for its
@@ -634,10 +631,7 @@ impl Worker {
                     Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => self.write_blocked(now),
                     // Closed by the server after an earlier request: the
                     // request goes again, whole, on a new connection.
-                    Err(e) if reused && is_reset(&e) => {
-                        self.server_closed(now);
-                        Step::Progress
-                    }
+                    Err(e) if reused && is_reset(&e) => self.server_reset(now),
                     Err(e) => self.link_failed(e.into(), now),
                 }
             }
@@ -821,7 +815,7 @@ impl Worker {
 
     /// Whether the next request waits for the server to close the
     /// connection that carried the last one (a server that closes after
-    /// each request; see `ServerSet::closed_after_request`).
+    /// each request; see `ServerSet::reset_after_request`).
     fn awaiting_server_close(&self) -> bool {
         matches!(self.link, Link::Up { completed, .. } if completed > 0)
             && self.pending.front_untouched()
@@ -830,25 +824,34 @@ impl Worker {
             && Instant::now() < self.last_progress + CLOSE_WAIT
     }
 
-    /// The server reset a connection that had carried a request: it had
-    /// closed it, and bytes of ours arrived after. Reconnect at once (no
-    /// backoff); soon after a request, that marks a server that closes
-    /// after each one (see `ServerSet::closed_after_request`). Without
-    /// acks, requests written behind the first on it may have been among
-    /// those bytes: that counts as a connection error, so the loss is not
-    /// silent.
-    fn server_closed(&mut self, now: Instant) {
-        self.servers.closed_after_request(self.current, now.saturating_duration_since(self.last_progress));
-        if self.in_flight.requests() > 1 {
+    /// The server reset a connection that had carried a request. What that
+    /// means depends on what the server showed before (see
+    /// `ServerSet::reset_after_request`): a close after a request (Fluentd's
+    /// `deny_keepalive`) reconnects at once, without backoff; from a server
+    /// that keeps connections alive it is a failure. Without acks, a reset
+    /// may have cut requests the server had not read: requests written
+    /// behind the first, or the one request of a connection that the server
+    /// aborted rather than closed. That counts as a connection error, so
+    /// the loss is not silent.
+    fn server_reset(&mut self, now: Instant) -> Step {
+        let since_request = now.saturating_duration_since(self.last_progress);
+        let cut = match self.servers.reset_after_request(self.current, since_request) {
+            ResetAfterRequest::Closed => (self.in_flight.requests() > 1).then_some("requests written behind it"),
+            ResetAfterRequest::Aborted => (self.in_flight.requests() > 0).then_some("the request"),
+            ResetAfterRequest::Failed => {
+                let error = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "the server reset the connection");
+                return self.link_failed(error.into(), now);
+            }
+        };
+        if let Some(what) = cut {
             Counters::add_exclusive(&self.shared.counters.worker.connection_errors, 1);
             self.shared.set_last_error(SendError::Io {
                 kind: std::io::ErrorKind::ConnectionReset,
-                message: "the server reset the connection after a request: without acks, requests written behind it \
-                          may be lost"
-                    .to_owned(),
+                message: format!("the server reset the connection after a request: without acks, {what} may be lost"),
             });
         }
         self.link_closed_normally();
+        Step::Progress
     }
 
     /// The server closed a connection that had done its work, or we leave
@@ -931,10 +934,7 @@ impl Worker {
                 }
                 Step::Blocked
             }
-            Err(e) if reused && is_reset(&e) => {
-                self.server_closed(now);
-                Step::Progress
-            }
+            Err(e) if reused && is_reset(&e) => self.server_reset(now),
             Err(e) => self.link_failed(e.into(), now),
         }
     }
