@@ -232,12 +232,7 @@ fn a_server_that_closes_after_each_request_gets_one_request_per_connection() {
     // which, without acks, only the server knows: each one is an error.
     assert_eq!((stats.dropped_buffer, stats.unsent_at_close), (0, 0), "{stats:?}");
     assert!(stats.connection_errors > 0 && stats.connection_errors <= stats.reconnects, "{stats:?}");
-    let burst_arrived = |server: &FaultServer| server.received.lock().unwrap().iter().filter(|&&n| n >= 10).count();
-    let started = Instant::now();
-    while burst_arrived(&server) < EVENTS as usize && started.elapsed() < Duration::from_secs(30) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(burst_arrived(&server), EVENTS as usize, "{stats:?}");
+    assert_eq!(server.await_distinct_from(10, EVENTS, Duration::from_secs(30)), EVENTS, "{stats:?}");
 }
 
 #[test]
@@ -324,12 +319,7 @@ fn events_queued_while_a_server_closes_go_out_as_one_request() {
     let connections = stats.reconnects - marked.reconnects;
     assert!(connections <= 40, "200 events, one every 2 ms, took {connections} connections: {stats:?}");
     // The burst arrives whole (the second event of the marking may not).
-    let burst = |server: &FaultServer| server.received.lock().unwrap().iter().filter(|&&n| n >= 2).count();
-    let started = Instant::now();
-    while burst(&server) < 200 && started.elapsed() < Duration::from_secs(10) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    assert_eq!(burst(&server), 200, "{stats:?}");
+    assert_eq!(server.await_distinct_from(2, 200, Duration::from_secs(10)), 200, "{stats:?}");
 }
 
 #[test]

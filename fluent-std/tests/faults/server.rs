@@ -120,7 +120,12 @@ impl FaultServer {
 
     /// Distinct events received.
     pub fn distinct(&self) -> usize {
-        let mut seen = self.received.lock().unwrap().clone();
+        self.distinct_from(0)
+    }
+
+    /// Distinct events received whose `n` is `first` or more.
+    pub fn distinct_from(&self, first: u64) -> usize {
+        let mut seen: Vec<u64> = self.received.lock().unwrap().iter().copied().filter(|&n| n >= first).collect();
         seen.sort_unstable();
         seen.dedup();
         seen.len()
@@ -130,11 +135,17 @@ impl FaultServer {
     /// passed (events written to the kernel can take a while to be read on
     /// a loaded machine); returns how many were.
     pub fn await_distinct(&self, count: u64, within: Duration) -> u64 {
+        self.await_distinct_from(0, count, within)
+    }
+
+    /// [`Self::await_distinct`], counting only events whose `n` is `first`
+    /// or more.
+    pub fn await_distinct_from(&self, first: u64, count: u64, within: Duration) -> u64 {
         let started = Instant::now();
-        while (self.distinct() as u64) < count && started.elapsed() < within {
+        while (self.distinct_from(first) as u64) < count && started.elapsed() < within {
             thread::sleep(Duration::from_millis(20));
         }
-        self.distinct() as u64
+        self.distinct_from(first) as u64
     }
 }
 
