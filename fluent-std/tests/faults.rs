@@ -304,11 +304,10 @@ fn events_queued_while_a_server_closes_go_out_as_one_request() {
     // Two requests on one connection, the second written while the server
     // waits to close (after it read the first): unread at the close, it
     // draws a reset, which shows the sender what the server is.
-    for n in 0..2 {
-        sender.emit("x", &record(n)).unwrap();
-        assert!(sender.flush(Duration::from_secs(10)));
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    sender.emit("x", &record(0)).unwrap();
+    assert_eq!(server.await_distinct(1, Duration::from_secs(10)), 1);
+    sender.emit("x", &record(1)).unwrap();
+    assert!(sender.flush(Duration::from_secs(10)));
     std::thread::sleep(Duration::from_millis(300));
     let marked = sender.stats();
     for n in 2..202 {
@@ -318,8 +317,11 @@ fn events_queued_while_a_server_closes_go_out_as_one_request() {
     let stats = sender.close_with(true, Duration::from_secs(30));
     let connections = stats.reconnects - marked.reconnects;
     assert!(connections <= 40, "200 events, one every 2 ms, took {connections} connections: {stats:?}");
-    // The burst arrives whole (the second event of the marking may not).
-    assert_eq!(server.await_distinct_from(2, 200, Duration::from_secs(10)), 200, "{stats:?}");
+    // The burst arrives whole (the second event of the marking may not),
+    // or, when a starved server took longer than the sender waits for its
+    // close, the loss is reported.
+    let burst = server.await_distinct_from(2, 200, Duration::from_secs(10));
+    assert!(burst == 200 || stats.connection_errors > marked.connection_errors, "{burst} arrived: {stats:?}");
 }
 
 #[test]
