@@ -77,9 +77,10 @@ fn plaintext_on_the_tls_port_is_refused() {
 /// printing what it receives to stdout; returned once it accepts.
 fn s_server(files: &TestCertificateFiles, args: &[&str]) -> (Child, BufReader<ChildStdout>, u16) {
     require_openssl();
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    // Port 0: s_server takes a free port itself, so no other test's socket
+    // can take the port between a choice and s_server's bind.
     let mut server = Command::new("openssl")
-        .args(["s_server", "-accept", &format!("127.0.0.1:{port}"), "-naccept", "1", "-brief", "-cert"])
+        .args(["s_server", "-accept", "127.0.0.1:0", "-naccept", "1", "-brief", "-cert"])
         .arg(&files.server_cert)
         .arg("-key")
         .arg(&files.server_key)
@@ -92,14 +93,32 @@ fn s_server(files: &TestCertificateFiles, args: &[&str]) -> (Child, BufReader<Ch
         .expect("openssl s_server");
     let stdout = BufReader::new(server.stdout.take().unwrap());
     // Connecting to see whether it listens would use up its one accept:
-    // look for the listening socket instead.
-    let listening = format!("0100007F:{port:04X} 00000000:0000 0A");
+    // look for its listening socket instead.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string("/proc/net/tcp").unwrap().contains(&listening) {
+    let port = loop {
+        if let Some(port) = listening_port(server.id()) {
+            break port;
+        }
         assert!(std::time::Instant::now() < deadline, "s_server did not start");
         std::thread::sleep(Duration::from_millis(20));
-    }
+    };
     (server, stdout, port)
+}
+
+/// The port of the IPv4 loopback socket that process `pid` listens on.
+fn listening_port(pid: u32) -> Option<u16> {
+    let inodes: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|target| target.to_str()?.strip_prefix("socket:[")?.strip_suffix(']').map(str::to_owned))
+        .collect();
+    let table = std::fs::read_to_string("/proc/net/tcp").ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        let (local, state, inode) = (fields.get(1)?, fields.get(3)?, fields.get(9)?);
+        let port = local.strip_prefix("0100007F:")?;
+        (*state == "0A" && inodes.iter().any(|i| i == inode)).then(|| u16::from_str_radix(port, 16).ok())?
+    })
 }
 
 /// What s_server printed: the data it received, and (`-brief`) the
