@@ -171,14 +171,14 @@ fn many_threads_keep_per_thread_order() {
 
 #[test]
 fn server_down_at_start_then_up() {
-    let port = dead_port();
-    let sender = AsyncSender::builder("test").sender(to(port)).queue_maxsize(1000).build();
+    let dead = dead_port();
+    let sender = AsyncSender::builder("test").sender(to(dead.port)).queue_maxsize(1000).build();
     for i in 0..50 {
         sender.emit("foo", &numbered(i)).unwrap();
     }
     thread::sleep(Duration::from_millis(100));
     assert!(sender.last_error().is_some(), "the worker's connection error is visible to the caller");
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let listener = dead.listen();
     let reader = thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
         let mut bytes = Vec::new();

@@ -38,18 +38,20 @@ fn beside_a_ticker<F: Future>(wait: impl FnOnce() -> F) -> (Duration, Duration) 
     })
 }
 
-fn sender_to_a_dead_server() -> Arc<AsyncSender> {
-    let port = common::dead_port();
+/// The port is held (and refuses) for as long as the returned guard lives.
+fn sender_to_a_dead_server() -> (Arc<AsyncSender>, common::DeadPort) {
+    let dead = common::dead_port();
+    let port = dead.port;
     let sender = AsyncSender::builder("app").sender(|s| s.host("127.0.0.1").port(port)).build();
     for i in 0..100 {
         sender.emit("tick", &BTreeMap::from([("i", i)])).unwrap();
     }
-    Arc::new(sender)
+    (Arc::new(sender), dead)
 }
 
 #[test]
 fn awaited_flush_and_close_leave_the_runtime_free() {
-    let sender = sender_to_a_dead_server();
+    let (sender, _dead) = sender_to_a_dead_server();
     let s = sender.clone();
     let (gap, took) = beside_a_ticker(|| async move {
         assert!(!s.flush_async(Duration::from_secs(1)).await, "nothing can be sent");
@@ -66,7 +68,7 @@ fn awaited_flush_and_close_leave_the_runtime_free() {
 fn the_blocking_flush_would_hold_the_runtime() {
     // The control: the same wait through the blocking call stops the
     // ticker, so the test above can tell the two apart.
-    let sender = sender_to_a_dead_server();
+    let (sender, _dead) = sender_to_a_dead_server();
     let s = sender.clone();
     let (gap, _) = beside_a_ticker(|| async move {
         assert!(!s.flush(Duration::from_secs(1)));

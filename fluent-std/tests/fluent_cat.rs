@@ -68,9 +68,8 @@ fn stop_on_error_and_unsent_events_set_the_exit_code() {
 #[test]
 fn nothing_listening_fails_fast_and_names_the_cause() {
     let input = write_input("{\"a\": 1}\n");
-    let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = socket.local_addr().unwrap().port().to_string();
-    drop(socket);
+    let dead = common::dead_port();
+    let port = dead.port.to_string();
     let started = std::time::Instant::now();
     let output = Command::new(env!("CARGO_BIN_EXE_fluent-cat"))
         .args(["app", input.to_str().unwrap(), "--host", "127.0.0.1", "--port", &port])
@@ -197,11 +196,11 @@ fn tls_flags_deliver_to_a_trusted_server_and_an_untrusted_one_fails_fast() {
 #[test]
 fn servers_fail_over_to_the_standby() {
     let standby = fluent_catcher::TestCatcher::start().unwrap();
-    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dead = common::dead_port();
     let input = write_input("{\"a\": 1}\n{\"a\": 2}\n");
     let out = Command::new(env!("CARGO_BIN_EXE_fluent-cat"))
         .args(["app.tier", input.to_str().unwrap(), "--ack", "--close-timeout", "3"])
-        .args(["--server", &format!("127.0.0.1:{dead},weight=10")])
+        .args(["--server", &format!("127.0.0.1:{},weight=10", dead.port)])
         .args(["--server", &format!("127.0.0.1:{},standby", standby.forward_addr().port())])
         .output()
         .unwrap();

@@ -89,7 +89,8 @@ fn unserializable_record_becomes_a_critical_record() {
 
 #[test]
 fn without_forward_packet_error_the_caller_gets_the_error() {
-    let sender = Sender::builder("test").port(dead_port()).forward_packet_error(false).build();
+    let dead = dead_port();
+    let sender = Sender::builder("test").port(dead.port).forward_packet_error(false).build();
     let err = sender.emit("foo", &"not a map").unwrap_err();
     assert!(matches!(err, SendError::Encode(fluent_proto::EncodeError::RecordNotMap)), "{err:?}");
     assert_eq!(sender.pending_len(), 0, "nothing was queued");
@@ -108,7 +109,8 @@ fn emit_after_close_fails_and_only_earlier_events_arrive() {
 
 #[test]
 fn pending_grows_while_the_server_is_down() {
-    let sender = fast_retry(Sender::builder("test").host("127.0.0.1").port(dead_port())).build();
+    let dead = dead_port();
+    let sender = fast_retry(Sender::builder("test").host("127.0.0.1").port(dead.port)).build();
     assert!(matches!(sender.send_raw(b"123"), Err(SendError::Io { .. })));
     assert_eq!(sender.pending_len(), 3);
     assert!(sender.send_raw(b"456").is_err());
@@ -119,7 +121,8 @@ fn pending_grows_while_the_server_is_down() {
 fn overflow_handler_fires_only_above_bufmax() {
     let got = Arc::new(Mutex::new(Vec::new()));
     let sink = got.clone();
-    let sender = fast_retry(Sender::builder("test").host("127.0.0.1").port(dead_port()))
+    let dead = dead_port();
+    let sender = fast_retry(Sender::builder("test").host("127.0.0.1").port(dead.port))
         .bufmax(6)
         .buffer_overflow_handler(move |b| sink.lock().unwrap().push(b.to_vec()))
         .build();
@@ -142,11 +145,13 @@ fn overflow_handler_fires_only_above_bufmax() {
 
 #[test]
 fn pending_is_cleared_without_a_handler_or_when_it_panics() {
-    let sender = fast_retry(Sender::builder("test").host("127.0.0.1").port(dead_port())).bufmax(2).build();
+    let dead = dead_port();
+    let sender = fast_retry(Sender::builder("test").host("127.0.0.1").port(dead.port)).bufmax(2).build();
     sender.send_raw(b"12").unwrap_err();
     sender.send_raw(b"3").unwrap_err();
     assert_eq!(sender.pending_len(), 0);
-    let sender = fast_retry(Sender::builder("test").host("127.0.0.1").port(dead_port()))
+    let dead = dead_port();
+    let sender = fast_retry(Sender::builder("test").host("127.0.0.1").port(dead.port))
         .bufmax(2)
         .buffer_overflow_handler(|_| panic!("handler failure must not reach the caller"))
         .build();
@@ -159,7 +164,8 @@ fn pending_is_cleared_without_a_handler_or_when_it_panics() {
 fn close_hands_leftovers_to_the_handler() {
     let got = Arc::new(Mutex::new(Vec::new()));
     let sink = got.clone();
-    let sender = fast_retry(Sender::builder("test").host("127.0.0.1").port(dead_port()))
+    let dead = dead_port();
+    let sender = fast_retry(Sender::builder("test").host("127.0.0.1").port(dead.port))
         .buffer_overflow_handler(move |b| sink.lock().unwrap().push(b.to_vec()))
         .build();
     sender.send_raw(b"leftover").unwrap_err();
@@ -169,13 +175,11 @@ fn close_hands_leftovers_to_the_handler() {
 
 #[test]
 fn pending_bytes_go_first_once_the_server_is_up() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener); // down
-    let sender = fast_retry(Sender::builder("test").host("127.0.0.1").port(port)).build();
+    let dead = dead_port();
+    let sender = fast_retry(Sender::builder("test").host("127.0.0.1").port(dead.port)).build();
     sender.emit("a", &bar_baz()).unwrap_err();
     sender.emit("b", &bar_baz()).unwrap_err();
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap(); // up again
+    let listener = dead.listen(); // up
     let reader = thread::spawn(move || {
         let (mut s, _) = listener.accept().unwrap();
         let mut bytes = Vec::new();
@@ -190,9 +194,10 @@ fn pending_bytes_go_first_once_the_server_is_up() {
 
 #[test]
 fn a_dead_server_is_not_retried_on_every_emit() {
+    let dead = dead_port();
     let sender = Sender::builder("test")
         .host("127.0.0.1")
-        .port(dead_port())
+        .port(dead.port)
         .reconnect_backoff(Duration::from_secs(30), Duration::from_secs(60))
         .build();
     assert!(matches!(sender.emit("a", &bar_baz()), Err(SendError::Io { .. })));

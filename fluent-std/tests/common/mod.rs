@@ -117,9 +117,27 @@ pub fn fast_retry(b: fluent_std::SenderBuilder) -> fluent_std::SenderBuilder {
 
 /// A port nothing listens on right now (another test may take it later:
 /// use it only where that cannot change the outcome).
-pub fn dead_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").unwrap();
-    l.local_addr().unwrap().port()
+/// A loopback port that refuses connections: bound, not listening, and
+/// held, so that no other test's socket takes it meanwhile.
+pub struct DeadPort {
+    pub port: u16,
+    socket: socket2::Socket,
+}
+
+impl DeadPort {
+    /// The server comes up on the same port.
+    pub fn listen(self) -> TcpListener {
+        self.socket.listen(128).unwrap();
+        self.socket.into()
+    }
+}
+
+pub fn dead_port() -> DeadPort {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+    socket.bind(&any.into()).unwrap();
+    let port = socket.local_addr().unwrap().as_socket().unwrap().port();
+    DeadPort { port, socket }
 }
 
 /// A writer whose bytes the test reads back (a console, a log file).
