@@ -115,8 +115,6 @@ pub fn fast_retry(b: fluent_std::SenderBuilder) -> fluent_std::SenderBuilder {
     b.reconnect_backoff(Duration::ZERO, Duration::ZERO)
 }
 
-/// A port nothing listens on right now (another test may take it later:
-/// use it only where that cannot change the outcome).
 /// A loopback port that refuses connections: bound, not listening, and
 /// held, so that no other test's socket takes it meanwhile.
 pub struct DeadPort {
@@ -132,6 +130,7 @@ impl DeadPort {
     }
 }
 
+/// A [`DeadPort`]: connections to it are refused until it listens.
 pub fn dead_port() -> DeadPort {
     let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
     let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
